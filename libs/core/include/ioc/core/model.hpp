@@ -1,0 +1,94 @@
+#pragma once
+/// Domain records as plain structs: what flows through the topics, free of
+/// protobuf. ioc::codec converts them to and from the wire schemas in proto/.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ioc/core/clock.hpp"
+
+namespace ioc {
+
+struct GeoPoint {
+  double lat = 0;
+  double lon = 0;
+  friend bool operator==(const GeoPoint&, const GeoPoint&) = default;
+};
+
+struct Report {
+  std::string id;
+  std::string category;
+  std::string district;
+  std::string description;
+  std::optional<GeoPoint> location;
+  TimePoint occurred_at{};
+  TimePoint received_at{};
+  std::string reporter_id;
+  std::vector<std::string> media_urls;
+  std::string source;  // "api", "open311"
+  friend bool operator==(const Report&, const Report&) = default;
+};
+
+enum class Channel { kUnspecified, kOnline, kCounter };
+enum class TransactionStatus { kUnspecified, kSubmitted, kCompleted, kOverdue };
+enum class ServiceLevel { kUnspecified, kPartialOnline, kFullOnline };
+
+struct ServiceTransaction {
+  std::string id;
+  std::string district;
+  std::string service_code;
+  ServiceLevel service_level = ServiceLevel::kUnspecified;
+  Channel channel = Channel::kUnspecified;
+  TransactionStatus status = TransactionStatus::kUnspecified;
+  TimePoint occurred_at{};
+  TimePoint received_at{};
+  std::int64_t processing_ms = 0;
+  friend bool operator==(const ServiceTransaction&, const ServiceTransaction&) = default;
+};
+
+enum class TelemetryKind { kUnspecified, kBtsHeartbeat, kWaterLevel, kRainfall, kAirQuality, kPower };
+
+struct Telemetry {
+  std::string source_id;
+  std::string district;
+  TelemetryKind kind = TelemetryKind::kUnspecified;
+  double value = 0;
+  std::string unit;
+  TimePoint occurred_at{};
+  TimePoint received_at{};
+  friend bool operator==(const Telemetry&, const Telemetry&) = default;
+};
+
+/// One dimension of a group key.
+struct Label {
+  std::string name;
+  std::string value;
+  friend bool operator==(const Label&, const Label&) = default;
+};
+
+/// One window's aggregate for one group of one view (topic ioc.aggregates.v1).
+struct WindowResult {
+  struct Value {
+    std::string name;
+    double value = 0;
+    friend bool operator==(const Value&, const Value&) = default;
+  };
+  std::string view;
+  std::vector<Label> group;
+  TimePoint window_start{};
+  TimePoint window_end{};
+  std::uint32_t revision = 0;
+  bool final = false;
+  std::int64_t count = 0;
+  std::vector<Value> values;
+  std::vector<std::string> sample_ids;
+  TimePoint watermark{};
+  friend bool operator==(const WindowResult&, const WindowResult&) = default;
+};
+
+/// The record key of a WindowResult: "<view>|<v1>/<v2>...|<window start ms>".
+std::string window_result_key(const WindowResult& r);
+
+}  // namespace ioc

@@ -1,0 +1,27 @@
+#include "ioc/core/clock.hpp"
+#include "ioc/core/model.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ioc {
+namespace {
+
+TEST(ManualClockTest, MovesOnlyWhenTold) {
+  ManualClock clock(from_epoch_ms(1000));
+  EXPECT_EQ(to_epoch_ms(clock.now()), 1000);
+  clock.advance(Millis(250));
+  EXPECT_EQ(to_epoch_ms(clock.now()), 1250);
+  clock.set(from_epoch_ms(5));
+  EXPECT_EQ(to_epoch_ms(clock.now()), 5);
+}
+
+TEST(ModelTest, WindowResultKeyJoinsViewGroupAndStart) {
+  WindowResult r;
+  r.view = "reports";
+  r.group = {{"district", "380"}, {"category", "flood"}};
+  r.window_start = from_epoch_ms(1719822600000);
+  EXPECT_EQ(window_result_key(r), "reports|380/flood|1719822600000");
+}
+
+}  // namespace
+}  // namespace ioc

@@ -1,0 +1,101 @@
+#pragma once
+/// Consumer: a consumer-group member that hands records over in batches.
+///
+/// Offsets are never committed automatically: the caller commits what it has
+/// made durable (at-least-once, or exactly-once with checkpoints). Rebalances
+/// are reported to a RebalanceListener inside poll(), on the caller's thread,
+/// which may choose the start offset of each assigned partition.
+///
+/// Not thread-safe: one thread owns it (the service's poll thread). The
+/// destructor leaves the group cleanly (close()).
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ioc/core/result.hpp"
+#include "ioc/kafka/client_config.hpp"
+#include "ioc/kafka/message.hpp"
+
+namespace ioc::kafka {
+
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  /// For assignment: where to start (kOffsetStored = committed offset, or
+  /// the reset policy). For commits/positions: the next offset to read.
+  std::int64_t offset = kOffsetStored;
+
+  static constexpr std::int64_t kOffsetStored = RD_KAFKA_OFFSET_INVALID;
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+};
+
+struct PartitionLag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t position = -1;        // next offset this consumer will read, -1 if unknown
+  std::int64_t high_watermark = -1;  // log end offset last seen by fetches, -1 if unknown
+  std::int64_t lag() const { return position >= 0 && high_watermark >= 0 ? high_watermark - position : -1; }
+};
+
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  /// Partitions now owned. Set `offset` of an entry to start elsewhere than
+  /// the committed offset (e.g. the offset of a restored checkpoint).
+  virtual void on_assigned(std::vector<TopicPartition>& partitions) = 0;
+  /// Partitions about to be taken away: flush and commit what they produced.
+  virtual void on_revoked(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+class Consumer {
+ public:
+  struct Options {
+    std::string group_id;
+    std::string auto_offset_reset = "earliest";
+    std::chrono::milliseconds session_timeout{10'000};
+    std::chrono::milliseconds max_poll_interval{300'000};
+  };
+
+  /// Throws ioc::ConfigError when the client cannot be configured.
+  Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListener* listener = nullptr);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// Throws ioc::ConfigError when the subscription is rejected.
+  void subscribe(const std::vector<std::string>& topics);
+
+  /// Up to `max` records (errors and EOF events are logged, not returned),
+  /// waiting at most `timeout` for the first one. Serves rebalances.
+  std::vector<Message> poll(std::size_t max, std::chrono::milliseconds timeout);
+
+  /// Synchronously commits next-offsets for the given partitions.
+  Status commit(const std::vector<TopicPartition>& offsets);
+
+  /// Current assignment with positions and cached high watermarks; no I/O.
+  std::vector<PartitionLag> lag() const;
+
+  /// Leaves the group (revoking partitions through the listener). Idempotent.
+  void close();
+
+  rd_kafka_t* handle() { return rk_; }
+
+ private:
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque);
+
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  RebalanceListener* listener_ = nullptr;
+  bool closed_ = false;
+};
+
+/// Converts between librdkafka lists and TopicPartition vectors.
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list);
+rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartition>& parts);
+
+}  // namespace ioc::kafka

@@ -1,0 +1,20 @@
+#pragma once
+/// The one place where librdkafka error codes become ioc::Error values.
+
+#include <librdkafka/rdkafka.h>
+
+#include <string_view>
+
+#include "ioc/core/result.hpp"
+
+namespace ioc::kafka {
+
+/// True for errors that go away by themselves (broker restarts, leader
+/// moves, timeouts): the caller may retry the same operation later.
+bool is_retriable(rd_kafka_resp_err_t err);
+
+/// Maps to kUnavailable when retriable, kInvalidArgument for caller errors,
+/// kInternal otherwise. `context` prefixes the message ("produce ioc.reports.v1").
+Error to_error(rd_kafka_resp_err_t err, std::string_view context);
+
+}  // namespace ioc::kafka

@@ -1,0 +1,70 @@
+#include "ioc/kafka/admin.hpp"
+
+#include "conf.hpp"
+#include "ioc/kafka/errors.hpp"
+
+namespace ioc::kafka {
+
+Admin::Admin(const ClientConfig& cfg) : cfg_(cfg) {
+  rk_ = detail::make_handle(RD_KAFKA_PRODUCER, detail::make_conf(cfg_, {{"reconnect.backoff.max.ms", "1000"}}));
+}
+
+Admin::~Admin() {
+  for (auto& [group, rk] : group_handles_) rd_kafka_destroy(rk);
+  rd_kafka_destroy(rk_);
+}
+
+Result<std::vector<TopicInfo>> Admin::topics(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
+  std::vector<TopicInfo> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out.push_back({md->topics[i].topic, md->topics[i].partition_cnt});
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+Result<Watermarks> Admin::watermarks(const std::string& topic, std::int32_t partition,
+                                     std::chrono::milliseconds timeout) {
+  Watermarks w;
+  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &w.log_start,
+                                                                   &w.log_end, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "watermarks " + topic);
+  return w;
+}
+
+rd_kafka_t* Admin::group_handle(const std::string& group) {
+  if (auto it = group_handles_.find(group); it != group_handles_.end()) return it->second;
+  // A consumer handle that never subscribes: it only asks the group
+  // coordinator for committed offsets and never joins the group.
+  rd_kafka_t* rk = detail::make_handle(
+      RD_KAFKA_CONSUMER, detail::make_conf(cfg_, {{"reconnect.backoff.max.ms", "1000"}},
+                                           {{"group.id", group}, {"enable.auto.commit", "false"}}));
+  group_handles_.emplace(group, rk);
+  return rk;
+}
+
+Result<std::vector<TopicPartition>> Admin::committed(const std::string& group,
+                                                     const std::vector<TopicPartition>& partitions,
+                                                     std::chrono::milliseconds timeout) {
+  rd_kafka_topic_partition_list_t* list = to_list(partitions);
+  const rd_kafka_resp_err_t err = rd_kafka_committed(group_handle(group), list, static_cast<int>(timeout.count()));
+  std::vector<TopicPartition> out = to_vector(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "committed offsets of " + group);
+  return out;
+}
+
+Result<std::vector<std::string>> Admin::groups(std::chrono::milliseconds timeout) {
+  const rd_kafka_group_list* list = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_list_groups(rk_, nullptr, &list, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "list groups");
+  std::vector<std::string> out;
+  for (int i = 0; i < list->group_cnt; ++i) out.emplace_back(list->groups[i].group);
+  rd_kafka_group_list_destroy(list);
+  return out;
+}
+
+}  // namespace ioc::kafka

@@ -1,0 +1,153 @@
+#include "ioc/kafka/consumer.hpp"
+
+#include <cstring>
+
+#include "conf.hpp"
+#include "ioc/core/config_error.hpp"
+#include "ioc/core/log.hpp"
+#include "ioc/kafka/errors.hpp"
+
+namespace ioc::kafka {
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  if (list == nullptr) return out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  }
+  return out;
+}
+
+rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartition>& parts) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+  for (const TopicPartition& p : parts) {
+    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.offset;
+  }
+  return list;
+}
+
+Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListener* listener)
+    : listener_(listener) {
+  if (opts.group_id.empty()) throw ConfigError("kafka consumer", "group.id", "must not be empty");
+  rd_kafka_conf_t* conf = detail::make_conf(
+      cfg,
+      {
+          {"auto.offset.reset", opts.auto_offset_reset},
+          {"session.timeout.ms", std::to_string(opts.session_timeout.count())},
+          {"max.poll.interval.ms", std::to_string(opts.max_poll_interval.count())},
+          {"fetch.wait.max.ms", "100"},
+          {"reconnect.backoff.max.ms", "1000"},
+      },
+      {{"group.id", opts.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalance_cb);
+  rk_ = detail::make_handle(RD_KAFKA_CONSUMER, conf);
+  rd_kafka_poll_set_consumer(rk_);
+  queue_ = rd_kafka_queue_get_consumer(rk_);
+}
+
+Consumer::~Consumer() {
+  close();
+  rd_kafka_queue_destroy(queue_);
+  rd_kafka_destroy(rk_);
+}
+
+void Consumer::subscribe(const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const std::string& t : topics) rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw ConfigError("kafka consumer", "subscribe", rd_kafka_err2str(err));
+}
+
+std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds timeout) {
+  std::vector<rd_kafka_message_t*> raw(max);
+  const ssize_t n = rd_kafka_consume_batch_queue(queue_, static_cast<int>(timeout.count()), raw.data(), max);
+  std::vector<Message> out;
+  if (n <= 0) return out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (ssize_t i = 0; i < n; ++i) {
+    Message m(raw[static_cast<std::size_t>(i)]);
+    if (m.error() == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.push_back(std::move(m));
+    } else if (m.error() != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      log::warn("kafka consumer error", {{"topic", m.topic()},
+                                         {"partition", m.partition()},
+                                         {"error", rd_kafka_err2str(m.error())},
+                                         {"detail", m.error_string()}});
+    }
+  }
+  return out;
+}
+
+Status Consumer::commit(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return {};
+  rd_kafka_topic_partition_list_t* list = to_list(offsets);
+  const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) return to_error(err, "commit");
+  return {};
+}
+
+std::vector<PartitionLag> Consumer::lag() const {
+  std::vector<PartitionLag> out;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  rd_kafka_position(rk_, assigned);
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const auto& e = assigned->elems[i];
+    PartitionLag l{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1};
+    std::int64_t lo = -1;
+    std::int64_t hi = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0) {
+      l.high_watermark = hi;
+    }
+    out.push_back(std::move(l));
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  return out;
+}
+
+void Consumer::close() {
+  if (closed_) return;
+  closed_ = true;
+  const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) log::warn("kafka consumer close", {{"error", rd_kafka_err2str(err)}});
+}
+
+void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                            void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<TopicPartition> assigned = to_vector(parts);
+    if (self->listener_ != nullptr) self->listener_->on_assigned(assigned);
+    rd_kafka_topic_partition_list_t* list = to_list(assigned);
+    rd_kafka_error_t* e = nullptr;
+    if (cooperative) {
+      e = rd_kafka_incremental_assign(rk, list);
+    } else {
+      const rd_kafka_resp_err_t ae = rd_kafka_assign(rk, list);
+      if (ae != RD_KAFKA_RESP_ERR_NO_ERROR) log::error("kafka assign failed", {{"error", rd_kafka_err2str(ae)}});
+    }
+    if (e != nullptr) {
+      log::error("kafka assign failed", {{"error", rd_kafka_error_string(e)}});
+      rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    log::info("partitions assigned", {{"count", static_cast<std::int64_t>(assigned.size())}});
+  } else {
+    const std::vector<TopicPartition> revoked = to_vector(parts);
+    if (self->listener_ != nullptr) self->listener_->on_revoked(revoked);
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+    log::info("partitions revoked", {{"count", static_cast<std::int64_t>(revoked.size())}});
+  }
+}
+
+}  // namespace ioc::kafka

@@ -1,0 +1,133 @@
+// Round trips through the in-process mock cluster: the real Kafka protocol on
+// loopback, no external process.
+#include "ioc/kafka/embedded_broker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/producer.hpp"
+
+namespace ioc::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+struct Recorder : RebalanceListener {
+  std::vector<TopicPartition> assigned;
+  int revoked = 0;
+  void on_assigned(std::vector<TopicPartition>& parts) override { assigned = parts; }
+  void on_revoked(const std::vector<TopicPartition>&) override { ++revoked; }
+};
+
+TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
+  EmbeddedBroker broker(1, {{"t.events", 3}});
+  ClientConfig cfg{broker.bootstrap_servers(), "test", {}};
+
+  std::atomic<int> ok{0};
+  {
+    Producer producer(cfg, Producer::Options{});
+    for (int i = 0; i < 90; ++i) {
+      const std::string key = "k" + std::to_string(i % 9);
+      ASSERT_TRUE(producer
+                      .produce("t.events", key, "v" + std::to_string(i),
+                               [&](const DeliveryReport& r) {
+                                 if (r.status.ok() && r.offset >= 0) ++ok;
+                               },
+                               {{"source", "test"}})
+                      .ok());
+    }
+    ASSERT_TRUE(producer.flush(10s).ok());
+    EXPECT_EQ(producer.delivered(), 90u);
+    EXPECT_TRUE(wait_until([&] { return producer.connected(); }));
+  }
+  EXPECT_EQ(ok.load(), 90);
+
+  Recorder rec;
+  Consumer consumer(cfg, {.group_id = "g1"}, &rec);
+  consumer.subscribe({"t.events"});
+  std::map<std::string, int> per_key;
+  std::vector<TopicPartition> next;
+  int got = 0;
+  ASSERT_TRUE(wait_until([&] {
+    for (Message& m : consumer.poll(100, 100ms)) {
+      ++got;
+      ++per_key[std::string(m.key())];
+      EXPECT_EQ(m.header("source").value_or(""), "test");
+      next.push_back({std::string(m.topic()), m.partition(), m.offset() + 1});
+    }
+    return got == 90;
+  }));
+  EXPECT_EQ(rec.assigned.size(), 3u);
+  EXPECT_EQ(per_key.size(), 9u);
+  for (const auto& [k, n] : per_key) EXPECT_EQ(n, 10) << k;
+  ASSERT_TRUE(consumer.commit(next).ok());
+
+  Admin admin(cfg);
+  std::int64_t total = 0;
+  std::vector<TopicPartition> parts;
+  for (int p = 0; p < 3; ++p) {
+    auto w = admin.watermarks("t.events", p, 5s);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(w->log_start, 0);
+    total += w->log_end;
+    parts.push_back({"t.events", p});
+  }
+  EXPECT_EQ(total, 90);
+  auto committed = admin.committed("g1", parts, 5s);
+  ASSERT_TRUE(committed.ok()) << committed.error().message;
+  std::int64_t committed_total = 0;
+  for (const auto& tp : *committed) committed_total += tp.offset;
+  EXPECT_EQ(committed_total, 90);
+
+  auto topics = admin.topics(5s);
+  ASSERT_TRUE(topics.ok());
+  bool found = false;
+  for (const auto& t : *topics) found |= (t.name == "t.events" && t.partitions == 3);
+  EXPECT_TRUE(found);
+
+  const auto lag = consumer.lag();
+  ASSERT_EQ(lag.size(), 3u);
+  for (const auto& l : lag) EXPECT_EQ(l.lag(), 0) << l.partition;
+  consumer.close();
+  EXPECT_EQ(rec.revoked, 1);
+}
+
+TEST(EmbeddedBrokerTest, RejectsBadSetup) {
+  EXPECT_THROW(EmbeddedBroker(0, {}), std::runtime_error);
+}
+
+TEST(ProducerTest, ReportsUnavailableWhenNoBroker) {
+  // Port 1 on loopback: nothing listens there.
+  Producer::Options opts;
+  opts.delivery_timeout = 500ms;
+  opts.probe_interval = 200ms;
+  Producer producer({"127.0.0.1:1", "test", {}}, opts);
+  std::atomic<int> failures{0};
+  ASSERT_TRUE(producer
+                  .produce("t", "k", "v",
+                           [&](const DeliveryReport& r) {
+                             if (!r.status.ok() && r.status.error().code == ErrorCode::kUnavailable) ++failures;
+                           })
+                  .ok());
+  EXPECT_TRUE(wait_until([&] { return failures.load() == 1; }));
+  EXPECT_FALSE(producer.connected());
+}
+
+}  // namespace
+}  // namespace ioc::kafka

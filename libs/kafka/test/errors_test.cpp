@@ -1,0 +1,25 @@
+#include "ioc/kafka/errors.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ioc::kafka {
+namespace {
+
+TEST(ErrorsTest, ClassifiesTransientErrorsAsRetriable) {
+  EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR__TRANSPORT));
+  EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
+  EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION));
+  EXPECT_FALSE(is_retriable(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
+  EXPECT_FALSE(is_retriable(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
+}
+
+TEST(ErrorsTest, MapsToErrorCodesWithContext) {
+  const Error e = to_error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "produce ioc.reports.v1");
+  EXPECT_EQ(e.code, ErrorCode::kUnavailable);
+  EXPECT_EQ(e.message.rfind("produce ioc.reports.v1: ", 0), 0u) << e.message;
+  EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, "x").code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "x").code, ErrorCode::kInternal);
+}
+
+}  // namespace
+}  // namespace ioc::kafka
