@@ -1,0 +1,127 @@
+#pragma once
+/// Server: an HTTP/1.1 server on Boost.Beast with routing, size limits,
+/// timeouts and graceful shutdown. Handlers may answer later from any thread
+/// (e.g. after a Kafka broker acknowledged a record) through a Responder.
+///
+/// Limits: request bodies over max_body_bytes get 413, headers over
+/// max_header_bytes get 431, a client that stalls longer than read_timeout is
+/// disconnected, unknown paths get 404, wrong methods 405 with Allow. All
+/// error bodies are JSON.
+///
+/// Thread-safety: construct, add routes and start() before running the
+/// io_context; stop() may be called from any thread. Each connection runs
+/// on its own strand, so the io_context may run on several threads.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ioc/http/types.hpp"
+
+namespace ioc::http {
+
+class Session;
+
+/// Completes one request. Copyable; send() may be called from any thread,
+/// once. If it is never called (a bug), the connection is closed when the
+/// last copy is destroyed.
+class Responder {
+ public:
+  explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  void send(Response response) const;
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+using Handler = std::function<void(const Request& request, const Params& params, Responder responder)>;
+
+/// What happened to one request, for metrics and access logs.
+struct Completed {
+  std::string_view route;   // route name, or "unmatched"
+  Verb method;
+  unsigned status;
+  std::chrono::nanoseconds duration;
+};
+
+class Router {
+ public:
+  /// `pattern` is an absolute path; a segment "{name}" captures one segment.
+  /// `route` names the route in metrics (keep it low-cardinality).
+  void add(Verb method, std::string pattern, std::string route, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;
+    const std::string* route = nullptr;
+    Params params;
+    std::string allow;  // set when the path matched but the method did not
+  };
+  Match match(Verb method, std::string_view path) const;
+
+ private:
+  struct Route {
+    Verb method;
+    std::vector<std::string> segments;
+    std::string name;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 0;  // 0: any free port
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 4096;
+  std::string server_name = "ioc";
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options, Router router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Called after each response is written (on the connection's strand).
+  void set_observer(std::function<void(const Completed&)> observer) { observer_ = std::move(observer); }
+
+  /// Binds and starts accepting. Throws boost::system::system_error when the
+  /// address is taken.
+  void start();
+  /// The bound port (after start()).
+  std::uint16_t port() const { return port_; }
+  /// Stops accepting, lets in-flight requests finish, closes idle
+  /// connections. Thread-safe; idempotent.
+  void stop();
+
+  std::size_t open_connections() const;
+
+ private:
+  friend class Session;
+  void accept();
+  void on_closed(Session* s);
+
+  boost::asio::io_context& io_;
+  ServerOptions options_;
+  Router router_;
+  std::function<void(const Completed&)> observer_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+}  // namespace ioc::http

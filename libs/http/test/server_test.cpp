@@ -1,0 +1,214 @@
+#include "ioc/http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <mutex>
+#include <thread>
+
+#include "ioc/http/client.hpp"
+
+namespace ioc::http {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions opts = {}) {
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    Router router;
+    router.add(Verb::get, "/hello", "hello", [](const Request&, const Params&, Responder r) {
+      r.send(make_response(Status::ok, R"({"hello":"world"})"));
+    });
+    router.add(Verb::get, "/views/{view}", "view", [](const Request&, const Params& p, Responder r) {
+      r.send(make_response(Status::ok, p.at(0).first + "=" + p.at(0).second, "text/plain"));
+    });
+    router.add(Verb::post, "/echo", "echo", [](const Request& req, const Params&, Responder r) {
+      r.send(make_response(Status::ok, req.body(), "text/plain"));
+    });
+    // Answers later, from another thread, like intake after a broker ack.
+    router.add(Verb::post, "/later", "later", [this](const Request&, const Params&, Responder r) {
+      std::lock_guard lock(mu_);
+      workers_.emplace_back([r] {
+        std::this_thread::sleep_for(20ms);
+        r.send(make_response(Status::accepted, R"({"status":"accepted"})"));
+      });
+    });
+    router.add(Verb::get, "/throws", "throws", [](const Request&, const Params&, Responder) {
+      throw std::runtime_error("boom");
+    });
+    server_ = std::make_unique<Server>(io_, opts, std::move(router));
+    server_->set_observer([this](const Completed& c) {
+      std::lock_guard lock(mu_);
+      completed_.emplace_back(std::string(c.route), c.status);
+    });
+    server_->start();
+    runner_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop();
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : workers_) w.join();
+    }
+    io_.stop();
+    if (runner_.joinable()) runner_.join();
+  }
+
+  // Writes raw bytes and reads until the server closes the connection.
+  std::string raw_exchange(const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    asio::write(s, asio::buffer(bytes));
+    std::string out;
+    boost::system::error_code ec;
+    std::array<char, 4096> buf{};
+    while (!ec) {
+      const std::size_t n = s.read_some(asio::buffer(buf), ec);
+      out.append(buf.data(), n);
+    }
+    return out;
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<Server> server_;
+  std::thread runner_;
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::vector<std::pair<std::string, unsigned>> completed_;
+};
+
+TEST_F(ServerTest, RoutesKeepAliveAndParams) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  auto r1 = c.get("/hello");
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  EXPECT_EQ(r1->result(), Status::ok);
+  EXPECT_EQ(r1->body(), R"({"hello":"world"})");
+  auto r2 = c.get("/views/reports_by_district?x=1");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->body(), "view=reports_by_district");
+  auto r3 = c.post("/echo", "ping", "text/plain");
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(r3->body(), "ping");
+  EXPECT_EQ(server_->open_connections(), 1u);  // one kept-alive connection served all three
+}
+
+TEST_F(ServerTest, UnknownPathAndWrongMethod) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  auto nf = c.get("/nope");
+  ASSERT_TRUE(nf.ok());
+  EXPECT_EQ(nf->result(), Status::not_found);
+  EXPECT_EQ(boost::json::parse(nf->body()).at("error").as_string(), "not_found");
+  auto na = c.post("/hello", "{}", "application/json");
+  ASSERT_TRUE(na.ok());
+  EXPECT_EQ(na->result(), Status::method_not_allowed);
+  EXPECT_EQ((*na)[beast_http::field::allow], "GET");
+}
+
+TEST_F(ServerTest, AnswersFromAnotherThread) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.post("/later", "{}", "application/json");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->result(), Status::accepted);
+  }
+}
+
+TEST_F(ServerTest, BodyOverLimitGets413AndServerKeepsServing) {
+  ServerOptions o;
+  o.max_body_bytes = 100;
+  start(o);
+  Client c("127.0.0.1", server_->port());
+  auto big = c.post("/echo", std::string(101, 'x'), "text/plain");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->result(), Status::payload_too_large);
+  auto ok = c.post("/echo", std::string(100, 'x'), "text/plain");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->result(), Status::ok);
+}
+
+TEST_F(ServerTest, HugeHeadersGet431) {
+  ServerOptions o;
+  o.max_header_bytes = 512;
+  start(o);
+  const std::string resp =
+      raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+  EXPECT_NE(resp.find("431"), std::string::npos) << resp;
+}
+
+TEST_F(ServerTest, MalformedRequestGets400) {
+  start();
+  const std::string resp = raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+  EXPECT_NE(resp.find("400 Bad Request"), std::string::npos) << resp;
+}
+
+TEST_F(ServerTest, HandlerExceptionBecomes500) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  auto r = c.get("/throws");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result(), Status::internal_server_error);
+  auto again = c.get("/hello");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->result(), Status::ok);
+}
+
+TEST_F(ServerTest, ObserverSeesRouteAndStatus) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  ASSERT_TRUE(c.get("/views/a").ok());
+  ASSERT_TRUE(c.get("/missing").ok());
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mu_);
+      if (completed_.size() == 2) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(completed_.size(), 2u);
+  EXPECT_EQ(completed_[0], (std::pair<std::string, unsigned>{"view", 200}));
+  EXPECT_EQ(completed_[1], (std::pair<std::string, unsigned>{"unmatched", 404}));
+}
+
+TEST_F(ServerTest, StopClosesIdleConnections) {
+  start();
+  Client c("127.0.0.1", server_->port());
+  ASSERT_TRUE(c.get("/hello").ok());
+  server_->stop();
+  for (int i = 0; i < 200 && server_->open_connections() > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST(RouterTest, MatchesPatternsAndReportsAllowedMethods) {
+  Router r;
+  Handler h = [](const Request&, const Params&, Responder) {};
+  r.add(Verb::get, "/a/{id}.json", "a", h);
+  r.add(Verb::get, "/a/{id}", "a_id", h);
+  r.add(Verb::put, "/a/{id}", "a_put", h);
+  auto m = r.match(Verb::get, "/a/42");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(*m.route, "a_id");
+  EXPECT_EQ(m.params, (Params{{"id", "42"}}));
+  auto head = r.match(Verb::head, "/a/42");
+  ASSERT_NE(head.route, nullptr);
+  auto wrong = r.match(Verb::delete_, "/a/42");
+  EXPECT_EQ(wrong.route, nullptr);
+  EXPECT_EQ(wrong.allow, "GET, PUT");
+  EXPECT_EQ(r.match(Verb::get, "/a").route, nullptr);
+  EXPECT_EQ(r.match(Verb::get, "/a/1/2").route, nullptr);
+}
+
+}  // namespace
+}  // namespace ioc::http
