@@ -1,0 +1,207 @@
+#include "ioc/codec/codec.hpp"
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include "ioc/v1/report.pb.h"
+#include "ioc/v1/telemetry.pb.h"
+#include "ioc/v1/transaction.pb.h"
+#include "ioc/v1/window_result.pb.h"
+
+namespace ioc::codec {
+namespace {
+
+void to_proto(TimePoint t, google::protobuf::Timestamp* ts) {
+  const std::int64_t ms = to_epoch_ms(t);
+  std::int64_t secs = ms / 1000;
+  std::int64_t rem = ms % 1000;
+  if (rem < 0) {  // Timestamp nanos must be non-negative
+    rem += 1000;
+    secs -= 1;
+  }
+  ts->set_seconds(secs);
+  ts->set_nanos(static_cast<std::int32_t>(rem * 1'000'000));
+}
+
+TimePoint from_proto(const google::protobuf::Timestamp& ts) {
+  return from_epoch_ms(ts.seconds() * 1000 + ts.nanos() / 1'000'000);
+}
+
+template <typename Msg>
+Msg& scratch() {
+  thread_local Msg msg;
+  msg.Clear();
+  return msg;
+}
+
+template <typename Msg>
+Status parse(std::string_view bytes, Msg& msg) {
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return data_loss("not a valid " + Msg::descriptor()->full_name() + " (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  return {};
+}
+
+Error missing(const char* message, const char* field) {
+  return invalid_argument(std::string(message) + "." + field + " is required");
+}
+
+// Protobuf enums and domain enums share their numbering (0 = unspecified);
+// values from a newer schema that this build does not know map to unspecified.
+template <typename Domain>
+Domain enum_from(int v, int max) {
+  return (v >= 0 && v <= max) ? static_cast<Domain>(v) : static_cast<Domain>(0);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Report
+
+void encode(const Report& in, std::string& out) {
+  auto& m = scratch<v1::Report>();
+  m.set_id(in.id);
+  m.set_category(in.category);
+  m.set_district(in.district);
+  m.set_description(in.description);
+  if (in.location) {
+    m.mutable_location()->set_lat(in.location->lat);
+    m.mutable_location()->set_lon(in.location->lon);
+  }
+  to_proto(in.occurred_at, m.mutable_occurred_at());
+  to_proto(in.received_at, m.mutable_received_at());
+  m.set_reporter_id(in.reporter_id);
+  for (const auto& u : in.media_urls) m.add_media_urls(u);
+  m.set_source(in.source);
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, Report& out) {
+  auto& m = scratch<v1::Report>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.id().empty()) return missing("Report", "id");
+  if (m.district().empty()) return missing("Report", "district");
+  if (m.category().empty()) return missing("Report", "category");
+  if (!m.has_occurred_at()) return missing("Report", "occurred_at");
+  out.id = m.id();
+  out.category = m.category();
+  out.district = m.district();
+  out.description = m.description();
+  out.location.reset();
+  if (m.has_location()) out.location = GeoPoint{m.location().lat(), m.location().lon()};
+  out.occurred_at = from_proto(m.occurred_at());
+  out.received_at = from_proto(m.received_at());
+  out.reporter_id = m.reporter_id();
+  out.media_urls.assign(m.media_urls().begin(), m.media_urls().end());
+  out.source = m.source();
+  return {};
+}
+
+// ---------------------------------------------------------------- ServiceTransaction
+
+void encode(const ServiceTransaction& in, std::string& out) {
+  auto& m = scratch<v1::ServiceTransaction>();
+  m.set_id(in.id);
+  m.set_district(in.district);
+  m.set_service_code(in.service_code);
+  m.set_service_level(static_cast<v1::ServiceTransaction::ServiceLevel>(in.service_level));
+  m.set_channel(static_cast<v1::ServiceTransaction::Channel>(in.channel));
+  m.set_status(static_cast<v1::ServiceTransaction::Status>(in.status));
+  to_proto(in.occurred_at, m.mutable_occurred_at());
+  to_proto(in.received_at, m.mutable_received_at());
+  m.set_processing_ms(in.processing_ms);
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, ServiceTransaction& out) {
+  auto& m = scratch<v1::ServiceTransaction>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.id().empty()) return missing("ServiceTransaction", "id");
+  if (m.district().empty()) return missing("ServiceTransaction", "district");
+  if (!m.has_occurred_at()) return missing("ServiceTransaction", "occurred_at");
+  out.id = m.id();
+  out.district = m.district();
+  out.service_code = m.service_code();
+  out.service_level = enum_from<ServiceLevel>(m.service_level(), 2);
+  out.channel = enum_from<Channel>(m.channel(), 2);
+  out.status = enum_from<TransactionStatus>(m.status(), 3);
+  out.occurred_at = from_proto(m.occurred_at());
+  out.received_at = from_proto(m.received_at());
+  out.processing_ms = m.processing_ms();
+  return {};
+}
+
+// ---------------------------------------------------------------- Telemetry
+
+void encode(const Telemetry& in, std::string& out) {
+  auto& m = scratch<v1::Telemetry>();
+  m.set_source_id(in.source_id);
+  m.set_district(in.district);
+  m.set_kind(static_cast<v1::Telemetry::Kind>(in.kind));
+  m.set_value(in.value);
+  m.set_unit(in.unit);
+  to_proto(in.occurred_at, m.mutable_occurred_at());
+  to_proto(in.received_at, m.mutable_received_at());
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, Telemetry& out) {
+  auto& m = scratch<v1::Telemetry>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.source_id().empty()) return missing("Telemetry", "source_id");
+  if (m.district().empty()) return missing("Telemetry", "district");
+  if (!m.has_occurred_at()) return missing("Telemetry", "occurred_at");
+  out.source_id = m.source_id();
+  out.district = m.district();
+  out.kind = enum_from<TelemetryKind>(m.kind(), 5);
+  out.value = m.value();
+  out.unit = m.unit();
+  out.occurred_at = from_proto(m.occurred_at());
+  out.received_at = from_proto(m.received_at());
+  return {};
+}
+
+// ---------------------------------------------------------------- WindowResult
+
+void encode(const WindowResult& in, std::string& out) {
+  auto& m = scratch<v1::WindowResult>();
+  m.set_view(in.view);
+  for (const Label& l : in.group) {
+    auto* g = m.add_group();
+    g->set_name(l.name);
+    g->set_value(l.value);
+  }
+  to_proto(in.window_start, m.mutable_window_start());
+  to_proto(in.window_end, m.mutable_window_end());
+  m.set_revision(in.revision);
+  m.set_final(in.final);
+  m.set_count(in.count);
+  for (const auto& v : in.values) {
+    auto* pv = m.add_values();
+    pv->set_name(v.name);
+    pv->set_value(v.value);
+  }
+  for (const auto& id : in.sample_ids) m.add_sample_ids(id);
+  to_proto(in.watermark, m.mutable_watermark());
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, WindowResult& out) {
+  auto& m = scratch<v1::WindowResult>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.view().empty()) return missing("WindowResult", "view");
+  if (!m.has_window_start()) return missing("WindowResult", "window_start");
+  out.view = m.view();
+  out.group.clear();
+  for (const auto& g : m.group()) out.group.push_back({g.name(), g.value()});
+  out.window_start = from_proto(m.window_start());
+  out.window_end = from_proto(m.window_end());
+  out.revision = m.revision();
+  out.final = m.final();
+  out.count = m.count();
+  out.values.clear();
+  for (const auto& v : m.values()) out.values.push_back({v.name(), v.value()});
+  out.sample_ids.assign(m.sample_ids().begin(), m.sample_ids().end());
+  out.watermark = from_proto(m.watermark());
+  return {};
+}
+
+}  // namespace ioc::codec

@@ -1,0 +1,107 @@
+#include "ioc/codec/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ioc/v1/report.pb.h"
+
+namespace ioc::codec {
+namespace {
+
+Report sample_report() {
+  Report r;
+  r.id = "01906e6b-c000-7abc-8def-0123456789ab";
+  r.category = "flood";
+  r.district = "380";
+  r.description = "Nước ngập sâu 50cm trên đường Lê Lợi";
+  r.location = GeoPoint{19.8067, 105.7852};
+  r.occurred_at = from_epoch_ms(1719822600250);
+  r.received_at = from_epoch_ms(1719822601000);
+  r.reporter_id = "reporter-17";
+  r.media_urls = {"https://example.org/a.jpg"};
+  r.source = "api";
+  return r;
+}
+
+TEST(CodecTest, ReportRoundTrip) {
+  const Report in = sample_report();
+  Report out;
+  ASSERT_TRUE(decode(encode(in), out).ok());
+  EXPECT_EQ(in, out);
+  Report no_loc = in;
+  no_loc.location.reset();
+  ASSERT_TRUE(decode(encode(no_loc), out).ok());
+  EXPECT_FALSE(out.location.has_value());
+}
+
+TEST(CodecTest, TimestampsBeforeEpochRoundTrip) {
+  Report in = sample_report();
+  in.occurred_at = from_epoch_ms(-1500);
+  Report out;
+  ASSERT_TRUE(decode(encode(in), out).ok());
+  EXPECT_EQ(to_epoch_ms(out.occurred_at), -1500);
+}
+
+TEST(CodecTest, TransactionAndTelemetryRoundTrip) {
+  ServiceTransaction t{"app-1", "395", "1.001234", ServiceLevel::kFullOnline, Channel::kOnline,
+                       TransactionStatus::kCompleted, from_epoch_ms(1000), from_epoch_ms(2000), 86'400'000};
+  ServiceTransaction t2;
+  ASSERT_TRUE(decode(encode(t), t2).ok());
+  EXPECT_EQ(t, t2);
+  Telemetry m{"bts-380-0042", "380", TelemetryKind::kBtsHeartbeat, 1.0, "", from_epoch_ms(5), from_epoch_ms(6)};
+  Telemetry m2;
+  ASSERT_TRUE(decode(encode(m), m2).ok());
+  EXPECT_EQ(m, m2);
+}
+
+TEST(CodecTest, WindowResultRoundTrip) {
+  WindowResult w;
+  w.view = "reports";
+  w.group = {{"district", "380"}, {"category", "flood"}};
+  w.window_start = from_epoch_ms(60'000);
+  w.window_end = from_epoch_ms(120'000);
+  w.revision = 3;
+  w.final = true;
+  w.count = 42;
+  w.values = {{"count", 42}};
+  w.sample_ids = {"a", "b"};
+  w.watermark = from_epoch_ms(130'000);
+  WindowResult out;
+  ASSERT_TRUE(decode(encode(w), out).ok());
+  EXPECT_EQ(w, out);
+}
+
+TEST(CodecTest, GarbageAndMissingFieldsAreErrors) {
+  Report out;
+  const Status garbage = decode("\xff\xff\xff\xff not protobuf", out);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(garbage.error().message.find("ioc.v1.Report"), std::string::npos);
+
+  Report r = sample_report();
+  r.district.clear();
+  const Status no_district = decode(encode(r), out);
+  ASSERT_FALSE(no_district.ok());
+  EXPECT_EQ(no_district.error().message, "Report.district is required");
+
+  v1::Report no_time;
+  no_time.set_id("x");
+  no_time.set_district("380");
+  no_time.set_category("flood");
+  const Status s = decode(no_time.SerializeAsString(), out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "Report.occurred_at is required");
+}
+
+TEST(CodecTest, UnknownEnumValuesMapToUnspecified) {
+  ServiceTransaction t{"a", "380", "s", ServiceLevel::kFullOnline, Channel::kOnline, TransactionStatus::kSubmitted,
+                       from_epoch_ms(1), {}, 0};
+  std::string bytes = encode(t);
+  // Field 5 (channel), varint 9: a value from a future schema.
+  bytes += std::string("\x28\x09", 2);
+  ServiceTransaction out;
+  ASSERT_TRUE(decode(bytes, out).ok());
+  EXPECT_EQ(out.channel, Channel::kUnspecified);
+}
+
+}  // namespace
+}  // namespace ioc::codec
