@@ -1,0 +1,97 @@
+#pragma once
+/// What every ioc-* daemon shares: flags → layered config → common settings,
+/// structured logs, an HTTP front (service routes + /metrics, /healthz,
+/// /readyz) on one io_context, and a clean exit on SIGINT/SIGTERM.
+///
+/// A service's main() is one line: `return ioc::daemon::main(argc, argv,
+/// environ, "ioc-x", run)`, where `run` loads the service's own settings from
+/// the Source and runs its App until Front::wait_for_signal() returns.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ioc/config/source.hpp"
+#include "ioc/core/log.hpp"
+#include "ioc/core/registry.hpp"
+#include "ioc/http/server.hpp"
+#include "ioc/kafka/client_config.hpp"
+#include "ioc/metrics/endpoints.hpp"
+
+namespace ioc::daemon {
+
+/// Settings every service reads: `log.level`, `http.*`, `kafka.*`, `registry.*`.
+struct CommonConfig {
+  std::string service;
+  log::Level log_level = log::Level::kInfo;
+  http::ServerOptions http;
+  kafka::ClientConfig kafka;
+  std::string districts_file;
+  std::string categories_file;
+};
+
+/// Reads the common sections. `default_listen` is the service's port (e.g.
+/// ":8080"). Registry paths default to the shipped deploy/config files.
+CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen);
+
+/// The sections load_common() owns, for Source::finish().
+std::vector<std::string> common_sections();
+
+/// Loads the province registry named by `cfg`.
+Registry load_registry(const CommonConfig& cfg);
+
+/// The HTTP front of a daemon and its event loop. Construct, add routes to
+/// router(), start(); then wait_for_signal() blocks until SIGINT/SIGTERM (or
+/// request_stop()). stop() drains HTTP and joins the loop threads.
+/// Thread-safe: request_stop() from anywhere; the rest from main's thread.
+class Front {
+ public:
+  explicit Front(const CommonConfig& cfg, unsigned threads = 1);
+  ~Front();
+
+  http::Router& router() { return router_; }
+  metrics::Exposition& exposition() { return *exposition_; }
+  prometheus::Registry& registry() { return exposition_->registry(); }
+  boost::asio::io_context& io() { return io_; }
+
+  /// Binds the HTTP port (throws on failure), adds the observability
+  /// endpoints with `ready` as the readiness check, starts the loop threads.
+  void start(metrics::ReadinessCheck ready);
+  std::uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  /// Blocks until SIGINT/SIGTERM or request_stop(). Returns the signal
+  /// number (0 for request_stop()).
+  int wait_for_signal();
+  void request_stop();
+
+  /// Stops accepting, lets in-flight requests finish (bounded by
+  /// `drain`), stops the loop.
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+
+ private:
+  CommonConfig cfg_;
+  unsigned threads_;
+  boost::asio::io_context io_;
+  http::Router router_;
+  std::shared_ptr<metrics::Exposition> exposition_;
+  std::unique_ptr<metrics::HttpMetrics> http_metrics_;
+  std::unique_ptr<http::Server> server_;
+  std::vector<std::thread> loop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int signal_ = -1;
+  bool stopped_ = false;
+};
+
+/// Parses argv/envp, runs `run(source)`, and turns failures into exit codes:
+/// 0 ok, 2 configuration error (message on stderr), 1 anything else.
+int main(int argc, char** argv, char** envp, const std::string& service,
+         const std::function<int(config::Source&)>& run);
+
+}  // namespace ioc::daemon

@@ -1,0 +1,130 @@
+#include "ioc/daemon/daemon.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "ioc/config/registry_loader.hpp"
+#include "ioc/core/config_error.hpp"
+
+#ifndef IOC_DEFAULT_CONFIG_DIR
+#error "IOC_DEFAULT_CONFIG_DIR must be defined by the build"
+#endif
+#ifndef IOC_VERSION
+#define IOC_VERSION "dev"
+#endif
+
+namespace ioc::daemon {
+
+namespace asio = boost::asio;
+
+CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen) {
+  CommonConfig c;
+  c.service = service;
+  const std::string level = src.get_string("log.level", "info");
+  if (!log::parse_level(level, c.log_level)) {
+    throw ConfigError(src.file().value_or("settings"), "log.level", "must be debug, info, warn or error, got '" + level + "'");
+  }
+  const config::HostPort listen = src.get_listen("http.listen", default_listen);
+  c.http.host = listen.host.empty() ? "0.0.0.0" : listen.host;
+  c.http.port = listen.port;
+  c.http.max_body_bytes =
+      static_cast<std::size_t>(src.get_int("http.max_body_bytes", 64 * 1024, 1024, 64 * 1024 * 1024));
+  c.http.read_timeout = src.get_duration("http.read_timeout", std::chrono::seconds(15), std::chrono::milliseconds(100));
+  c.http.idle_timeout = src.get_duration("http.idle_timeout", std::chrono::seconds(60), std::chrono::milliseconds(100));
+  c.http.max_connections = static_cast<std::size_t>(src.get_int("http.max_connections", 4096, 1, 1'000'000));
+  c.http.server_name = service;
+  c.kafka.bootstrap_servers = src.get_string("kafka.bootstrap_servers", "127.0.0.1:9092");
+  c.kafka.client_id = src.get_string("kafka.client_id", service);
+  c.kafka.properties = src.get_map("kafka.properties");
+  c.districts_file = src.get_path("registry.districts", "districts.yaml", IOC_DEFAULT_CONFIG_DIR);
+  c.categories_file = src.get_path("registry.categories", "categories.yaml", IOC_DEFAULT_CONFIG_DIR);
+  return c;
+}
+
+std::vector<std::string> common_sections() { return {"log", "http", "kafka", "registry"}; }
+
+Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }
+
+Front::Front(const CommonConfig& cfg, unsigned threads)
+    : cfg_(cfg),
+      threads_(threads == 0 ? 1 : threads),
+      exposition_(std::make_shared<metrics::Exposition>(cfg.service, IOC_VERSION)),
+      http_metrics_(std::make_unique<metrics::HttpMetrics>(exposition_->registry())) {}
+
+Front::~Front() { stop(std::chrono::milliseconds(0)); }
+
+void Front::start(metrics::ReadinessCheck ready) {
+  metrics::add_endpoints(router_, exposition_, std::move(ready));
+  server_ = std::make_unique<http::Server>(io_, cfg_.http, std::move(router_));
+  server_->set_observer([m = http_metrics_.get()](const http::Completed& c) { m->observe(c); });
+  server_->start();
+  auto signals = std::make_shared<asio::signal_set>(io_, SIGINT, SIGTERM);
+  signals->async_wait([this, signals](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    std::lock_guard lock(mu_);
+    signal_ = sig;
+    cv_.notify_all();
+  });
+  for (unsigned i = 0; i < threads_; ++i) {
+    loop_.emplace_back([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+  log::info("listening", {{"address", cfg_.http.host + ":" + std::to_string(server_->port())},
+                          {"metrics", "http://127.0.0.1:" + std::to_string(server_->port()) + "/metrics"}});
+}
+
+int Front::wait_for_signal() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return signal_ >= 0; });
+  return signal_;
+}
+
+void Front::request_stop() {
+  std::lock_guard lock(mu_);
+  if (signal_ < 0) signal_ = 0;
+  cv_.notify_all();
+}
+
+void Front::stop(std::chrono::milliseconds drain) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_) {
+    server_->stop();
+    const auto deadline = std::chrono::steady_clock::now() + drain;
+    while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  io_.stop();
+  for (auto& t : loop_) t.join();
+  loop_.clear();
+}
+
+int main(int argc, char** argv, char** envp, const std::string& service,
+         const std::function<int(config::Source&)>& run) {
+  try {
+    bool help = false;
+    config::Source src = config::Source::from_args(argc, argv, envp, &help);
+    if (help) {
+      std::cout << "usage: " << service << " [--config FILE] [--set key=value ...]\n"
+                << "Settings come from built-in defaults < the YAML file < IOC_* environment variables\n"
+                << "(key upper-cased, '.' -> '_') < --set flags. See README.md, \"Configuration\".\n";
+      return 0;
+    }
+    log::init(service, log::Level::kInfo);
+    return run(src);
+  } catch (const ConfigError& e) {
+    std::cerr << service << ": configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace ioc::daemon

@@ -1,0 +1,151 @@
+#include "app.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "ioc/core/config_error.hpp"
+#include "ioc/core/log.hpp"
+#include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/tcp_proxy.hpp"
+#include "retention.hpp"
+
+namespace ioc::broker {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Config load_config(config::Source& src) {
+  Config c;
+  c.common = daemon::load_common(src, "ioc-broker", ":9104");
+  c.bootstrap = src.get_listen("broker.bootstrap", "127.0.0.1:9092");
+  if (c.bootstrap.host.empty()) c.bootstrap.host = "127.0.0.1";
+  c.brokers = static_cast<int>(src.get_int("broker.brokers", 1, 1, 9));
+  const auto default_partitions = static_cast<int>(src.get_int("broker.default_partitions", 6, 1, 1000));
+  std::map<std::string, int> partitions = {
+      {kafka::topics::kReports, default_partitions},     {kafka::topics::kTransactions, default_partitions},
+      {kafka::topics::kTelemetry, 2 * default_partitions}, {kafka::topics::kAggregates, default_partitions},
+      {kafka::topics::kAlerts, 3},                        {kafka::topics::kDeadLetter, 3},
+      {kafka::topics::kAggregatorState, default_partitions},
+  };
+  for (const std::string& extra : src.get_list("broker.extra_topics", {})) partitions.emplace(extra, default_partitions);
+  for (const auto& [topic, n] : src.get_map("broker.partitions")) {
+    int v = 0;
+    try {
+      v = std::stoi(n);
+    } catch (const std::exception&) {
+      v = 0;
+    }
+    if (v < 1 || v > 1000) throw ConfigError(src.file().value_or("settings"), "broker.partitions." + topic, "must be 1..1000");
+    partitions[topic] = v;
+  }
+  for (const auto& [name, n] : partitions) c.topics.push_back({name, n});
+  c.monitor_interval = src.get_duration("broker.monitor_interval", std::chrono::seconds(5), std::chrono::milliseconds(100));
+  c.watch_groups = src.get_list("broker.watch_groups", {"ioc-aggregator", "ioc-alerter", "ioc-wall"});
+  c.address_file = src.get_string("broker.address_file", "");
+  auto sections = daemon::common_sections();
+  sections.push_back("broker");
+  src.finish(sections);
+  return c;
+}
+
+namespace {
+
+tcp::endpoint parse_endpoint(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  return {asio::ip::make_address(host_port.substr(0, colon)),
+          static_cast<std::uint16_t>(std::stoi(host_port.substr(colon + 1)))};
+}
+
+// Runs the retention watch on its own thread: Admin calls block on the
+// network and must not stall the HTTP loop.
+class Watcher {
+ public:
+  Watcher(const Config& cfg, const std::string& bootstrap, prometheus::Registry& registry)
+      : cfg_(cfg), admin_({bootstrap, "ioc-broker-watch", {}}), watch_(registry), thread_([this] { loop(); }) {}
+  ~Watcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      pass();
+      lock.lock();
+      cv_.wait_for(lock, cfg_.monitor_interval, [this] { return stop_; });
+    }
+  }
+
+  void pass() {
+    const auto timeout = std::chrono::milliseconds(2000);
+    auto topics = admin_.topics(timeout);
+    if (!topics.ok()) {
+      log::warn("retention watch: metadata failed", {{"error", topics.error().message}});
+      return;
+    }
+    std::vector<std::string> groups = cfg_.watch_groups;
+    // ListGroups, where the broker supports it, adds groups nobody configured.
+    if (auto listed = admin_.groups(timeout); listed.ok()) {
+      for (auto& g : *listed) {
+        if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(std::move(g));
+      }
+    }
+    watch_.observe(read_offsets(admin_, *topics, groups, timeout));
+  }
+
+  const Config& cfg_;
+  kafka::Admin admin_;
+  RetentionWatch watch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run(const Config& cfg) {
+  log::init(cfg.common.service, cfg.common.log_level);
+  kafka::EmbeddedBroker broker(cfg.brokers, cfg.topics);
+  const std::string mock_bootstrap = broker.bootstrap_servers();
+  const std::string first = mock_bootstrap.substr(0, mock_bootstrap.find(','));
+
+  daemon::Front front(cfg.common);
+  kafka::TcpProxy proxy(front.io(), tcp::endpoint(asio::ip::make_address(cfg.bootstrap.host), cfg.bootstrap.port),
+                        parse_endpoint(first));
+  const std::string stable = cfg.bootstrap.host + ":" + std::to_string(proxy.port());
+  front.start([] { return metrics::Readiness{}; });
+
+  Watcher watcher(cfg, stable, front.registry());
+  if (!cfg.address_file.empty()) {
+    const std::string tmp = cfg.address_file + ".tmp";
+    std::ofstream(tmp) << stable << "\n";
+    std::filesystem::rename(tmp, cfg.address_file);
+  }
+  std::int64_t partitions = 0;
+  for (const auto& t : cfg.topics) partitions += t.partitions;
+  log::info("broker ready", {{"bootstrap_servers", stable},
+                             {"mock_brokers", mock_bootstrap},
+                             {"topics", static_cast<std::int64_t>(cfg.topics.size())},
+                             {"partitions", partitions},
+                             {"retention", "in memory, about 5 MB per partition; use real Kafka for durability"}});
+
+  const int sig = front.wait_for_signal();
+  log::info("shutting down", {{"signal", sig}});
+  asio::post(front.io(), [&proxy] { proxy.stop(); });
+  front.stop();
+  if (!cfg.address_file.empty()) std::filesystem::remove(cfg.address_file);
+  return 0;
+}
+
+}  // namespace ioc::broker
