@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
 
@@ -76,6 +77,24 @@ void Front::start(metrics::ReadinessCheck ready) {
   }
   log::info("listening", {{"address", cfg_.http.host + ":" + std::to_string(server_->port())},
                           {"metrics", "http://127.0.0.1:" + std::to_string(server_->port()) + "/metrics"}});
+}
+
+void Front::every(std::chrono::milliseconds interval, std::function<void()> task) {
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  auto tick = std::make_shared<std::function<void(boost::system::error_code)>>();
+  // The handler holds the timer; the timer's pending wait holds the handler
+  // through a weak reference, so io_.stop() releases both.
+  *tick = [timer, interval, task = std::move(task), weak = std::weak_ptr(tick)](boost::system::error_code ec) {
+    if (ec) return;
+    task();
+    if (auto self = weak.lock()) {
+      timer->expires_after(interval);
+      timer->async_wait(*self);
+    }
+  };
+  tasks_.push_back(tick);
+  timer->expires_after(interval);
+  timer->async_wait(*tick);
 }
 
 int Front::wait_for_signal() {

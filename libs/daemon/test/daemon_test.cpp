@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "ioc/core/config_error.hpp"
 #include "ioc/http/client.hpp"
 
@@ -28,11 +31,15 @@ TEST(DaemonTest, FrontServesEndpointsAndStops) {
   front.router().add(http::Verb::get, "/x", "x", [](const http::Request&, const http::Params&, http::Responder r) {
     r.send(http::make_response(http::Status::ok, "{}"));
   });
+  std::atomic<int> ticks{0};
+  front.every(std::chrono::milliseconds(5), [&] { ++ticks; });
   front.start([] { return metrics::Readiness{false, "warming up"}; });
   http::Client c("127.0.0.1", front.port());
   EXPECT_EQ(c.get("/x")->result(), http::Status::ok);
   EXPECT_EQ(c.get("/readyz")->result(), http::Status::service_unavailable);
   EXPECT_EQ(c.get("/healthz")->result(), http::Status::ok);
+  for (int i = 0; i < 400 && ticks.load() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_GE(ticks.load(), 3);
   front.request_stop();
   EXPECT_EQ(front.wait_for_signal(), 0);
   front.stop();

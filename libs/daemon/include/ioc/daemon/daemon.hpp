@@ -65,6 +65,10 @@ class Front {
   void start(metrics::ReadinessCheck ready);
   std::uint16_t port() const { return server_ ? server_->port() : 0; }
 
+  /// Runs `task` on the loop every `interval` until stop() (e.g. refreshing
+  /// gauges). Call before or after start().
+  void every(std::chrono::milliseconds interval, std::function<void()> task);
+
   /// Blocks until SIGINT/SIGTERM or request_stop(). Returns the signal
   /// number (0 for request_stop()).
   int wait_for_signal();
@@ -83,6 +87,7 @@ class Front {
   std::unique_ptr<metrics::HttpMetrics> http_metrics_;
   std::unique_ptr<http::Server> server_;
   std::vector<std::thread> loop_;
+  std::vector<std::shared_ptr<std::function<void(boost::system::error_code)>>> tasks_;
   std::mutex mu_;
   std::condition_variable cv_;
   int signal_ = -1;
