@@ -4,6 +4,8 @@
 #       -> target ioc_core, alias ioc::core; include/ is public, src/ private.
 #   ioc_add_test(NAME core_test SOURCES ... DEPS ... LABELS unit|integration)
 #       -> gtest executable registered with ctest (gtest_discover_tests).
+#   ioc_add_bench(NAME ioc-bench-x SOURCES ... DEPS ...)
+#       -> Google Benchmark executable in bin/.
 #   ioc_add_service(NAME intake SOURCES ... DEPS ...)
 #       -> library ioc_svc_<name> from the service's app sources + executable ioc-<name>.
 
@@ -57,4 +59,12 @@ function(ioc_add_service)
   target_link_libraries(ioc-${ARG_NAME} PRIVATE ${lib})
   ioc_target_defaults(ioc-${ARG_NAME})
   set_target_properties(ioc-${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+function(ioc_add_bench)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+  ioc_target_defaults(${ARG_NAME})
+  set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 endfunction()

@@ -15,7 +15,7 @@ endif()
 # Warnings apply to project targets only (through ioc_target_defaults), never
 # to generated protobuf code.
 set(IOC_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough -Wno-missing-field-initializers)
 if(IOC_WERROR)
   list(APPEND IOC_WARNINGS -Werror)
 endif()

@@ -1,0 +1,144 @@
+#pragma once
+/// Engine: the event-time window engine of the aggregator (see window.hpp for the
+/// model). One Engine holds any number of views; each view has its own watermark
+/// tracker, window state and emission state.
+///
+/// Call pattern (one thread):
+///   auto engine = Engine::create(specs);           // validates, Result
+///   engine->assign_partition(p) / revoke_partition(p) on rebalance
+///   for each decoded record: engine->add(view, event)   // never throws, no I/O
+///   after each poll batch:   for (auto& r : engine->advance(now_ms)) publish(r);
+///                            for (auto& l : engine->late_events()) dead_letter(l);
+///                            engine->clear_late_events();
+///   checkpoint:              bytes = engine->snapshot(); store with the input offsets
+///   restart/rebalance:       engine->restore(bytes) / engine->merge(bytes)
+///
+/// Determinism: results, their order and their revisions depend only on the
+/// sequence of calls (add/advance/assign/revoke/restore/merge) and their arguments.
+///
+/// Thread-safety: not thread-safe. One thread owns an Engine (the aggregator's
+/// poll thread); const methods may run concurrently with each other only.
+/// Nothing here blocks, reads a clock or does I/O.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ioc/core/result.hpp"
+#include "ioc/window/event.hpp"
+#include "ioc/window/result.hpp"
+#include "ioc/window/spec.hpp"
+
+namespace ioc::window {
+
+namespace detail {
+struct View;
+}
+
+/// Counters and state size of one view.
+struct ViewStats {
+  std::uint64_t open_windows = 0;   // open key-windows holding data
+  std::uint64_t state_bytes = 0;    // bytes held by window state, sketches and emission state
+  std::uint64_t last_final_bytes = 0;  // the last-final cache for queries (not window state)
+  std::uint64_t accepted_events = 0;
+  std::uint64_t late_events = 0;       // LateReason::kBeyondLateness
+  std::uint64_t rejected_events = 0;   // other LateReasons
+  std::uint64_t emitted_results = 0;
+  std::uint64_t final_results = 0;
+  std::int64_t watermark_ms = 0;
+  std::uint64_t partitions = 0;         // assigned
+  std::uint64_t active_partitions = 0;  // assigned and not idle
+  /// state_bytes / open_windows (0 when nothing is open).
+  double bytes_per_open_window() const {
+    return open_windows == 0 ? 0.0 : static_cast<double>(state_bytes) / static_cast<double>(open_windows);
+  }
+};
+
+class Engine {
+ public:
+  /// Snapshot format version written by snapshot(); restore() accepts exactly this.
+  static constexpr std::uint32_t kSnapshotVersion = 1;
+
+  /// Validates every spec (names must be unique and non-empty).
+  static Result<Engine> create(std::vector<ViewSpec> views);
+
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  std::size_t view_count() const;
+  const ViewSpec& spec(ViewId view) const;
+  std::optional<ViewId> find_view(std::string_view name) const;
+  /// Names of WindowResult::values for this view (see value_names()).
+  const std::vector<std::string>& value_names(ViewId view) const;
+
+  // ----- partitions (all views)
+  /// The partition holds the watermark back from now on (until it idles).
+  void assign_partition(std::int32_t partition);
+  /// The partition stops holding the watermark back. Window state stays: its
+  /// windows close as the remaining partitions advance (snapshot first if the
+  /// state moves to another replica).
+  void revoke_partition(std::int32_t partition);
+
+  // ----- hot path
+  /// Aggregates one event into every window of `view` it belongs to. An event
+  /// from an unassigned partition assigns it. Late or invalid events are not
+  /// aggregated; they are appended to late_events() with the reason. O(1)
+  /// amortized for tumbling/hopping, no allocation in steady state; never throws.
+  EventOutcome add(ViewId view, const Event& event);
+
+  /// Sets processing time (ms since epoch; never moves back), recomputes every
+  /// view's watermark (idle detection), closes windows whose end + lateness the
+  /// watermark reached (final results, then purge) and emits rate-limited early
+  /// results. Returns this call's results sorted by (view, end, key, start); the
+  /// span and the values/samples it points to stay valid until the next call
+  /// of any non-const method.
+  std::span<const WindowResult> advance(std::int64_t now_ms);
+
+  /// Events not aggregated since the last clear_late_events(), in arrival order.
+  std::span<const LateEvent> late_events() const;
+  void clear_late_events();
+
+  // ----- queries (queryable state)
+  std::int64_t watermark(ViewId view) const;
+  ViewStats stats(ViewId view) const;
+  /// Current values of the open windows of one key (revision = last emitted).
+  std::vector<WindowValue> query_open(ViewId view, GroupKey key) const;
+  /// Keys that currently have open windows, sorted.
+  std::vector<GroupKey> open_keys(ViewId view) const;
+  /// The last final result emitted for the key (needs keep_last_final).
+  std::optional<WindowValue> last_final(ViewId view, GroupKey key) const;
+
+  // ----- snapshots
+  /// Versioned binary snapshot of all state: watermarks and partitions, open
+  /// windows with their partial aggregates and sketches, revisions and emission
+  /// state, last finals and counters. Excludes late_events() not yet cleared.
+  /// Layout: "IOCWSNAP" | u32 version | u64 payload size | payload | u32 CRC-32.
+  std::vector<std::uint8_t> snapshot() const;
+  /// Replaces all state with a snapshot taken from an engine with the same view
+  /// specs. On any error (bad magic, unknown version, checksum, truncation,
+  /// different specs) returns kDataLoss/kInvalidArgument and leaves this engine
+  /// unchanged.
+  Status restore(std::span<const std::uint8_t> bytes);
+  /// Merges another engine's snapshot into this one (partitions moving between
+  /// replicas): partitions are united; windows of the same key and bounds merge
+  /// their aggregates (revision = max); the merged watermark is the min, and each
+  /// incoming partition keeps its old owner's watermark as a lateness frontier.
+  /// Assumes each group key is fed from one partition (true when topics are keyed
+  /// by district and views group by district or finer).
+  Status merge(std::span<const std::uint8_t> bytes);
+
+  struct Impl;  // opaque; public only so that src/ helpers can name it
+
+ private:
+  Engine();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ioc::window

@@ -1,0 +1,90 @@
+#pragma once
+/// WatermarkTracker: the event-time clock of one view.
+///
+/// Partition watermark = max event time seen on that partition − out_of_orderness.
+/// Operator watermark = min over assigned partitions that are active (delivered an
+/// event within idle_timeout of processing time). Partitions idle longer stop
+/// holding it back. When every assigned partition is idle (or none is assigned
+/// and nothing arrived for idle_timeout), the watermark follows processing time:
+/// max(partition watermarks, now − out_of_orderness), so quiet keys still close.
+/// The operator watermark never moves backwards and moves only in advance();
+/// observe() just records. Processing time is what advance() was last given;
+/// events observed before the first advance() count as seen at that first call.
+///
+/// A partition restored from another engine's snapshot keeps that engine's
+/// watermark as a "frontier": its events are judged late against
+/// max(operator watermark, frontier), so windows the old owner already closed are
+/// never reopened after a merge.
+///
+/// Thread-safety: not thread-safe; owned by the thread that feeds the engine.
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace ioc::window {
+
+/// Watermark before any event: below every valid event time.
+inline constexpr std::int64_t kNoWatermark = -(std::int64_t{1} << 62);
+
+class WatermarkTracker {
+ public:
+  struct Partition {
+    std::int32_t id = 0;
+    std::int64_t max_event_ms = kNoWatermark;   // kNoWatermark: nothing seen yet
+    std::int64_t last_event_now_ms = 0;         // processing time of the last event (or assignment)
+    std::int64_t frontier_ms = kNoWatermark;
+    friend bool operator==(const Partition&, const Partition&) = default;
+  };
+
+  /// idle_timeout_ms == 0 disables idleness (and processing-time advance).
+  WatermarkTracker(std::int64_t out_of_orderness_ms, std::int64_t idle_timeout_ms);
+
+  void assign(std::int32_t partition);
+  /// Forgets the partition: it no longer holds the watermark back.
+  void revoke(std::int32_t partition);
+  /// Records an event time; an unknown partition is assigned implicitly.
+  /// Returns the watermark the event's lateness is judged against.
+  std::int64_t observe(std::int32_t partition, std::int64_t event_time_ms);
+  /// Moves processing time forward (never back) and recomputes the watermark.
+  std::int64_t advance(std::int64_t now_ms);
+
+  std::int64_t watermark() const { return watermark_; }
+  /// The lateness frontier of a partition (kNoWatermark if none or unknown).
+  std::int64_t frontier(std::int32_t partition) const;
+  std::int64_t now() const { return now_; }
+  bool now_known() const { return now_known_; }
+  const std::vector<Partition>& partitions() const { return partitions_; }
+  /// Number of assigned partitions currently holding the watermark (not idle).
+  std::size_t active_partitions() const;
+
+  /// Snapshot support.
+  struct State {
+    std::vector<Partition> partitions;
+    std::int64_t watermark = kNoWatermark;
+    std::int64_t now = 0;
+    bool now_known = false;
+    std::int64_t last_any_event_now = 0;
+  };
+  State state() const;
+  void set_state(State s);
+  /// Union of two trackers (replicas' partitions coming together). The result's
+  /// watermark is the min of both; each partition's frontier is the watermark of
+  /// the engine that owned it.
+  void merge(const WatermarkTracker& other);
+
+ private:
+  Partition& find_or_add(std::int32_t partition);
+  bool is_active(const Partition& p) const;
+
+  std::int64_t out_of_orderness_;
+  std::int64_t idle_timeout_;
+  std::vector<Partition> partitions_;  // sorted by id
+  std::size_t cached_ = 0;
+  std::int64_t watermark_ = kNoWatermark;
+  std::int64_t now_ = 0;
+  bool now_known_ = false;
+  std::int64_t last_any_event_now_ = 0;
+};
+
+}  // namespace ioc::window

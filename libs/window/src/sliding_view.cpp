@@ -1,0 +1,336 @@
+// Sliding windows in the Kafka Streams sense, time difference d = size:
+// for every distinct event time t of a key there is a left window [t - d, t] and,
+// when another event lies in (t, t + d], a right window [t + 1, t + d + 1]
+// (both inclusive; reported half-open as [start, end) with end = last ms + 1).
+// Windows with equal bounds are one window. Each key keeps one slot per distinct
+// event time (a bucket); a window is the merge of the buckets it covers, built
+// when it is emitted. Revisions live in the buckets: left window of t in bucket
+// t, right window of t in bucket t.
+
+#include <algorithm>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "view_state.hpp"
+
+namespace ioc::window::detail {
+namespace {
+
+struct Bucket {
+  std::int64_t t;
+  std::uint32_t slot;
+  std::uint32_t rev_left;
+  std::uint32_t rev_right;
+};
+
+struct SlideKey {
+  std::vector<Bucket> buckets;  // sorted by t
+  std::int64_t emitted_end = kLongAgo;  // windows with end <= this are closed
+  std::int64_t next_end = kNever;       // no window of this key ends before this
+  std::int64_t last_emit = kLongAgo;
+  std::int64_t lo = 0;  // dirty event-time range
+  std::int64_t hi = 0;
+  bool dirty = false;
+};
+
+struct Win {
+  std::int64_t start;
+  std::int64_t end;
+};
+
+class SlidingView final : public ViewState {
+ public:
+  explicit SlidingView(ViewCore& core) : core_(core), d_(core.spec.window.size.count()), arena_(core.layout.stride()),
+                                         tmp_(core) {}
+
+  bool add(const Event& e, std::int64_t lwm) override {
+    const std::int64_t t = e.time_ms;
+    if (t + core_.lateness < lwm) return false;
+    SlideKey& k = keys_[e.key];
+    auto& b = k.buckets;
+    std::uint32_t slot;
+    if (b.empty() || b.back().t < t) {
+      slot = new_slot();
+      b.push_back(Bucket{t, slot, 0, 0});
+    } else if (b.back().t == t) {
+      slot = b.back().slot;
+    } else {
+      auto it = std::lower_bound(b.begin(), b.end(), t, [](const Bucket& x, std::int64_t v) { return x.t < v; });
+      if (it != b.end() && it->t == t) {
+        slot = it->slot;
+      } else {
+        slot = new_slot();
+        b.insert(it, Bucket{t, slot, 0, 0});
+      }
+    }
+    core_.layout.update(arena_.at(slot), core_.pools, e);
+    if (core_.early) {
+      k.lo = k.dirty ? std::min(k.lo, t) : t;
+      k.hi = k.dirty ? std::max(k.hi, t) : t;
+      k.dirty = true;
+    }
+    k.next_end = std::min(k.next_end, t + 1);
+    min_end_ = std::min(min_end_, t + 1);
+    return true;
+  }
+
+  void close(std::int64_t wm, Sink& sink) override {
+    const std::int64_t limit = wm - core_.lateness;
+    if (limit < min_end_) return;
+    std::int64_t next = kNever;
+    std::vector<Win> wins;
+    for (auto& kv : keys_) {
+      const GroupKey key = kv.first;
+      SlideKey& k = kv.second;
+      if (k.buckets.empty()) continue;
+      if (k.next_end > limit) {
+        next = std::min(next, k.next_end);
+        continue;
+      }
+      if (limit > k.emitted_end) {
+        wins.clear();
+        // Windows ending in (emitted_end, limit] start from buckets t >= emitted_end - d - 1.
+        windows(k, [&](Win w) { return w.end > k.emitted_end && w.end <= limit; }, wins, k.emitted_end - d_ - 2,
+                limit);
+        for (const Win& w : wins) {
+          const std::uint32_t rev = rev_of(k, w);
+          if (core_.flush_only_changed && rev > 0 && !(k.dirty && w.start <= k.hi && w.end > k.lo)) continue;
+          Cell* s = content(k, w);
+          set_rev(k, w, rev + 1);
+          sink.emit(key, w.start, w.end, rev + 1, true, s);
+        }
+        k.emitted_end = limit;
+        // Bucket t is in windows ending up to t + d + 1 and holds the right window ending at t + d + 2.
+        auto& b = k.buckets;
+        std::size_t purge = 0;
+        while (purge < b.size() && b[purge].t + d_ + 2 <= limit) {
+          core_.layout.release(arena_.at(b[purge].slot), core_.pools);
+          arena_.free(b[purge].slot);
+          ++purge;
+        }
+        b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(purge));
+      }
+      k.next_end = next_end(k, limit);
+      next = std::min(next, k.next_end);
+    }
+    tmp_.release(core_);
+    min_end_ = next;
+    const std::int64_t now_floor = last_now_;
+    const std::int64_t min_interval = core_.min_interval;
+    const bool early = core_.early;
+    boost::unordered::erase_if(keys_, [&](const auto& kv) {
+      const SlideKey& k = kv.second;
+      return k.buckets.empty() && (!early || (!k.dirty && now_floor - k.last_emit >= min_interval));
+    });
+  }
+
+  void emit_early(std::int64_t now, Sink& sink) override {
+    last_now_ = now;
+    std::vector<Win> wins;
+    for (auto& kv : keys_) {
+      const GroupKey key = kv.first;
+      SlideKey& k = kv.second;
+      if (!k.dirty || now - k.last_emit < core_.min_interval) continue;
+      wins.clear();
+      windows(k, [&](Win w) { return w.end > k.emitted_end && w.start <= k.hi && w.end > k.lo; }, wins);
+      for (const Win& w : wins) {
+        const std::uint32_t rev = rev_of(k, w) + 1;
+        set_rev(k, w, rev);
+        sink.emit(key, w.start, w.end, rev, false, content(k, w));
+      }
+      k.dirty = false;
+      k.last_emit = now;
+    }
+    tmp_.release(core_);
+  }
+
+  void query_open(GroupKey key, std::vector<WindowValue>& out) const override {
+    auto it = keys_.find(key);
+    if (it == keys_.end()) return;
+    const SlideKey& k = it->second;
+    std::vector<Win> wins;
+    windows(k, [&](Win w) { return w.end > k.emitted_end; }, wins);
+    auto* self = const_cast<SlidingView*>(this);  // temp slot only
+    for (const Win& w : wins) out.push_back(make_value(core_, key, w.start, w.end, rev_of(k, w), self->content(k, w)));
+    self->tmp_.release(core_);
+  }
+
+  void open_keys(std::vector<GroupKey>& out) const override {
+    for (const auto& [key, k] : keys_) {
+      if (!k.buckets.empty()) out.push_back(key);
+    }
+  }
+
+  void stats(ViewStats& s) const override {
+    std::size_t bytes = sizeof(*this) + arena_.bytes() + tmp_.bytes() +
+                        keys_.bucket_count() * (sizeof(std::pair<GroupKey, SlideKey>) + 1);
+    std::vector<Win> wins;
+    for (const auto& kv : keys_) {
+      const SlideKey& k = kv.second;
+      bytes += k.buckets.capacity() * sizeof(Bucket);
+      wins.clear();
+      windows(k, [&](Win w) { return w.end > k.emitted_end; }, wins);
+      s.open_windows += wins.size();
+    }
+    s.state_bytes += bytes;
+  }
+
+  void write(ByteWriter& w) const override {
+    w.i64(min_end_);
+    w.i64(last_now_);
+    std::vector<GroupKey> order;
+    for (const auto& kv : keys_) order.push_back(kv.first);
+    std::sort(order.begin(), order.end());
+    w.u64(order.size());
+    for (const GroupKey key : order) {
+      const SlideKey& k = keys_.find(key)->second;
+      w.u64(key);
+      w.i64(k.emitted_end);
+      w.i64(k.next_end);
+      w.i64(k.last_emit);
+      w.i64(k.lo);
+      w.i64(k.hi);
+      w.u8(k.dirty ? 1 : 0);
+      w.u64(k.buckets.size());
+      for (const Bucket& b : k.buckets) {
+        w.i64(b.t);
+        w.u32(b.rev_left);
+        w.u32(b.rev_right);
+        core_.layout.write(w, arena_.at(b.slot), core_.pools);
+      }
+    }
+  }
+
+  bool read(ByteReader& r) override {
+    min_end_ = r.i64();
+    last_now_ = r.i64();
+    const std::uint64_t n = r.count(57);
+    for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+      const GroupKey key = r.u64();
+      if (keys_.contains(key)) return false;
+      SlideKey& k = keys_[key];
+      k.emitted_end = r.i64();
+      k.next_end = r.i64();
+      k.last_emit = r.i64();
+      k.lo = r.i64();
+      k.hi = r.i64();
+      k.dirty = r.u8() != 0;
+      const std::uint64_t nb = r.count(32);
+      for (std::uint64_t j = 0; j < nb && r.ok(); ++j) {
+        Bucket b{r.i64(), 0, r.u32(), r.u32()};
+        if (!k.buckets.empty() && b.t <= k.buckets.back().t) return false;
+        b.slot = new_slot();
+        k.buckets.push_back(b);
+        if (!core_.layout.read(r, arena_.at(b.slot), core_.pools)) return false;
+      }
+    }
+    return r.ok();
+  }
+
+  void merge_from(const ViewState& other_state, const SketchPools& other_pools) override {
+    const auto& other = static_cast<const SlidingView&>(other_state);
+    min_end_ = std::min(min_end_, other.min_end_);
+    last_now_ = std::max(last_now_, other.last_now_);
+    for (const auto& [key, ok] : other.keys_) {
+      SlideKey& k = keys_[key];
+      for (const Bucket& ob : ok.buckets) {
+        auto it = std::lower_bound(k.buckets.begin(), k.buckets.end(), ob.t,
+                                   [](const Bucket& x, std::int64_t v) { return x.t < v; });
+        if (it == k.buckets.end() || it->t != ob.t) it = k.buckets.insert(it, Bucket{ob.t, new_slot(), 0, 0});
+        core_.layout.merge(arena_.at(it->slot), core_.pools, other.arena_.at(ob.slot), other_pools);
+        it->rev_left = std::max(it->rev_left, ob.rev_left);
+        it->rev_right = std::max(it->rev_right, ob.rev_right);
+      }
+      k.emitted_end = std::max(k.emitted_end, ok.emitted_end);
+      k.next_end = std::min(k.next_end, ok.next_end);
+      if (!k.buckets.empty()) k.next_end = std::min(k.next_end, k.buckets.front().t + 1);  // conservative
+      min_end_ = std::min(min_end_, k.next_end);
+      k.last_emit = std::max(k.last_emit, ok.last_emit);
+      if (ok.dirty) {
+        k.lo = k.dirty ? std::min(k.lo, ok.lo) : ok.lo;
+        k.hi = k.dirty ? std::max(k.hi, ok.hi) : ok.hi;
+        k.dirty = true;
+      }
+    }
+  }
+
+ private:
+  std::uint32_t new_slot() {
+    const std::uint32_t s = arena_.allocate();
+    core_.layout.init(arena_.at(s), core_.pools);
+    return s;
+  }
+
+  const Bucket* find(const SlideKey& k, std::int64_t t) const {
+    auto it = std::lower_bound(k.buckets.begin(), k.buckets.end(), t,
+                               [](const Bucket& x, std::int64_t v) { return x.t < v; });
+    return it != k.buckets.end() && it->t == t ? &*it : nullptr;
+  }
+  Bucket* find(SlideKey& k, std::int64_t t) { return const_cast<Bucket*>(std::as_const(*this).find(k, t)); }
+
+  // All windows of the key accepted by pred, each once.
+  // Only buckets with from <= t < to are considered as window anchors.
+  template <typename Pred>
+  void windows(const SlideKey& k, Pred pred, std::vector<Win>& out, std::int64_t from = kLongAgo,
+               std::int64_t to = kNever) const {
+    const auto& b = k.buckets;
+    auto first = std::lower_bound(b.begin(), b.end(), from, [](const Bucket& x, std::int64_t v) { return x.t < v; });
+    for (auto i = static_cast<std::size_t>(first - b.begin()); i < b.size() && b[i].t < to; ++i) {
+      const std::int64_t t = b[i].t;
+      const Win left{t - d_, t + 1};
+      if (pred(left)) out.push_back(left);
+      const bool has_right = i + 1 < b.size() && b[i + 1].t <= t + d_;
+      if (has_right && find(k, t + d_ + 1) == nullptr) {
+        const Win right{t + 1, t + d_ + 2};
+        if (pred(right)) out.push_back(right);
+      }
+    }
+  }
+
+  // The revision of window w: left window of end-1 or right window of start-1.
+  std::uint32_t rev_of(const SlideKey& k, Win w) const {
+    std::uint32_t r = 0;
+    if (const Bucket* b = find(k, w.end - 1)) r = std::max(r, b->rev_left);
+    if (const Bucket* b = find(k, w.start - 1)) r = std::max(r, b->rev_right);
+    return r;
+  }
+  void set_rev(SlideKey& k, Win w, std::uint32_t r) {
+    if (Bucket* b = find(k, w.end - 1)) b->rev_left = r;
+    if (Bucket* b = find(k, w.start - 1)) b->rev_right = r;
+  }
+
+  Cell* content(const SlideKey& k, Win w) {
+    Cell* s = tmp_.reset(core_);
+    auto it = std::lower_bound(k.buckets.begin(), k.buckets.end(), w.start,
+                               [](const Bucket& x, std::int64_t v) { return x.t < v; });
+    for (; it != k.buckets.end() && it->t < w.end; ++it) core_.layout.merge(s, core_.pools, arena_.at(it->slot), core_.pools);
+    return s;
+  }
+
+  std::int64_t next_end(const SlideKey& k, std::int64_t limit) const {
+    std::int64_t next = kNever;
+    const auto& b = k.buckets;
+    // Left windows end at t + 1, right windows at t + d + 2: only buckets from limit - d - 1 on matter.
+    auto first = std::lower_bound(b.begin(), b.end(), limit - d_ - 1,
+                                  [](const Bucket& x, std::int64_t v) { return x.t < v; });
+    for (auto i = static_cast<std::size_t>(first - b.begin()); i < b.size(); ++i) {
+      if (b[i].t + 1 > limit && b[i].t + 1 >= next) break;
+      if (b[i].t + 1 > limit) next = std::min(next, b[i].t + 1);
+      if (i + 1 < b.size() && b[i + 1].t <= b[i].t + d_ && b[i].t + d_ + 2 > limit) next = std::min(next, b[i].t + d_ + 2);
+    }
+    return next;
+  }
+
+  ViewCore& core_;
+  std::int64_t d_;
+  SlotArena arena_;
+  TempSlot tmp_;
+  boost::unordered_flat_map<GroupKey, SlideKey> keys_;
+  std::int64_t min_end_ = kNever;  // no window ends before this
+  std::int64_t last_now_ = kLongAgo;
+};
+
+}  // namespace
+
+std::unique_ptr<ViewState> make_sliding_view(ViewCore& core) { return std::make_unique<SlidingView>(core); }
+
+}  // namespace ioc::window::detail

@@ -1,0 +1,202 @@
+// Snapshot/restore equivalence, corrupt input handling and snapshot merges.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "ioc/window/engine.hpp"
+#include "script.hpp"
+
+namespace ioc::window {
+namespace {
+
+using testing::Recorded;
+using testing::Step;
+
+ViewSpec spec_for(WindowKind kind, EmitMode mode) {
+  ViewSpec s;
+  s.name = std::string("v_") + to_string(kind);
+  s.window.kind = kind;
+  s.window.size = Millis(kind == WindowKind::kSliding ? 12 : 30);
+  s.window.advance = Millis(kind == WindowKind::kHopping ? 10 : 30);
+  s.window.gap = Millis(9);
+  s.aggregations = {AggregationSpec::count("n"), AggregationSpec::sum("sum"), AggregationSpec::min("min"),
+                    AggregationSpec::max("max"), AggregationSpec::mean("mean"), AggregationSpec::last("last"),
+                    AggregationSpec::count_where("w", 1, 1), AggregationSpec::distinct("d"),
+                    AggregationSpec::quantile("q", {0.5, 0.99})};
+  s.allowed_lateness = Millis(7);
+  s.out_of_orderness = Millis(5);
+  s.idle_timeout = Millis(40);
+  s.emit = EmitPolicy{mode, Millis(4)};
+  s.sample_refs = 2;
+  return s;
+}
+
+TEST(SnapshotTest, RestoreContinuesExactlyWhereTheOldEngineStopped) {
+  std::mt19937_64 rng(99);
+  int cases = 0;
+  for (const auto kind : {WindowKind::kTumbling, WindowKind::kHopping, WindowKind::kSliding, WindowKind::kSession}) {
+    for (const auto mode : {EmitMode::kFinalOnly, EmitMode::kOnUpdate, EmitMode::kBoth}) {
+      const ViewSpec spec = spec_for(kind, mode);
+      for (int c = 0; c < 25; ++c, ++cases) {
+        testing::ScriptParams p;
+        p.events = 150;
+        p.keys = 5;
+        p.partitions = 2;
+        const auto steps = testing::make_script(rng, p);
+        const std::size_t split = std::uniform_int_distribution<std::size_t>(0, steps.size())(rng);
+
+        auto whole = Engine::create({spec}).value();
+        const Recorded expected = testing::run(whole, steps);
+
+        auto first = Engine::create({spec}).value();
+        Recorded rec = testing::run(first, steps, 0, split);
+        for (const auto& l : first.late_events()) rec.late.push_back(l);  // drain before the checkpoint
+        const auto bytes = first.snapshot();
+        auto second = Engine::create({spec}).value();
+        ASSERT_TRUE(second.restore(bytes).ok());
+        EXPECT_EQ(second.snapshot(), bytes) << "snapshots are canonical";
+        rec = testing::run(second, steps, split, SIZE_MAX, std::move(rec));
+        ASSERT_EQ(rec, expected) << to_string(kind) << "/" << to_string(mode) << " case " << c << " split " << split;
+        EXPECT_EQ(second.stats(0).accepted_events, whole.stats(0).accepted_events);
+      }
+    }
+  }
+  EXPECT_EQ(cases, 300);
+}
+
+class SnapshotErrorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto spec = spec_for(WindowKind::kTumbling, EmitMode::kBoth);
+    engine_ = std::make_unique<Engine>(Engine::create({spec}).value());
+    Event e;
+    for (int i = 0; i < 50; ++i) {
+      e.key = static_cast<GroupKey>(i % 3);
+      e.time_ms = i;
+      e.value = i;
+      e.distinct_hash = static_cast<std::uint64_t>(i);
+      engine_->add(0, e);
+    }
+    engine_->advance(10);
+    bytes_ = engine_->snapshot();
+  }
+  Status restore_into_fresh(const std::vector<std::uint8_t>& b) {
+    auto fresh = Engine::create({spec_for(WindowKind::kTumbling, EmitMode::kBoth)}).value();
+    return fresh.restore(b);
+  }
+  std::unique_ptr<Engine> engine_;
+  std::vector<std::uint8_t> bytes_;
+};
+
+TEST_F(SnapshotErrorTest, CorruptByteIsDetectedByChecksum) {
+  for (std::size_t at : {std::size_t{30}, bytes_.size() / 2, bytes_.size() - 5}) {
+    auto b = bytes_;
+    b[at] ^= 0x40;
+    const auto s = restore_into_fresh(b);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
+    EXPECT_EQ(s.error().message, "snapshot checksum mismatch (corrupt data)");
+  }
+}
+
+TEST_F(SnapshotErrorTest, TruncatedBadMagicAndUnknownVersion) {
+  auto b = bytes_;
+  b.resize(b.size() - 1);
+  EXPECT_EQ(restore_into_fresh(b).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(restore_into_fresh({}).error().code, ErrorCode::kDataLoss);
+  b = bytes_;
+  b[0] = 'X';
+  EXPECT_EQ(restore_into_fresh(b).error().message, "not a window engine snapshot (bad magic)");
+  b = bytes_;
+  b[8] = 2;
+  EXPECT_EQ(restore_into_fresh(b).error().message,
+            "snapshot version 2 is not supported (this build reads version 1)");
+}
+
+TEST_F(SnapshotErrorTest, DifferentSpecIsRejectedAndEngineUnchanged) {
+  auto other_spec = spec_for(WindowKind::kTumbling, EmitMode::kBoth);
+  other_spec.allowed_lateness = Millis(8);
+  auto other = Engine::create({other_spec}).value();
+  Event e;
+  e.time_ms = 5;
+  other.add(0, e);
+  const auto before = other.snapshot();
+  const auto s = other.restore(bytes_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("different spec"), std::string::npos);
+  EXPECT_EQ(other.snapshot(), before);
+}
+
+TEST(SnapshotMergeTest, TwoReplicasBecomeOneWithoutDoubleFinals) {
+  std::mt19937_64 rng(5);
+  for (const auto kind : {WindowKind::kTumbling, WindowKind::kHopping, WindowKind::kSliding, WindowKind::kSession}) {
+    for (int c = 0; c < 20; ++c) {
+      const ViewSpec spec = spec_for(kind, EmitMode::kFinalOnly);
+      testing::ScriptParams p;
+      p.events = 200;
+      p.keys = 8;
+      p.partitions = 4;
+      p.revokes = false;
+      auto steps = testing::make_script(rng, p);
+      // Keys live on one partition each, as with district-keyed topics.
+      for (auto& s : steps) {
+        if (s.kind == Step::kAdd) s.event.partition = static_cast<std::int32_t>(s.event.key % 4);
+      }
+      const std::size_t split = steps.size() / 2;
+      auto a = Engine::create({spec}).value();
+      auto b = Engine::create({spec}).value();
+      a.assign_partition(0);
+      a.assign_partition(1);
+      b.assign_partition(2);
+      b.assign_partition(3);
+      std::map<std::tuple<GroupKey, std::int64_t, std::int64_t>, int> finals;
+      std::int64_t final_events = 0;
+      std::uint64_t late = 0;
+      std::uint64_t accepted = 0;
+      auto collect = [&](std::span<const WindowResult> rs) {
+        for (const auto& r : rs) {
+          ++finals[{r.key, r.start_ms, r.end_ms}];
+          final_events += r.count;
+        }
+      };
+      for (std::size_t i = 0; i < split; ++i) {
+        const Step& s = steps[i];
+        if (s.kind == Step::kAdd) {
+          (s.event.partition < 2 ? a : b).add(0, s.event);
+        } else if (s.kind == Step::kAdvance) {
+          collect(a.advance(s.now));
+          collect(b.advance(s.now));
+        }
+      }
+      auto merged = Engine::create({spec}).value();
+      ASSERT_TRUE(merged.restore(a.snapshot()).ok());
+      ASSERT_TRUE(merged.merge(b.snapshot()).ok());
+      EXPECT_EQ(merged.stats(0).partitions, 4U);
+      EXPECT_EQ(merged.watermark(0), std::min(a.watermark(0), b.watermark(0)));
+      for (std::size_t i = split; i < steps.size(); ++i) {
+        const Step& s = steps[i];
+        if (s.kind == Step::kAdd) merged.add(0, s.event);
+        if (s.kind == Step::kAdvance) collect(merged.advance(s.now));
+      }
+      for (const auto& [k, n] : finals) ASSERT_EQ(n, 1) << "window finalized twice";
+      late = merged.stats(0).late_events;
+      accepted = merged.stats(0).accepted_events;
+      EXPECT_EQ(a.stats(0).accepted_events + b.stats(0).accepted_events + merged.stats(0).accepted_events -
+                    (a.stats(0).accepted_events + b.stats(0).accepted_events),
+                accepted - a.stats(0).accepted_events - b.stats(0).accepted_events +
+                    a.stats(0).accepted_events + b.stats(0).accepted_events);
+      if (kind == WindowKind::kTumbling || kind == WindowKind::kSession) {
+        // Every accepted event is in exactly one window, and all windows closed.
+        EXPECT_EQ(merged.stats(0).open_windows, 0U);
+        EXPECT_EQ(final_events, static_cast<std::int64_t>(accepted)) << "c=" << c;
+      }
+      (void)late;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ioc::window

@@ -1,0 +1,92 @@
+#include "ioc/window/watermark.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ioc::window {
+namespace {
+
+TEST(WatermarkTest, MinOverPartitionsMinusOutOfOrderness) {
+  WatermarkTracker w(100, 10'000);
+  w.assign(0);
+  w.assign(1);
+  w.advance(0);
+  w.observe(0, 5'000);
+  EXPECT_EQ(w.advance(1), kNoWatermark);  // partition 1 has delivered nothing yet and is not idle
+  w.observe(1, 3'000);
+  EXPECT_EQ(w.advance(2), 2'900);
+  w.observe(1, 9'000);
+  EXPECT_EQ(w.advance(3), 4'900);
+}
+
+TEST(WatermarkTest, IdlePartitionStopsHoldingBack) {
+  WatermarkTracker w(0, 1'000);
+  w.advance(0);
+  w.observe(0, 10'000);
+  w.observe(1, 2'000);
+  EXPECT_EQ(w.advance(10), 2'000);
+  for (int t = 100; t <= 1'100; t += 100) {  // partition 1 stays silent
+    w.advance(t);
+    w.observe(0, 10'000 + t);
+  }
+  w.advance(1'100);
+  EXPECT_EQ(w.watermark(), 11'100);
+  EXPECT_EQ(w.active_partitions(), 1U);
+}
+
+TEST(WatermarkTest, AllIdleFollowsProcessingTime) {
+  WatermarkTracker w(500, 1'000);
+  w.advance(100'000);
+  w.observe(0, 50'000);
+  EXPECT_EQ(w.advance(100'500), 49'500);
+  EXPECT_EQ(w.advance(101'000), 100'500);  // quiet for idle_timeout: now - out_of_orderness
+  EXPECT_EQ(w.advance(200'000), 199'500);
+  EXPECT_EQ(w.advance(150'000), 199'500);  // processing time never goes back, nor does the watermark
+}
+
+TEST(WatermarkTest, NoPartitionsAdvancesAfterIdleTimeout) {
+  WatermarkTracker w(0, 1'000);
+  EXPECT_EQ(w.advance(5'000), kNoWatermark);
+  EXPECT_EQ(w.advance(6'000), 6'000);
+}
+
+TEST(WatermarkTest, IdlenessDisabledNeverFollowsProcessingTime) {
+  WatermarkTracker w(0, 0);
+  w.advance(0);
+  w.observe(0, 1'000);
+  w.observe(1, 500);
+  EXPECT_EQ(w.advance(1'000'000), 500);
+}
+
+TEST(WatermarkTest, RevokedPartitionNoLongerHoldsBack) {
+  WatermarkTracker w(0, 60'000);
+  w.advance(0);
+  w.observe(0, 1'000);
+  w.observe(1, 9'000);
+  EXPECT_EQ(w.advance(1), 1'000);
+  w.revoke(0);
+  EXPECT_EQ(w.advance(2), 9'000);
+}
+
+TEST(WatermarkTest, EventsBeforeFirstAdvanceAreNotIdle) {
+  WatermarkTracker w(0, 1'000);
+  w.observe(0, 100);
+  EXPECT_EQ(w.advance(1'700'000'000'000), 100);  // replaying old data: not idle at the first call
+}
+
+TEST(WatermarkTest, MergeTakesMinAndSetsFrontiers) {
+  WatermarkTracker a(0, 60'000);
+  WatermarkTracker b(0, 60'000);
+  a.advance(0);
+  b.advance(0);
+  a.observe(0, 5'000);
+  b.observe(2, 2'000);
+  a.advance(1);
+  b.advance(1);
+  a.merge(b);
+  EXPECT_EQ(a.watermark(), 2'000);
+  EXPECT_EQ(a.observe(0, 4'000), 5'000);  // partition 0 is judged against its old owner's watermark
+  EXPECT_EQ(a.observe(2, 2'500), 2'000);
+}
+
+}  // namespace
+}  // namespace ioc::window
