@@ -1,5 +1,6 @@
 #include "ioc/kafka/consumer.hpp"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "conf.hpp"
@@ -14,7 +15,10 @@ std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* lis
   if (list == nullptr) return out;
   out.reserve(static_cast<std::size_t>(list->cnt));
   for (int i = 0; i < list->cnt; ++i) {
-    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+    const auto& e = list->elems[i];
+    out.push_back({e.topic, e.partition, e.offset,
+                   e.metadata != nullptr ? std::string(static_cast<const char*>(e.metadata), e.metadata_size)
+                                         : std::string()});
   }
   return out;
 }
@@ -22,7 +26,14 @@ std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* lis
 rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartition>& parts) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (const TopicPartition& p : parts) {
-    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.offset;
+    rd_kafka_topic_partition_t* e = rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition);
+    e->offset = p.offset;
+    if (!p.metadata.empty()) {
+      // Owned by the list: librdkafka frees it with the list.
+      e->metadata = std::malloc(p.metadata.size());
+      std::memcpy(e->metadata, p.metadata.data(), p.metadata.size());
+      e->metadata_size = p.metadata.size();
+    }
   }
   return list;
 }
@@ -61,6 +72,13 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw ConfigError("kafka consumer", "subscribe", rd_kafka_err2str(err));
 }
 
+void Consumer::assign(const std::vector<TopicPartition>& partitions) {
+  rd_kafka_topic_partition_list_t* list = to_list(partitions);
+  const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw ConfigError("kafka consumer", "assign", rd_kafka_err2str(err));
+}
+
 std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds timeout) {
   std::vector<rd_kafka_message_t*> raw(max);
   const ssize_t n = rd_kafka_consume_batch_queue(queue_, static_cast<int>(timeout.count()), raw.data(), max);
@@ -88,6 +106,16 @@ Status Consumer::commit(const std::vector<TopicPartition>& offsets) {
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) return to_error(err, "commit");
   return {};
+}
+
+Result<std::vector<TopicPartition>> Consumer::committed(const std::vector<TopicPartition>& partitions,
+                                                        std::chrono::milliseconds timeout) {
+  rd_kafka_topic_partition_list_t* list = to_list(partitions);
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk_, list, static_cast<int>(timeout.count()));
+  std::vector<TopicPartition> out = to_vector(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "committed offsets");
+  return out;
 }
 
 std::vector<PartitionLag> Consumer::lag() const {

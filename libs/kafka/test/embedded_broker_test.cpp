@@ -69,7 +69,7 @@ TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
       ++got;
       ++per_key[std::string(m.key())];
       EXPECT_EQ(m.header("source").value_or(""), "test");
-      next.push_back({std::string(m.topic()), m.partition(), m.offset() + 1});
+      next.push_back({std::string(m.topic()), m.partition(), m.offset() + 1, "wm=" + std::to_string(m.offset())});
     }
     return got == 90;
   }));
@@ -94,6 +94,14 @@ TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
   std::int64_t committed_total = 0;
   for (const auto& tp : *committed) committed_total += tp.offset;
   EXPECT_EQ(committed_total, 90);
+  // Metadata travels with the commit and comes back to the group.
+  auto own = consumer.committed(parts, 5s);
+  ASSERT_TRUE(own.ok());
+  for (const auto& tp : *own) {
+    if (tp.offset > 0) {
+      EXPECT_EQ(tp.metadata, "wm=" + std::to_string(tp.offset - 1));
+    }
+  }
 
   auto topics = admin.topics(5s);
   ASSERT_TRUE(topics.ok());

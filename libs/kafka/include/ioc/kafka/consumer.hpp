@@ -28,6 +28,8 @@ struct TopicPartition {
   /// For assignment: where to start (kOffsetStored = committed offset, or
   /// the reset policy). For commits/positions: the next offset to read.
   std::int64_t offset = kOffsetStored;
+  /// Commit metadata stored with a committed offset (e.g. a watermark).
+  std::string metadata;
 
   static constexpr std::int64_t kOffsetStored = RD_KAFKA_OFFSET_INVALID;
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
@@ -69,12 +71,21 @@ class Consumer {
   /// Throws ioc::ConfigError when the subscription is rejected.
   void subscribe(const std::vector<std::string>& topics);
 
+  /// Reads the given partitions from the given offsets without joining the
+  /// group (no rebalances; offsets are not committed unless asked).
+  void assign(const std::vector<TopicPartition>& partitions);
+
   /// Up to `max` records (errors and EOF events are logged, not returned),
   /// waiting at most `timeout` for the first one. Serves rebalances.
   std::vector<Message> poll(std::size_t max, std::chrono::milliseconds timeout);
 
   /// Synchronously commits next-offsets for the given partitions.
   Status commit(const std::vector<TopicPartition>& offsets);
+
+  /// Committed offsets and metadata of the group for `partitions` (blocks
+  /// up to `timeout`; offset kOffsetStored when the group has none).
+  [[nodiscard]] Result<std::vector<TopicPartition>> committed(const std::vector<TopicPartition>& partitions,
+                                                              std::chrono::milliseconds timeout);
 
   /// Current assignment with positions and cached high watermarks; no I/O.
   std::vector<PartitionLag> lag() const;

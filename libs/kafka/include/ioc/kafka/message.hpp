@@ -1,6 +1,8 @@
 #pragma once
 /// Message: one consumed Kafka record, owning its librdkafka buffer (freed on
 /// destruction, no copy). Move-only. Not thread-safe; hand it over by move.
+/// A Message must be destroyed before the Consumer it came from (librdkafka
+/// blocks the consumer's destruction until its messages are released).
 
 #include <librdkafka/rdkafka.h>
 

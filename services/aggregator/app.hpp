@@ -1,0 +1,100 @@
+#pragma once
+/// ioc-aggregator: counts citizen reports per district × category in
+/// event-time tumbling windows and publishes each window's result to
+/// ioc.aggregates.v1 and as Prometheus gauges.
+///
+/// One window engine per assigned input partition: topics are keyed by
+/// district, so a partition's windows never need another partition's
+/// records, and a partition's state moves (or is dropped) with the partition
+/// on rebalance. Offsets are committed only up to the oldest record still
+/// feeding an open window, with the watermark as commit metadata, so a
+/// restarted replica recomputes open windows completely and does not count
+/// records of already-published windows twice.
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ioc/config/source.hpp"
+#include "ioc/core/clock.hpp"
+#include "ioc/core/registry.hpp"
+#include "ioc/daemon/daemon.hpp"
+#include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/producer.hpp"
+#include "ioc/window/engine.hpp"
+#include "offset_tracker.hpp"
+#include "sample_ids.hpp"
+
+namespace ioc::aggregator {
+
+struct Config {
+  daemon::CommonConfig common;
+  std::string group_id = "ioc-aggregator";
+  std::string input_topic = kafka::topics::kReports;
+  std::string output_topic = kafka::topics::kAggregates;
+  std::string deadletter_topic = kafka::topics::kDeadLetter;
+  std::string view_name = "reports_by_district_category";
+  std::chrono::milliseconds window{60'000};
+  std::chrono::milliseconds allowed_lateness{10'000};
+  std::chrono::milliseconds out_of_orderness{5'000};
+  std::chrono::milliseconds idle_timeout{10'000};
+  window::EmitMode emit = window::EmitMode::kFinalOnly;
+  std::chrono::milliseconds update_interval{5'000};
+  std::uint32_t sample_ids = 5;
+  std::size_t batch_size = 2000;
+  std::chrono::milliseconds commit_interval{2'000};
+};
+
+Config load_config(config::Source& src);
+
+/// The aggregation pipeline of one replica. run() is the poll loop and owns
+/// all engines; readiness() and the metrics are safe from other threads.
+class Aggregator : public kafka::RebalanceListener {
+ public:
+  Aggregator(const Config& cfg, const Registry& registry, const Clock& clock, prometheus::Registry& metrics);
+  ~Aggregator() override;
+
+  /// Polls, aggregates and publishes until `stop` is set; then commits what
+  /// is safe and leaves the group.
+  void run(const std::atomic<bool>& stop);
+  metrics::Readiness readiness() const;
+
+  void on_assigned(std::vector<kafka::TopicPartition>& partitions) override;
+  void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
+
+ private:
+  struct PartitionState;
+  struct Metrics;
+
+  void handle(const kafka::Message& m);
+  void publish(PartitionState& ps, std::int32_t partition, std::span<const window::WindowResult> results);
+  void dead_letter(const kafka::Message& m, const std::string& reason);
+  void commit(const std::vector<std::int32_t>& partitions);
+  std::int64_t window_end(std::int64_t t) const;
+  void update_gauges();
+
+  const Config& cfg_;
+  const Registry& registry_;
+  const Clock& clock_;
+  window::ViewSpec spec_;
+  std::unique_ptr<Metrics> metrics_;
+  kafka::Producer producer_;
+  kafka::Consumer consumer_;
+  std::map<std::int32_t, std::unique_ptr<PartitionState>> partitions_;
+  OffsetTracker tracker_;
+  std::atomic<bool> joined_{false};
+  std::string scratch_;
+};
+
+/// Runs the service until SIGINT/SIGTERM; returns the exit code.
+int run(const Config& cfg);
+
+}  // namespace ioc::aggregator
