@@ -10,7 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka
+  prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
   curl procps iproute2
 )
 

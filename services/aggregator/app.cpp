@@ -13,7 +13,7 @@ namespace ioc::aggregator {
 
 namespace {
 
-constexpr auto kCommitTimeout = std::chrono::seconds(10);
+constexpr auto kCommitTimeout = std::chrono::seconds(5);
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   const std::int64_t q = a / b;
@@ -118,12 +118,12 @@ struct Aggregator::Metrics {
                      .Register(r)
                      .Add({})),
         window_count(prometheus::BuildGauge()
-                         .Name("ioc_window_count")
+                         .Name("ioc_window_events")
                          .Help("Events in the latest closed (final) window of each group, 0 where none occurred")
                          .Register(r)),
         window_end(prometheus::BuildGauge()
                        .Name("ioc_window_end_timestamp_seconds")
-                       .Help("End of the latest closed window whose counts ioc_window_count shows")
+                       .Help("End of the latest closed window whose counts ioc_window_events shows")
                        .Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& events;

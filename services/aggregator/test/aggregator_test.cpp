@@ -169,7 +169,7 @@ TEST_F(AggregatorTest, CountsPerDistrictAndCategoryExactly) {
   const std::string text = exposition_->serialize();
   EXPECT_NE(text.find(R"(ioc_aggregator_events_total{outcome="late"} 1)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"(ioc_aggregator_events_total{outcome="invalid"} 1)"), std::string::npos);
-  EXPECT_NE(text.find(R"(ioc_window_count{category="flood",district="380",view="reports_by_district_category"} 1)"),
+  EXPECT_NE(text.find(R"(ioc_window_events{category="flood",district="380",view="reports_by_district_category"} 1)"),
             std::string::npos);
 }
 

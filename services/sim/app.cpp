@@ -1,0 +1,178 @@
+#include "app.hpp"
+
+#include <prometheus/counter.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "ioc/codec/codec.hpp"
+#include "ioc/core/log.hpp"
+#include "ioc/http/client.hpp"
+#include "ioc/kafka/producer.hpp"
+
+namespace ioc::sim {
+
+Config load_config(config::Source& src) {
+  Config c;
+  c.common = daemon::load_common(src, "ioc-sim", ":9103");
+  const config::HostPort intake = src.get_listen("sim.intake", "127.0.0.1:8080");
+  c.intake_host = intake.host.empty() ? "127.0.0.1" : intake.host;
+  c.intake_port = intake.port;
+  c.reports_per_second = src.get_double("sim.reports_per_second", c.reports_per_second, 0, 100'000);
+  c.transactions_per_second = src.get_double("sim.transactions_per_second", c.transactions_per_second, 0, 1'000'000);
+  c.telemetry_per_second = src.get_double("sim.telemetry_per_second", c.telemetry_per_second, 0, 1'000'000);
+  c.generator.seed = static_cast<std::uint64_t>(src.get_int("sim.seed", 1, 1, INT64_MAX));
+  c.generator.delayed_report_fraction = src.get_double("sim.delayed_report_fraction", 0.02, 0, 1);
+  c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
+  c.generator.silent_station_fraction = src.get_double("sim.silent_station_fraction", 0.01, 0, 1);
+  c.duration = src.get_duration("sim.duration", c.duration);
+  auto sections = daemon::common_sections();
+  sections.push_back("sim");
+  src.finish(sections);
+  return c;
+}
+
+namespace {
+
+// Stops every pacing loop at once.
+class StopFlag {
+ public:
+  void set() {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  /// Sleeps until `t` or stop; true when stopped.
+  bool wait_until(std::chrono::steady_clock::time_point t) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_until(lock, t, [this] { return stop_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+// Calls `emit` `rate` times per second on average, in small batches, until
+// stopped. `emit` may ask for a pause (e.g. Retry-After) by returning it.
+template <typename Emit>
+void paced(double rate, StopFlag& stop, Emit emit) {
+  if (rate <= 0) return;
+  const auto start = std::chrono::steady_clock::now();
+  const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::clamp(1.0 / rate, 0.005, 0.05)));
+  std::uint64_t sent = 0;
+  auto next = start;
+  while (!stop.wait_until(next)) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto due = static_cast<std::uint64_t>(elapsed * rate);
+    std::chrono::milliseconds pause{0};
+    while (sent < due && pause.count() == 0) {
+      pause = emit();
+      ++sent;
+    }
+    next = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(tick, pause);
+    if (pause.count() > 0) sent = static_cast<std::uint64_t>((elapsed + std::chrono::duration<double>(pause).count()) * rate);
+  }
+}
+
+}  // namespace
+
+int run(const Config& cfg) {
+  log::init(cfg.common.service, cfg.common.log_level);
+  const Registry registry = daemon::load_registry(cfg.common);
+  daemon::Front front(cfg.common);
+  auto& sent = prometheus::BuildCounter()
+                   .Name("ioc_sim_sent_total")
+                   .Help("Synthetic records sent, by stream and outcome")
+                   .Register(front.registry());
+  kafka::Producer producer({cfg.common.kafka.bootstrap_servers, cfg.common.kafka.client_id, cfg.common.kafka.properties},
+                           kafka::Producer::Options{});
+  front.start([&producer] {
+    return producer.connected() ? metrics::Readiness{} : metrics::Readiness{false, "kafka brokers unreachable"};
+  });
+  StopFlag stop;
+
+  std::thread reports([&] {
+    Generator gen(registry, cfg.generator);
+    http::Client client(cfg.intake_host, cfg.intake_port, std::chrono::seconds(15));
+    auto& accepted = sent.Add({{"stream", "reports"}, {"outcome", "accepted"}});
+    auto& rejected = sent.Add({{"stream", "reports"}, {"outcome", "rejected"}});
+    auto& retry = sent.Add({{"stream", "reports"}, {"outcome", "unavailable"}});
+    paced(cfg.reports_per_second, stop, [&]() -> std::chrono::milliseconds {
+      const SystemClock& clock = SystemClock::instance();
+      auto res = client.post("/api/v1/reports", gen.next_report_json(clock.now()), "application/json");
+      if (!res.ok()) {
+        retry.Increment();
+        return std::chrono::seconds(1);
+      }
+      if (res->result() == http::Status::accepted) {
+        accepted.Increment();
+        return std::chrono::milliseconds(0);
+      }
+      if (res->result() == http::Status::service_unavailable) {
+        retry.Increment();
+        int after = 1;
+        try {
+          after = std::stoi(std::string((*res)[http::beast_http::field::retry_after]));
+        } catch (const std::exception&) {
+          after = 1;
+        }
+        return std::chrono::seconds(std::clamp(after, 1, 60));
+      }
+      rejected.Increment();
+      log::warn("report rejected", {{"status", res->result_int()}, {"body", res->body()}});
+      return std::chrono::milliseconds(0);
+    });
+  });
+
+  auto kafka_stream = [&](const char* stream, double rate, auto next, const char* topic) {
+    return std::thread([&, stream, rate, next, topic] {
+      Generator gen(registry, cfg.generator);
+      auto& ok = sent.Add({{"stream", stream}, {"outcome", "queued"}});
+      auto& failed = sent.Add({{"stream", stream}, {"outcome", "failed"}});
+      std::string bytes;
+      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+        const auto record = next(gen, SystemClock::instance().now());
+        codec::encode(record, bytes);
+        if (producer.produce(topic, record.district, bytes).ok()) {
+          ok.Increment();
+          return std::chrono::milliseconds(0);
+        }
+        failed.Increment();
+        return std::chrono::milliseconds(100);  // queue full: let the broker catch up
+      });
+    });
+  };
+  std::thread transactions = kafka_stream(
+      "transactions", cfg.transactions_per_second,
+      [](Generator& g, TimePoint now) { return g.next_transaction(now); }, kafka::topics::kTransactions);
+  std::thread telemetry = kafka_stream(
+      "telemetry", cfg.telemetry_per_second, [](Generator& g, TimePoint now) { return g.next_telemetry(now); },
+      kafka::topics::kTelemetry);
+
+  log::info("simulator running", {{"intake", cfg.intake_host + ":" + std::to_string(cfg.intake_port)},
+                                  {"reports_per_second", cfg.reports_per_second},
+                                  {"transactions_per_second", cfg.transactions_per_second},
+                                  {"telemetry_per_second", cfg.telemetry_per_second}});
+  std::thread timer;
+  if (cfg.duration.count() > 0) {
+    timer = std::thread([&] {
+      if (!stop.wait_until(std::chrono::steady_clock::now() + cfg.duration)) front.request_stop();
+    });
+  }
+  const int sig = front.wait_for_signal();
+  log::info("shutting down", {{"signal", sig}});
+  stop.set();
+  reports.join();
+  transactions.join();
+  telemetry.join();
+  if (timer.joinable()) timer.join();
+  (void)producer.flush(std::chrono::seconds(10));
+  front.stop();
+  return 0;
+}
+
+}  // namespace ioc::sim

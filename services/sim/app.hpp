@@ -1,0 +1,30 @@
+#pragma once
+/// ioc-sim: a stand-in for a province's sources. Citizen reports go through
+/// the intake's HTTP API (as a reporter's app would, honouring 503 +
+/// Retry-After); public-service transactions and telemetry go straight to
+/// their Kafka topics, keyed by district. Rates are events per second.
+
+#include <chrono>
+#include <string>
+
+#include "generator.hpp"
+#include "ioc/config/source.hpp"
+#include "ioc/daemon/daemon.hpp"
+
+namespace ioc::sim {
+
+struct Config {
+  daemon::CommonConfig common;
+  std::string intake_host = "127.0.0.1";
+  std::uint16_t intake_port = 8080;
+  double reports_per_second = 2;
+  double transactions_per_second = 20;
+  double telemetry_per_second = 100;
+  GeneratorOptions generator;
+  std::chrono::milliseconds duration{0};  // 0: until stopped
+};
+
+Config load_config(config::Source& src);
+int run(const Config& cfg);
+
+}  // namespace ioc::sim

@@ -1,0 +1,137 @@
+#include "generator.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cstdio>
+
+#include "ioc/core/time_format.hpp"
+
+namespace ioc::sim {
+namespace {
+
+// Relative frequency of report categories by code; unknown codes get 1.
+double category_weight(const std::string& code) {
+  static const std::pair<const char*, double> kWeights[] = {
+      {"flood", 25},         {"traffic_accident", 15}, {"road_damage", 12}, {"utility_outage", 10},
+      {"pollution", 8},      {"public_order", 8},      {"fire", 6},         {"health_emergency", 6},
+      {"landslide", 5},      {"other", 5}};
+  for (const auto& [c, w] : kWeights) {
+    if (code == c) return w;
+  }
+  return 1;
+}
+
+constexpr const char* kServices[] = {"1.001234", "1.004227", "2.000012", "1.010044", "2.001880", "1.003505"};
+constexpr const char* kDescriptions[] = {
+    "Nước ngập sâu trên đường, xe máy chết máy", "Va chạm giữa xe tải và xe máy", "Mặt đường sụt lún, ổ gà lớn",
+    "Mất điện cả khu dân cư",                  "Khói bụi từ bãi rác",          "Tụ tập gây rối trật tự",
+    "Cháy nhà dân, cần hỗ trợ",                "Người bị thương cần cấp cứu",  "Sạt lở taluy dương",
+    "Phản ánh khác"};
+
+}  // namespace
+
+Generator::Generator(const Registry& registry, GeneratorOptions options)
+    : registry_(registry), options_(options), rng_(options.seed) {
+  std::vector<double> cw;
+  for (const auto& c : registry.categories()) cw.push_back(category_weight(c.code));
+  category_ = std::discrete_distribution<int>(cw.begin(), cw.end());
+  // The first district (the provincial city) is busiest; the rest vary.
+  std::vector<double> dw;
+  std::uniform_real_distribution<double> spread(0.5, 1.5);
+  for (std::size_t i = 0; i < registry.districts().size(); ++i) dw.push_back(i == 0 ? 4.0 : spread(rng_));
+  district_ = std::discrete_distribution<int>(dw.begin(), dw.end());
+  // Online application rates differ widely between districts (17% .. 80%).
+  std::uniform_real_distribution<double> online(0.17, 0.85);
+  for (std::size_t i = 0; i < registry.districts().size(); ++i) online_rate_.push_back(online(rng_));
+  std::bernoulli_distribution silent(options.silent_station_fraction);
+  const auto& districts = registry.districts();
+  for (int i = 0; i < options.stations; ++i) {
+    const std::string& d = districts[static_cast<std::size_t>(i) % districts.size()].code;
+    char id[64];
+    std::snprintf(id, sizeof id, "bts-%s-%04d", d.c_str(), i / static_cast<int>(districts.size()));
+    if (silent(rng_)) {
+      silent_.emplace_back(id);
+    } else {
+      stations_.push_back({id, d, TelemetryKind::kBtsHeartbeat});
+    }
+  }
+  for (std::size_t i = 0; i < districts.size(); i += 3) {
+    stations_.push_back({"wl-" + districts[i].code, districts[i].code, TelemetryKind::kWaterLevel});
+    stations_.push_back({"rain-" + districts[i].code, districts[i].code, TelemetryKind::kRainfall});
+  }
+}
+
+std::string Generator::next_report_json(TimePoint now) {
+  const auto& district = registry_.district(static_cast<Registry::Index>(district_(rng_)));
+  const int ci = category_(rng_);
+  const auto& category = registry_.category(static_cast<Registry::Index>(ci));
+  // Most reports are sent within seconds of the event; a few much later.
+  std::exponential_distribution<double> delay_s(1.0 / 4.0);
+  std::int64_t delay_ms = static_cast<std::int64_t>(std::min(delay_s(rng_), 60.0) * 1000);
+  if (std::bernoulli_distribution(options_.delayed_report_fraction)(rng_)) {
+    delay_ms = std::uniform_int_distribution<std::int64_t>(60'000, 180'000)(rng_);
+  }
+  std::uniform_real_distribution<double> lat(19.3, 20.7);
+  std::uniform_real_distribution<double> lon(104.4, 106.1);
+  boost::json::object o;
+  o["category"] = category.code;
+  o["district"] = district.code;
+  o["description"] = kDescriptions[static_cast<std::size_t>(ci) % std::size(kDescriptions)];
+  o["location"] = {{"lat", lat(rng_)}, {"lon", lon(rng_)}};
+  o["occurred_at"] = format_rfc3339(now - Millis(delay_ms));
+  o["reporter_id"] = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
+  if (std::bernoulli_distribution(0.3)(rng_)) {
+    o["media_urls"] = {"https://media.example.org/ioc/" + std::to_string(++sequence_) + ".jpg"};
+  }
+  return boost::json::serialize(o);
+}
+
+ServiceTransaction Generator::next_transaction(TimePoint now) {
+  const int di = district_(rng_);
+  ServiceTransaction t;
+  t.id = "app-" + std::to_string(options_.seed) + "-" + std::to_string(++sequence_);
+  t.district = registry_.district(static_cast<Registry::Index>(di)).code;
+  t.service_code = kServices[std::uniform_int_distribution<std::size_t>(0, std::size(kServices) - 1)(rng_)];
+  t.service_level = std::bernoulli_distribution(0.3)(rng_) ? ServiceLevel::kFullOnline : ServiceLevel::kPartialOnline;
+  t.channel = std::bernoulli_distribution(online_rate_[static_cast<std::size_t>(di)])(rng_) ? Channel::kOnline
+                                                                                          : Channel::kCounter;
+  const double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+  t.status = r < 0.5 ? TransactionStatus::kSubmitted : r < 0.95 ? TransactionStatus::kCompleted : TransactionStatus::kOverdue;
+  if (t.status != TransactionStatus::kSubmitted) {
+    t.processing_ms = std::uniform_int_distribution<std::int64_t>(3'600'000, 15 * 86'400'000LL)(rng_);
+  }
+  t.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 2000)(rng_));
+  t.received_at = now;
+  return t;
+}
+
+Telemetry Generator::next_telemetry(TimePoint now) {
+  const Station& s = stations_[next_station_++ % stations_.size()];
+  Telemetry m;
+  m.source_id = s.id;
+  m.district = s.district;
+  m.kind = s.kind;
+  switch (s.kind) {
+    case TelemetryKind::kBtsHeartbeat:
+      m.value = std::bernoulli_distribution(0.995)(rng_) ? 1.0 : 0.0;
+      break;
+    case TelemetryKind::kWaterLevel:
+      m.value = std::normal_distribution<double>(2.5, 0.4)(rng_);
+      m.unit = "m";
+      break;
+    case TelemetryKind::kRainfall:
+      m.value = std::max(0.0, std::normal_distribution<double>(3, 4)(rng_));
+      m.unit = "mm";
+      break;
+    case TelemetryKind::kAirQuality:
+    case TelemetryKind::kPower:
+    case TelemetryKind::kUnspecified:
+      m.value = 1;
+      break;
+  }
+  m.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 500)(rng_));
+  m.received_at = now;
+  return m;
+}
+
+}  // namespace ioc::sim

@@ -1,0 +1,60 @@
+#pragma once
+/// Generator: plausible synthetic traffic for one province — citizen reports
+/// (as intake JSON bodies), public-service transactions and infrastructure
+/// telemetry. Deterministic for a given seed and sequence of `now` values.
+/// Not thread-safe: one per producing thread.
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ioc/core/clock.hpp"
+#include "ioc/core/model.hpp"
+#include "ioc/core/registry.hpp"
+
+namespace ioc::sim {
+
+struct GeneratorOptions {
+  std::uint64_t seed = 1;
+  /// Share of reports sent long after the event (1-3 min), as reporters on
+  /// weak links do; exercises out-of-order handling and lateness.
+  double delayed_report_fraction = 0.02;
+  /// BTS stations in the province (Tuyen Quang has 1,283).
+  int stations = 1283;
+  /// Share of stations that never send a heartbeat (to be detected as silent).
+  double silent_station_fraction = 0.01;
+};
+
+class Generator {
+ public:
+  Generator(const Registry& registry, GeneratorOptions options);
+
+  /// A JSON body for POST /api/v1/reports with occurred_at near `now`.
+  std::string next_report_json(TimePoint now);
+  ServiceTransaction next_transaction(TimePoint now);
+  /// The next heartbeat or sensor reading, round-robin over live stations.
+  Telemetry next_telemetry(TimePoint now);
+
+  const std::vector<std::string>& silent_stations() const { return silent_; }
+
+ private:
+  struct Station {
+    std::string id;
+    std::string district;
+    TelemetryKind kind;
+  };
+
+  const Registry& registry_;
+  GeneratorOptions options_;
+  std::mt19937_64 rng_;
+  std::discrete_distribution<int> category_;
+  std::discrete_distribution<int> district_;
+  std::vector<double> online_rate_;  // per district
+  std::vector<Station> stations_;
+  std::vector<std::string> silent_;
+  std::size_t next_station_ = 0;
+  std::uint64_t sequence_ = 0;
+};
+
+}  // namespace ioc::sim

@@ -1,0 +1,111 @@
+"""ioc-broker: independent Kafka clients (kcat, python3-confluent-kafka)
+against the stable bootstrap address, and the retention watch that makes the
+mock's silent pruning visible."""
+
+import subprocess
+import unittest
+
+from harness import System, free_port, http, metric, wait_until
+
+TOPIC = "retention.test"
+
+
+class BrokerTest(unittest.TestCase):
+    def setUp(self):
+        self.system = System()
+        self.bootstrap = f"127.0.0.1:{free_port()}"
+        self.http_port = free_port()
+        self.broker = self.system.start(
+            "ioc-broker", "--set", f"broker.bootstrap={self.bootstrap}",
+            "--set", f"http.listen=127.0.0.1:{self.http_port}",
+            "--set", f"broker.extra_topics={TOPIC}", "--set", f"broker.partitions.{TOPIC}=1",
+            "--set", "broker.watch_groups=lagger,kcat-group", "--set", "broker.monitor_interval=300ms")
+        self.broker.wait_http(f"http://127.0.0.1:{self.http_port}/readyz")
+        self.failed = True
+
+    def tearDown(self):
+        try:
+            codes = self.system.stop_all()
+            if not self.failed:
+                self.assertEqual(codes, {"ioc-broker": 0})
+        finally:
+            self.system.cleanup(self.failed)
+
+    def metrics(self):
+        return http("GET", f"http://127.0.0.1:{self.http_port}/metrics")[2]
+
+    def test_kcat_group_and_python_clients(self):
+        # The project's topics exist with their partitions.
+        listing = subprocess.run(["kcat", "-b", self.bootstrap, "-L"], capture_output=True, text=True, timeout=30)
+        self.assertIn('topic "ioc.reports.v1" with 6 partitions', listing.stdout)
+        self.assertIn('topic "ioc.telemetry.v1" with 12 partitions', listing.stdout)
+        lines = "".join(f"k{i}:v{i}\n" for i in range(20))
+        subprocess.run(["kcat", "-b", self.bootstrap, "-P", "-t", "ioc.alerts.v1", "-K:"], input=lines, text=True,
+                       check=True, timeout=30)
+        got = subprocess.run(["kcat", "-b", self.bootstrap, "-G", "kcat-group", "-o", "beginning", "-e",
+                              "-f", "%k=%s\n", "ioc.alerts.v1"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(sorted(got.stdout.split()), sorted(f"k{i}=v{i}" for i in range(20)))
+        # The group's commits are visible on the broker's /metrics.
+        wait_until(lambda: sum(metric(self.metrics(), "ioc_broker_group_committed_offset",
+                                      {"group": "kcat-group", "topic": "ioc.alerts.v1", "partition": str(p)}) or 0
+                               for p in range(3)) == 20, 30, "kcat-group commits on /metrics")
+
+        from confluent_kafka import Consumer, Producer
+        p = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+        for i in range(5):
+            p.produce("ioc.deadletter.v1", key=b"380", value=b"py%d" % i)
+        self.assertEqual(p.flush(15), 0)
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "py-group", "auto.offset.reset": "earliest"})
+        c.subscribe(["ioc.deadletter.v1"])
+        values = []
+
+        def drain():
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                values.append(m.value())
+            return len(values) >= 5
+        wait_until(drain, 60, "python consumer group to read 5 records")
+        c.close()
+        self.assertEqual(sorted(values), [b"py%d" % i for i in range(5)])
+        self.failed = False
+
+    def test_group_behind_log_start_is_reported(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        # "lagger" read one record and committed, then stopped consuming.
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "lagger", "enable.auto.commit": False})
+        p = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20})
+        p.produce(TOPIC, value=b"first")
+        p.flush(15)
+        c.commit(offsets=[TopicPartition(TOPIC, 0, 1)], asynchronous=False)
+        c.close()
+        # ~8 MB into one partition: more than the ~5 MB the embedded broker keeps.
+        payload = b"x" * 200
+        for i in range(40000):
+            while True:
+                try:
+                    p.produce(TOPIC, value=payload)
+                    break
+                except BufferError:
+                    p.poll(0.1)
+        self.assertEqual(p.flush(60), 0)
+
+        def loss():
+            text = self.metrics()
+            start = metric(text, "ioc_broker_log_start_offset", {"topic": TOPIC, "partition": "0"})
+            events = metric(text, "ioc_broker_group_offset_below_log_start_total",
+                            {"group": "lagger", "topic": TOPIC, "partition": "0"})
+            return (start, events) if start and start > 1 and events else None
+        start, events = wait_until(loss, 30, "the retention watch to flag group lagger")
+        self.assertGreaterEqual(events, 1)
+        end = metric(self.metrics(), "ioc_broker_log_end_offset", {"topic": TOPIC, "partition": "0"})
+        self.assertEqual(end, 40001)
+        pruned = metric(self.metrics(), "ioc_broker_group_records_pruned_unread",
+                        {"group": "lagger", "topic": TOPIC, "partition": "0"})
+        self.assertEqual(pruned, start - 1)
+        self.assertIn("consumer group fell behind retention", self.broker.log())
+        self.assertIn('"group":"lagger"', self.broker.log())
+        self.failed = False
+
+
+if __name__ == "__main__":
+    unittest.main()
