@@ -61,7 +61,8 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
 Consumer::~Consumer() {
   close();
   rd_kafka_queue_destroy(queue_);
-  rd_kafka_destroy(rk_);
+  // close() already left the group (or gave up at its deadline): do not wait again.
+  rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 void Consumer::subscribe(const std::vector<std::string>& topics) {
@@ -99,11 +100,39 @@ std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds t
   return out;
 }
 
-Status Consumer::commit(const std::vector<TopicPartition>& offsets) {
+namespace {
+
+struct CommitWait {
+  bool done = false;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+  auto* w = static_cast<CommitWait*>(opaque);
+  w->done = true;
+  w->err = err;
+}
+
+}  // namespace
+
+Status Consumer::commit(const std::vector<TopicPartition>& offsets, std::chrono::milliseconds timeout) {
   if (offsets.empty()) return {};
+  // rd_kafka_commit() waits without a limit while the coordinator is down;
+  // commit through a private queue and stop waiting at the deadline.
   rd_kafka_topic_partition_list_t* list = to_list(offsets);
-  const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+  CommitWait wait;
+  rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_, list, q, &on_commit, &wait);
   rd_kafka_topic_partition_list_destroy(list);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (err == RD_KAFKA_RESP_ERR_NO_ERROR && !wait.done && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_queue_poll_callback(q, 100);
+  }
+  rd_kafka_queue_destroy(q);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (!wait.done) return Error{ErrorCode::kDeadlineExceeded, "commit: no answer from the group coordinator"};
+    err = wait.err;
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) return to_error(err, "commit");
   return {};
 }
@@ -137,11 +166,21 @@ std::vector<PartitionLag> Consumer::lag() const {
   return out;
 }
 
-void Consumer::close() {
+void Consumer::close(std::chrono::milliseconds timeout) {
   if (closed_) return;
   closed_ = true;
-  const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) log::warn("kafka consumer close", {{"error", rd_kafka_err2str(err)}});
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_, q); e != nullptr) {
+    log::warn("kafka consumer close", {{"error", rd_kafka_error_string(e)}});
+    rd_kafka_error_destroy(e);
+  }
+  // Rebalance callbacks (the final revoke) are served from this queue.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (rd_kafka_consumer_closed(rk_) == 0 && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_queue_poll_callback(q, 100);
+  }
+  if (rd_kafka_consumer_closed(rk_) == 0) log::warn("kafka consumer did not leave its group in time");
+  rd_kafka_queue_destroy(q);
 }
 
 void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,

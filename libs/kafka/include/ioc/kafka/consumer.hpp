@@ -79,8 +79,10 @@ class Consumer {
   /// waiting at most `timeout` for the first one. Serves rebalances.
   std::vector<Message> poll(std::size_t max, std::chrono::milliseconds timeout);
 
-  /// Synchronously commits next-offsets for the given partitions.
-  Status commit(const std::vector<TopicPartition>& offsets);
+  /// Commits next-offsets (and metadata) for the given partitions, waiting
+  /// at most `timeout` for the coordinator's answer (kDeadlineExceeded then).
+  Status commit(const std::vector<TopicPartition>& offsets,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   /// Committed offsets and metadata of the group for `partitions` (blocks
   /// up to `timeout`; offset kOffsetStored when the group has none).
@@ -90,8 +92,9 @@ class Consumer {
   /// Current assignment with positions and cached high watermarks; no I/O.
   std::vector<PartitionLag> lag() const;
 
-  /// Leaves the group (revoking partitions through the listener). Idempotent.
-  void close();
+  /// Leaves the group (revoking partitions through the listener), waiting
+  /// at most `timeout` when the coordinator is unreachable. Idempotent.
+  void close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   rd_kafka_t* handle() { return rk_; }
 
