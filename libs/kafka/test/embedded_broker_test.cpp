@@ -116,6 +116,25 @@ TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
   EXPECT_EQ(rec.revoked, 1);
 }
 
+TEST(ConsumerTest, CommitAndCloseReturnWhenTheBrokerIsGone) {
+  auto broker = std::make_unique<EmbeddedBroker>(1, std::vector<TopicSpec>{{"t.gone", 1}});
+  ClientConfig cfg{broker->bootstrap_servers(), "test", {}};
+  Recorder rec;
+  Consumer consumer(cfg, {.group_id = "g-gone"}, &rec);
+  consumer.subscribe({"t.gone"});
+  ASSERT_TRUE(wait_until([&] {
+    (void)consumer.poll(10, 50ms);
+    return rec.assigned.size() == 1;
+  }));
+  broker.reset();
+  const auto start = std::chrono::steady_clock::now();
+  const Status s = consumer.commit({{"t.gone", 0, 1}}, 1s);
+  EXPECT_FALSE(s.ok());
+  consumer.close(1s);
+  // Bounded by the two timeouts, not by the session or forever.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
 TEST(EmbeddedBrokerTest, RejectsBadSetup) {
   EXPECT_THROW(EmbeddedBroker(0, {}), std::runtime_error);
 }
