@@ -47,9 +47,7 @@ Config load_config(config::Source& src) {
   c.sample_ids = static_cast<std::uint32_t>(src.get_int("aggregator.sample_ids", c.sample_ids, 0, window::kMaxSampleRefs));
   c.batch_size = static_cast<std::size_t>(src.get_int("aggregator.batch_size", 2000, 1, 100'000));
   c.commit_interval = src.get_duration("aggregator.commit_interval", c.commit_interval, std::chrono::milliseconds(10));
-  auto sections = daemon::common_sections();
-  sections.push_back("aggregator");
-  src.finish(sections);
+  daemon::finish(src, "aggregator");
   return c;
 }
 
@@ -152,9 +150,9 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       registry_(registry),
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
-      producer_({cfg.common.kafka.bootstrap_servers, cfg.common.kafka.client_id, cfg.common.kafka.properties},
+      producer_(cfg.common.kafka,
                 kafka::Producer::Options{}),
-      consumer_({cfg.common.kafka.bootstrap_servers, cfg.common.kafka.client_id, cfg.common.kafka.properties},
+      consumer_(cfg.common.kafka,
                 {.group_id = cfg.group_id}, this) {
   spec_.name = cfg.view_name;
   auto w = window::WindowSpec::tumbling(cfg.window);

@@ -46,9 +46,7 @@ Config load_config(config::Source& src) {
   c.monitor_interval = src.get_duration("broker.monitor_interval", std::chrono::seconds(5), std::chrono::milliseconds(100));
   c.watch_groups = src.get_list("broker.watch_groups", {"ioc-aggregator", "ioc-alerter", "ioc-wall"});
   c.address_file = src.get_string("broker.address_file", "");
-  auto sections = daemon::common_sections();
-  sections.push_back("broker");
-  src.finish(sections);
+  daemon::finish(src, "broker");
   return c;
 }
 

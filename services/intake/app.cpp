@@ -22,9 +22,7 @@ Config load_config(config::Source& src) {
       src.get_duration("intake.delivery_timeout", std::chrono::seconds(10), std::chrono::milliseconds(100));
   c.retry_after = std::chrono::duration_cast<std::chrono::seconds>(
       src.get_duration("intake.retry_after", std::chrono::seconds(5), std::chrono::seconds(1)));
-  auto sections = daemon::common_sections();
-  sections.push_back("intake");
-  src.finish(sections);
+  daemon::finish(src, "intake");
   return c;
 }
 
@@ -71,7 +69,7 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
                      .Help("Reports handed to the producer and not yet acknowledged by the broker")
                      .Register(metrics)
                      .Add({})),
-      producer_({cfg.common.kafka.bootstrap_servers, cfg.common.kafka.client_id, cfg.common.kafka.properties},
+      producer_(cfg.common.kafka,
                 producer_options(cfg)) {}
 
 void Intake::add_routes(http::Router& router) {

@@ -27,9 +27,7 @@ Config load_config(config::Source& src) {
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
   c.generator.silent_station_fraction = src.get_double("sim.silent_station_fraction", 0.01, 0, 1);
   c.duration = src.get_duration("sim.duration", c.duration);
-  auto sections = daemon::common_sections();
-  sections.push_back("sim");
-  src.finish(sections);
+  daemon::finish(src, "sim");
   return c;
 }
 
@@ -88,7 +86,7 @@ int run(const Config& cfg) {
                    .Name("ioc_sim_sent_total")
                    .Help("Synthetic records sent, by stream and outcome")
                    .Register(front.registry());
-  kafka::Producer producer({cfg.common.kafka.bootstrap_servers, cfg.common.kafka.client_id, cfg.common.kafka.properties},
+  kafka::Producer producer(cfg.common.kafka,
                            kafka::Producer::Options{});
   front.start([&producer] {
     return producer.connected() ? metrics::Readiness{} : metrics::Readiness{false, "kafka brokers unreachable"};

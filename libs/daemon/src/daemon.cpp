@@ -45,7 +45,9 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
   return c;
 }
 
-std::vector<std::string> common_sections() { return {"log", "http", "kafka", "registry"}; }
+void finish(const config::Source& src, const std::string& service_section) {
+  src.finish({"log", "http", "kafka", "registry", service_section});
+}
 
 Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }
 

@@ -40,8 +40,9 @@ struct CommonConfig {
 /// ":8080"). Registry paths default to the shipped deploy/config files.
 CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen);
 
-/// The sections load_common() owns, for Source::finish().
-std::vector<std::string> common_sections();
+/// Rejects unknown keys in the common sections and in `service_section`
+/// (Source::finish); other services' sections are left alone.
+void finish(const config::Source& src, const std::string& service_section);
 
 /// Loads the province registry named by `cfg`.
 Registry load_registry(const CommonConfig& cfg);
