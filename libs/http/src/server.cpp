@@ -9,7 +9,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <atomic>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "ioc/core/log.hpp"
 
@@ -74,12 +77,35 @@ Router::Match Router::match(Verb method, std::string_view path) const {
   return m;
 }
 
+// ---------------------------------------------------------------- state
+
+struct ServerState {
+  explicit ServerState(asio::io_context& io) : io(io), acceptor(io) {}
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  ServerOptions options;
+  Router router;
+  std::function<void(const Completed&)> observer;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  std::size_t open() {
+    std::lock_guard lock(mu);
+    return sessions.size();
+  }
+};
+
 // ---------------------------------------------------------------- Session
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Server& server) : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_.on_closed(this); }
+  Session(tcp::socket socket, std::shared_ptr<ServerState> state)
+      : stream_(std::move(socket)), server_(std::move(state)) {}
+  ~Session() {
+    std::lock_guard lock(server_->mu);
+    server_->sessions.erase(this);
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -105,7 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read() {
-    const ServerOptions& o = server_.options_;
+    const ServerOptions& o = server_->options;
     parser_.emplace();
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
@@ -127,11 +153,11 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;
     if (ec == beast_http::error::body_limit) {
       return write(error_response(Status::payload_too_large, "payload_too_large",
-                                  "request body exceeds " + std::to_string(server_.options_.max_body_bytes) + " bytes"));
+                                  "request body exceeds " + std::to_string(server_->options.max_body_bytes) + " bytes"));
     }
     if (ec == beast_http::error::header_limit) {
       return write(error_response(Status::request_header_fields_too_large, "headers_too_large",
-                                  "request headers exceed " + std::to_string(server_.options_.max_header_bytes) +
+                                  "request headers exceed " + std::to_string(server_->options.max_header_bytes) +
                                       " bytes"));
     }
     if (ec) {
@@ -141,8 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ++requests_;
     request_ = parser_->release();
     method_ = request_.method();
-    keep_alive_ = request_.keep_alive() && !server_.stopping_.load();
-    Router::Match m = server_.router_.match(request_.method(), target_path(request_.target()));
+    keep_alive_ = request_.keep_alive() && !server_->stopping.load();
+    Router::Match m = server_->router.match(request_.method(), target_path(request_.target()));
     if (m.handler == nullptr) {
       if (!m.allow.empty()) {
         Response res = error_response(Status::method_not_allowed, "method_not_allowed",
@@ -168,20 +194,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (responded_) return;  // a second send() is ignored
     responded_ = true;
     res.version(11);
-    res.keep_alive(keep_alive_ && !server_.stopping_.load());
-    res.set(beast_http::field::server, server_.options_.server_name);
+    res.keep_alive(keep_alive_ && !server_->stopping.load());
+    res.set(beast_http::field::server, server_->options.server_name);
     if (method_ == Verb::head) res.body().clear();
     res.prepare_payload();
     auto sp = std::make_shared<Response>(std::move(res));
-    stream_.expires_after(server_.options_.read_timeout);
+    stream_.expires_after(server_->options.read_timeout);
     beast_http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
       self->on_write(ec, sp->result_int(), sp->keep_alive());
     });
   }
 
   void on_write(beast::error_code ec, unsigned status, bool keep_alive) {
-    if (server_.observer_) {
-      server_.observer_({route_, method_, status, std::chrono::steady_clock::now() - started_});
+    if (server_->observer) {
+      server_->observer({route_, method_, status, std::chrono::steady_clock::now() - started_});
     }
     if (ec || !keep_alive) return close();
     read();
@@ -195,7 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   friend class Responder;
   beast::tcp_stream stream_;
-  Server& server_;
+  std::shared_ptr<ServerState> server_;
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   Request request_;
@@ -212,70 +238,71 @@ void Responder::send(Response response) const { session_->send(std::move(respons
 
 // ---------------------------------------------------------------- Server
 
-Server::Server(asio::io_context& io, ServerOptions options, Router router)
-    : io_(io), options_(std::move(options)), router_(std::move(router)), acceptor_(io) {}
+namespace {
 
-Server::~Server() {
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-}
-
-void Server::start() {
-  const tcp::endpoint ep(asio::ip::make_address(options_.host), options_.port);
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  port_ = acceptor_.local_endpoint().port();
-  accept();
-}
-
-void Server::accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+void accept(const std::shared_ptr<ServerState>& state) {
+  state->acceptor.async_accept(asio::make_strand(state->io), [state](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (!acceptor_.is_open() || stopping_.load()) return;
+      if (!state->acceptor.is_open() || state->stopping.load()) return;
       log::warn("http accept failed", {{"error", ec.message()}});
-    } else if (open_connections() >= options_.max_connections) {
-      log::warn("http connection limit reached", {{"limit", static_cast<std::int64_t>(options_.max_connections)}});
+    } else if (state->open() >= state->options.max_connections) {
+      log::warn("http connection limit reached",
+                {{"limit", static_cast<std::int64_t>(state->options.max_connections)}});
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
-      auto session = std::make_shared<Session>(std::move(socket), *this);
+      auto session = std::make_shared<Session>(std::move(socket), state);
       {
-        std::lock_guard lock(mu_);
-        sessions_.emplace(session.get(), session);
+        std::lock_guard lock(state->mu);
+        state->sessions.emplace(session.get(), session);
       }
       session->start();
     }
-    if (acceptor_.is_open() && !stopping_.load()) accept();
+    if (state->acceptor.is_open() && !state->stopping.load()) accept(state);
   });
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, ServerOptions options, Router router)
+    : state_(std::make_shared<ServerState>(io)) {
+  state_->options = std::move(options);
+  state_->router = std::move(router);
+}
+
+Server::~Server() { stop(); }
+
+void Server::set_observer(std::function<void(const Completed&)> observer) { state_->observer = std::move(observer); }
+
+void Server::start() {
+  const tcp::endpoint ep(asio::ip::make_address(state_->options.host), state_->options.port);
+  tcp::acceptor& a = state_->acceptor;
+  a.open(ep.protocol());
+  a.set_option(tcp::acceptor::reuse_address(true));
+  a.bind(ep);
+  a.listen(asio::socket_base::max_listen_connections);
+  port_ = a.local_endpoint().port();
+  accept(state_);
 }
 
 void Server::stop() {
-  if (stopping_.exchange(true)) return;
-  asio::post(io_, [this] {
+  if (state_->stopping.exchange(true)) return;
+  // The acceptor belongs to the loop's thread: close it there.
+  asio::post(state_->io, [state = state_] {
     boost::system::error_code ignored;
-    acceptor_.close(ignored);
+    state->acceptor.close(ignored);
   });
   std::vector<std::shared_ptr<Session>> live;
   {
-    std::lock_guard lock(mu_);
-    for (auto& [ptr, weak] : sessions_) {
+    std::lock_guard lock(state_->mu);
+    for (auto& [ptr, weak] : state_->sessions) {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  // Outside the lock: the last reference may drop here and ~Session locks mu_.
+  // Outside the lock: the last reference may drop here and ~Session locks mu.
   for (auto& s : live) s->close_if_idle();
 }
 
-void Server::on_closed(Session* s) {
-  std::lock_guard lock(mu_);
-  sessions_.erase(s);
-}
-
-std::size_t Server::open_connections() const {
-  std::lock_guard lock(mu_);
-  return sessions_.size();
-}
+std::size_t Server::open_connections() const { return state_->open(); }
 
 }  // namespace ioc::http

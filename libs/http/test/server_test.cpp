@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "ioc/http/client.hpp"
@@ -189,6 +190,38 @@ TEST_F(ServerTest, StopClosesIdleConnections) {
   server_->stop();
   for (int i = 0; i < 200 && server_->open_connections() > 0; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+// A Responder kept by a slow handler may outlive the Server (shutdown while a
+// request waits for Kafka). Its connection must not touch the freed Server;
+// under ASan this failed with heap-use-after-free before connections shared
+// the server's state.
+TEST(ServerLifetimeTest, ResponderMayOutliveTheServer) {
+  asio::io_context io;
+  std::optional<Responder> kept;
+  std::atomic<bool> got{false};
+  Router router;
+  router.add(Verb::get, "/slow", "slow", [&](const Request&, const Params&, Responder r) {
+    kept.emplace(std::move(r));
+    got = true;
+  });
+  auto server = std::make_unique<Server>(io, ServerOptions{.host = "127.0.0.1"}, std::move(router));
+  server->start();
+  std::thread runner([&] { io.run(); });
+  std::thread client([port = server->port()] {
+    Client c("127.0.0.1", port, 2s);
+    (void)c.get("/slow");  // no answer expected
+  });
+  while (!got) std::this_thread::sleep_for(1ms);
+  server->stop();
+  io.stop();
+  runner.join();
+  server.reset();
+  kept->send(make_response(Status::ok, "{}"));  // posts to a stopped loop: dropped
+  kept.reset();
+  io.restart();
+  io.run();  // runs what is still queued, then destroys the connection
+  client.join();
 }
 
 TEST(RouterTest, MatchesPatternsAndReportsAllowedMethods) {

@@ -12,16 +12,13 @@
 /// io_context; stop() may be called from any thread. Each connection runs
 /// on its own strand, so the io_context may run on several threads.
 
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ioc/http/types.hpp"
@@ -29,6 +26,7 @@
 namespace ioc::http {
 
 class Session;
+struct ServerState;
 
 /// Completes one request. Copyable; send() may be called from any thread,
 /// once. If it is never called (a bug), the connection is closed when the
@@ -95,7 +93,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   /// Called after each response is written (on the connection's strand).
-  void set_observer(std::function<void(const Completed&)> observer) { observer_ = std::move(observer); }
+  /// Set before start().
+  void set_observer(std::function<void(const Completed&)> observer);
 
   /// Binds and starts accepting. Throws boost::system::system_error when the
   /// address is taken.
@@ -109,19 +108,11 @@ class Server {
   std::size_t open_connections() const;
 
  private:
-  friend class Session;
-  void accept();
-  void on_closed(Session* s);
-
-  boost::asio::io_context& io_;
-  ServerOptions options_;
-  Router router_;
-  std::function<void(const Completed&)> observer_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  // Shared with every connection and pending handler, so whatever outlives
+  // the Server (a late Responder, handlers still queued in the io_context)
+  // stays valid.
+  std::shared_ptr<ServerState> state_;
   std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  mutable std::mutex mu_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
 }  // namespace ioc::http
