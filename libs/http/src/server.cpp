@@ -80,7 +80,7 @@ Router::Match Router::match(Verb method, std::string_view path) const {
 // ---------------------------------------------------------------- state
 
 struct ServerState {
-  explicit ServerState(asio::io_context& io) : io(io), acceptor(io) {}
+  explicit ServerState(asio::io_context& context) : io(context), acceptor(context) {}
   asio::io_context& io;
   tcp::acceptor acceptor;
   ServerOptions options;
