@@ -31,7 +31,9 @@ namespace {
 kafka::Producer::Options producer_options(const Config& cfg) {
   kafka::Producer::Options o;
   o.delivery_timeout = cfg.delivery_timeout;
-  o.linger = std::chrono::milliseconds(2);  // a reporter is waiting: favour latency
+  // A reporter is waiting: send at once. Under concurrent load librdkafka still
+  // batches what accumulates while a request is in flight.
+  o.linger = std::chrono::milliseconds(0);
   return o;
 }
 
