@@ -47,6 +47,8 @@ Config load_config(config::Source& src) {
   c.sample_ids = static_cast<std::uint32_t>(src.get_int("aggregator.sample_ids", c.sample_ids, 0, window::kMaxSampleRefs));
   c.batch_size = static_cast<std::size_t>(src.get_int("aggregator.batch_size", 2000, 1, 100'000));
   c.commit_interval = src.get_duration("aggregator.commit_interval", c.commit_interval, std::chrono::milliseconds(10));
+  c.delivery_timeout =
+      src.get_duration("aggregator.delivery_timeout", c.delivery_timeout, std::chrono::milliseconds(100));
   daemon::finish(src, "aggregator");
   return c;
 }
@@ -150,8 +152,7 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       registry_(registry),
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
-      producer_(cfg.common.kafka,
-                kafka::Producer::Options{}),
+      producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
       consumer_(cfg.common.kafka,
                 {.group_id = cfg.group_id}, this) {
   spec_.name = cfg.view_name;
@@ -226,6 +227,7 @@ void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason)
   h.emplace_back("ioc.service", cfg_.common.service);
   if (Status s = producer_.produce(cfg_.deadletter_topic, m.key(), m.value(), {}, h); !s.ok()) {
     metrics_->output_errors.Increment();
+    outputs_lost_ = true;
     log::error("dead letter not queued", {{"error", s.error().message}, {"reason", reason}});
   }
 }
@@ -306,6 +308,7 @@ void Aggregator::publish(PartitionState& ps, std::int32_t partition, std::span<c
     codec::encode(out, scratch_);
     if (Status s = producer_.produce(cfg_.output_topic, window_result_key(out), scratch_); !s.ok()) {
       metrics_->output_errors.Increment();
+      outputs_lost_ = true;
       log::error("window result not queued", {{"error", s.error().message}});
     }
     (r.final ? metrics_->results_final : metrics_->results_early).Increment();
@@ -347,12 +350,31 @@ void Aggregator::commit(const std::vector<std::int32_t>& partitions) {
     log::warn("commit skipped: outputs not acknowledged", {{"error", s.error().message}});
     return;
   }
+  if (count_delivery_failures()) {
+    metrics_->commits.Add({{"outcome", "skipped"}}).Increment();
+    return;
+  }
   if (Status s = consumer_.commit(offsets); !s.ok()) {
     metrics_->commits.Add({{"outcome", "failed"}}).Increment();
     log::warn("commit failed", {{"error", s.error().message}});
     return;
   }
   metrics_->commits.Add({{"outcome", "ok"}}).Increment();
+}
+
+bool Aggregator::count_delivery_failures() {
+  const std::uint64_t failed = producer_.failed();
+  if (failed > delivery_failures_seen_) {
+    metrics_->output_errors.Increment(static_cast<double>(failed - delivery_failures_seen_));
+    delivery_failures_seen_ = failed;
+    if (!outputs_lost_) {
+      log::error("output records were not delivered; stopping without committing past them, so that a restart "
+                 "recomputes them from the last committed offsets",
+                 {{"failed_records", static_cast<std::int64_t>(failed)}});
+    }
+    outputs_lost_ = true;
+  }
+  return outputs_lost_;
 }
 
 void Aggregator::update_gauges() {
@@ -374,10 +396,10 @@ void Aggregator::update_gauges() {
   }
 }
 
-void Aggregator::run(const std::atomic<bool>& stop) {
+bool Aggregator::run(const std::atomic<bool>& stop) {
   auto last_commit = std::chrono::steady_clock::now();
   auto last_gauges = last_commit;
-  while (!stop.load()) {
+  while (!stop.load() && !count_delivery_failures()) {
     for (const kafka::Message& m : consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100))) handle(m);
     const std::int64_t now = to_epoch_ms(clock_.now());
     for (auto& [p, ps] : partitions_) {
@@ -403,6 +425,7 @@ void Aggregator::run(const std::atomic<bool>& stop) {
   for (const auto& [p, ps] : partitions_) ids.push_back(p);
   commit(ids);
   consumer_.close();
+  return !outputs_lost_;
 }
 
 int run(const Config& cfg) {
@@ -412,8 +435,9 @@ int run(const Config& cfg) {
   Aggregator aggregator(cfg, registry, SystemClock::instance(), front.registry());
   front.start([&aggregator] { return aggregator.readiness(); });
   std::atomic<bool> stop{false};
+  bool healthy = true;
   std::thread poller([&] {
-    aggregator.run(stop);
+    healthy = aggregator.run(stop);
     front.request_stop();  // if the loop ends on its own, end the process too
   });
   log::info("aggregator ready", {{"input", cfg.input_topic},
@@ -428,7 +452,7 @@ int run(const Config& cfg) {
   stop = true;
   poller.join();
   front.stop();
-  return 0;
+  return healthy ? 0 : 1;
 }
 
 }  // namespace ioc::aggregator

@@ -51,6 +51,9 @@ struct Config {
   std::uint32_t sample_ids = 5;
   std::size_t batch_size = 2000;
   std::chrono::milliseconds commit_interval{2'000};
+  /// An output record not acknowledged within this is lost: the replica
+  /// stops (exit 1) without committing past it, and a restart recomputes it.
+  std::chrono::milliseconds delivery_timeout{30'000};
 };
 
 Config load_config(config::Source& src);
@@ -63,8 +66,11 @@ class Aggregator : public kafka::RebalanceListener {
   ~Aggregator() override;
 
   /// Polls, aggregates and publishes until `stop` is set; then commits what
-  /// is safe and leaves the group.
-  void run(const std::atomic<bool>& stop);
+  /// is safe and leaves the group. Returns false when an output record
+  /// (result or dead letter) could not be delivered: nothing is committed
+  /// past it, and the process should exit so that a restart recomputes the
+  /// lost outputs from the last committed offsets.
+  [[nodiscard]] bool run(const std::atomic<bool>& stop);
   metrics::Readiness readiness() const;
 
   void on_assigned(std::vector<kafka::TopicPartition>& partitions) override;
@@ -80,6 +86,8 @@ class Aggregator : public kafka::RebalanceListener {
   void commit(const std::vector<std::int32_t>& partitions);
   std::int64_t window_end(std::int64_t t) const;
   void update_gauges();
+  /// Counts new producer delivery failures; true once any output was lost.
+  bool count_delivery_failures();
 
   const Config& cfg_;
   const Registry& registry_;
@@ -91,6 +99,8 @@ class Aggregator : public kafka::RebalanceListener {
   std::map<std::int32_t, std::unique_ptr<PartitionState>> partitions_;
   OffsetTracker tracker_;
   std::atomic<bool> joined_{false};
+  std::uint64_t delivery_failures_seen_ = 0;  // producer failures already counted
+  bool outputs_lost_ = false;
   std::string scratch_;
 };
 

@@ -52,7 +52,7 @@ class AggregatorTest : public ::testing::Test {
     exposition_ = std::make_unique<metrics::Exposition>("ioc-aggregator", "test");
     aggregator_ = std::make_unique<Aggregator>(cfg_, registry_, clock_, exposition_->registry());
     stop_ = false;
-    loop_ = std::thread([this] { aggregator_->run(stop_); });
+    loop_ = std::thread([this] { healthy_ = aggregator_->run(stop_); });
   }
   void halt() {
     stop_ = true;
@@ -125,6 +125,7 @@ class AggregatorTest : public ::testing::Test {
   std::unique_ptr<metrics::Exposition> exposition_;
   std::unique_ptr<Aggregator> aggregator_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> healthy_{true};
   std::thread loop_;
 };
 
@@ -197,6 +198,25 @@ TEST_F(AggregatorTest, RestartNeitherLosesNorDoubleCounts) {
   std::size_t finals_for_first = 0;
   read_all(kafka::topics::kAggregates, 2, [&](const kafka::Message& m) { finals_for_first += m.key() == first; });
   EXPECT_EQ(finals_for_first, 1u);  // published once, not again after the restart
+}
+
+TEST_F(AggregatorTest, LostOutputsStopTheReplicaWithoutCommitting) {
+  cfg_.output_topic = "ioc.missing.v1";  // not created: results cannot be delivered
+  cfg_.delivery_timeout = 500ms;
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  send("380", "flood", kBase + 200'000, "w");  // closes [0,1m): its result is lost
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  loop_.join();  // the loop ends by itself
+  EXPECT_FALSE(healthy_.load());
+  aggregator_.reset();
+  kafka::Admin admin(client_);
+  std::vector<kafka::TopicPartition> parts = {{kafka::topics::kReports, 0}, {kafka::topics::kReports, 1}};
+  auto committed = admin.committed(cfg_.group_id, parts, 5s);
+  ASSERT_TRUE(committed.ok());
+  for (const auto& tp : *committed) EXPECT_LT(tp.offset, 1) << tp.partition;  // nothing past the lost result
+  const std::string text = exposition_->serialize();
+  EXPECT_EQ(text.find("ioc_aggregator_output_errors_total 0"), std::string::npos) << text;
 }
 
 }  // namespace
