@@ -204,8 +204,9 @@ void print_summary(const CapturingReporter& rep) {
       {"mean", tumbling1m, {AggregationSpec::mean("s")}},
       {"last", tumbling1m, {AggregationSpec::last("s")}},
       {"count_where", tumbling1m, {AggregationSpec::count_where("w", 0, 1)}},
-      {"distinct (HLL p=12, 60 ids: sparse)", tumbling1m, {AggregationSpec::distinct("d")}},
-      {"quantiles p50/p90/p95/p99 (DDSketch 1%)", tumbling1m, {AggregationSpec::quantile("q", {0.5, 0.9, 0.95, 0.99})}},
+      {"distinct (HLL p=12, 60 ids: compact log)", tumbling1m, {AggregationSpec::distinct("d")}},
+      {"quantiles p50..p99 (DDSketch 1%, compact log)", tumbling1m,
+       {AggregationSpec::quantile("q", {0.5, 0.9, 0.95, 0.99})}},
       {"count, hopping 15m/1m (per key-window)", WindowSpec::hopping(Millis(900'000), Millis(60'000)).value(),
        {AggregationSpec::count("n")}},
   };

@@ -9,21 +9,6 @@
 #include "ioc/core/check.hpp"
 
 namespace ioc::window {
-namespace {
-
-// splitmix64 finalizer: callers may pass sequential ids instead of hashes.
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-constexpr double kMinIndexable = 1e-300;
-
-}  // namespace
 
 // ---------------------------------------------------------------- HyperLogLog
 
@@ -36,11 +21,11 @@ std::size_t HyperLogLog::sparse_limit() const {
   return std::min<std::size_t>(128, (std::size_t{1} << precision_) / 8);
 }
 
-void HyperLogLog::add(std::uint64_t hash) noexcept {
-  const std::uint64_t h = mix(hash);
-  const auto index = static_cast<std::uint32_t>(h >> (64 - precision_));
-  const std::uint64_t w = (h << precision_) | (std::uint64_t{1} << (precision_ - 1));
-  const auto rank = static_cast<std::uint8_t>(std::countl_zero(w) + 1);
+void HyperLogLog::add(std::uint64_t hash) noexcept { add_register(register_of(hash, precision_)); }
+
+void HyperLogLog::add_register(Register r) noexcept {
+  const std::uint32_t index = r.index;
+  const std::uint8_t rank = r.rank;
   if (!dense_.empty()) {
     if (dense_[index] < rank) dense_[index] = rank;
     return;
@@ -59,6 +44,11 @@ void HyperLogLog::add(std::uint64_t hash) noexcept {
   if (dense_[index] < rank) dense_[index] = rank;
 }
 
+void HyperLogLog::merge_registers(const std::uint8_t* registers) noexcept {
+  if (dense_.empty()) to_dense();
+  for (std::size_t i = 0; i < dense_.size(); ++i) dense_[i] = std::max(dense_[i], registers[i]);
+}
+
 void HyperLogLog::to_dense() {
   dense_.assign(std::size_t{1} << precision_, 0);
   for (const auto e : sparse_) {
@@ -71,8 +61,7 @@ void HyperLogLog::to_dense() {
 void HyperLogLog::merge(const HyperLogLog& other) {
   IOC_CHECK(other.precision_ == precision_);
   if (!other.dense_.empty()) {
-    if (dense_.empty()) to_dense();
-    for (std::size_t i = 0; i < dense_.size(); ++i) dense_[i] = std::max(dense_[i], other.dense_[i]);
+    merge_registers(other.dense_.data());
     return;
   }
   for (const auto e : other.sparse_) {
@@ -131,15 +120,28 @@ double hll_tau(double x) {
 }  // namespace
 
 double HyperLogLog::estimate() const {
-  const int q = 64 - precision_;
   const double m = static_cast<double>(std::size_t{1} << precision_);
-  std::array<double, 66> hist{};
+  Histogram hist{};
   if (!dense_.empty()) {
-    for (const auto r : dense_) hist[r] += 1;
+    // Integer counts in four interleaved histograms: no chains of dependent adds.
+    std::array<std::array<std::uint32_t, 64>, 4> h{};
+    for (std::size_t i = 0; i < dense_.size(); i += 4) {
+      ++h[0][dense_[i]];
+      ++h[1][dense_[i + 1]];
+      ++h[2][dense_[i + 2]];
+      ++h[3][dense_[i + 3]];
+    }
+    for (std::size_t r = 0; r < hist.size(); ++r) hist[r] = static_cast<double>(h[0][r] + h[1][r] + h[2][r] + h[3][r]);
   } else {
     hist[0] = m - static_cast<double>(sparse_.size());
     for (const auto e : sparse_) hist[e & 0xffU] += 1;
   }
+  return estimate(precision_, hist);
+}
+
+double HyperLogLog::estimate(int precision, const Histogram& hist) {
+  const int q = 64 - precision;
+  const double m = static_cast<double>(std::size_t{1} << precision);
   if (hist[0] == m) return 0;
   double z = m * hll_tau(1 - hist[static_cast<std::size_t>(q + 1)] / m);
   for (int k = q; k >= 1; --k) z = 0.5 * (z + hist[static_cast<std::size_t>(k)]);
@@ -185,10 +187,6 @@ DDSketch::DDSketch(double relative_accuracy, std::uint32_t max_buckets)
       max_buckets_(max_buckets) {
   IOC_CHECK(relative_accuracy > 0 && relative_accuracy < 1);
   IOC_CHECK(max_buckets >= 16);
-}
-
-std::int32_t DDSketch::index_of(double magnitude) const {
-  return static_cast<std::int32_t>(std::ceil(std::log(magnitude) * multiplier_));
 }
 
 double DDSketch::value_of(std::int32_t index) const {
@@ -237,6 +235,11 @@ void DDSketch::add(double v) noexcept {
   } else {
     ++zero_;
   }
+}
+
+void DDSketch::add_indexed(bool negative, std::int32_t index, std::uint64_t n) {
+  count_ += n;
+  (negative ? neg_ : pos_).add(index, n, max_buckets_);
 }
 
 void DDSketch::merge(const DDSketch& other) {

@@ -3,9 +3,10 @@
 // when another event lies in (t, t + d], a right window [t + 1, t + d + 1]
 // (both inclusive; reported half-open as [start, end) with end = last ms + 1).
 // Windows with equal bounds are one window. Each key keeps one slot per distinct
-// event time (a bucket); a window is the merge of the buckets it covers, built
-// when it is emitted. Revisions live in the buckets: left window of t in bucket
-// t, right window of t in bucket t.
+// event time (a bucket), the slots' cells side by side in time order, so a window
+// is the merge of one contiguous run of slots (a sequential scan, not a cache miss
+// per bucket), built when it is emitted. Revisions live in the buckets: left
+// window of t in bucket t, right window of t in bucket t.
 
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -17,13 +18,13 @@ namespace {
 
 struct Bucket {
   std::int64_t t;
-  std::uint32_t slot;
   std::uint32_t rev_left;
   std::uint32_t rev_right;
 };
 
 struct SlideKey {
-  std::vector<Bucket> buckets;  // sorted by t
+  std::vector<Bucket> buckets;          // sorted by t
+  std::vector<Cell> cells;              // the buckets' slots, stride cells each, same order
   std::int64_t emitted_end = kLongAgo;  // windows with end <= this are closed
   std::int64_t next_end = kNever;       // no window of this key ends before this
   std::int64_t last_emit = kLongAgo;
@@ -39,30 +40,24 @@ struct Win {
 
 class SlidingView final : public ViewState {
  public:
-  explicit SlidingView(ViewCore& core) : core_(core), d_(core.spec.window.size.count()), arena_(core.layout.stride()),
-                                         tmp_(core) {}
+  explicit SlidingView(ViewCore& core)
+      : core_(core), d_(core.spec.window.size.count()), stride_(core.layout.stride()), tmp_(core) {}
 
   bool add(const Event& e, std::int64_t lwm) override {
     const std::int64_t t = e.time_ms;
     if (t + core_.lateness < lwm) return false;
     SlideKey& k = keys_[e.key];
     auto& b = k.buckets;
-    std::uint32_t slot;
+    std::size_t i = b.size();
     if (b.empty() || b.back().t < t) {
-      slot = new_slot();
-      b.push_back(Bucket{t, slot, 0, 0});
+      insert_bucket(k, i, t);
     } else if (b.back().t == t) {
-      slot = b.back().slot;
+      i = b.size() - 1;
     } else {
-      auto it = std::lower_bound(b.begin(), b.end(), t, [](const Bucket& x, std::int64_t v) { return x.t < v; });
-      if (it != b.end() && it->t == t) {
-        slot = it->slot;
-      } else {
-        slot = new_slot();
-        b.insert(it, Bucket{t, slot, 0, 0});
-      }
+      i = static_cast<std::size_t>(bucket_at(k, t) - b.begin());
+      if (i == b.size() || b[i].t != t) insert_bucket(k, i, t);
     }
-    core_.layout.update(arena_.at(slot), core_.pools, e);
+    core_.layout.update(slot(k, i), core_.pools, e);
     if (core_.early) {
       k.lo = k.dirty ? std::min(k.lo, t) : t;
       k.hi = k.dirty ? std::max(k.hi, t) : t;
@@ -103,11 +98,11 @@ class SlidingView final : public ViewState {
         auto& b = k.buckets;
         std::size_t purge = 0;
         while (purge < b.size() && b[purge].t + d_ + 2 <= limit) {
-          core_.layout.release(arena_.at(b[purge].slot), core_.pools);
-          arena_.free(b[purge].slot);
+          core_.layout.release(slot(k, purge), core_.pools);
           ++purge;
         }
         b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(purge));
+        k.cells.erase(k.cells.begin(), k.cells.begin() + static_cast<std::ptrdiff_t>(purge * stride_));
       }
       k.next_end = next_end(k, limit);
       next = std::min(next, k.next_end);
@@ -161,12 +156,12 @@ class SlidingView final : public ViewState {
   }
 
   void stats(ViewStats& s) const override {
-    std::size_t bytes = sizeof(*this) + arena_.bytes() + tmp_.bytes() +
-                        keys_.bucket_count() * (sizeof(std::pair<GroupKey, SlideKey>) + 1);
+    std::size_t bytes =
+        sizeof(*this) + tmp_.bytes() + keys_.bucket_count() * (sizeof(std::pair<GroupKey, SlideKey>) + 1);
     std::vector<Win> wins;
     for (const auto& kv : keys_) {
       const SlideKey& k = kv.second;
-      bytes += k.buckets.capacity() * sizeof(Bucket);
+      bytes += k.buckets.capacity() * sizeof(Bucket) + k.cells.capacity() * sizeof(Cell);
       wins.clear();
       windows(k, [&](Win w) { return w.end > k.emitted_end; }, wins);
       s.open_windows += wins.size();
@@ -191,11 +186,12 @@ class SlidingView final : public ViewState {
       w.i64(k.hi);
       w.u8(k.dirty ? 1 : 0);
       w.u64(k.buckets.size());
-      for (const Bucket& b : k.buckets) {
+      for (std::size_t i = 0; i < k.buckets.size(); ++i) {
+        const Bucket& b = k.buckets[i];
         w.i64(b.t);
         w.u32(b.rev_left);
         w.u32(b.rev_right);
-        core_.layout.write(w, arena_.at(b.slot), core_.pools);
+        core_.layout.write(w, slot(k, i), core_.pools);
       }
     }
   }
@@ -216,11 +212,13 @@ class SlidingView final : public ViewState {
       k.dirty = r.u8() != 0;
       const std::uint64_t nb = r.count(32);
       for (std::uint64_t j = 0; j < nb && r.ok(); ++j) {
-        Bucket b{r.i64(), 0, r.u32(), r.u32()};
-        if (!k.buckets.empty() && b.t <= k.buckets.back().t) return false;
-        b.slot = new_slot();
-        k.buckets.push_back(b);
-        if (!core_.layout.read(r, arena_.at(b.slot), core_.pools)) return false;
+        const std::int64_t t = r.i64();
+        if (!k.buckets.empty() && t <= k.buckets.back().t) return false;
+        const std::size_t at = k.buckets.size();
+        insert_bucket(k, at, t);
+        k.buckets[at].rev_left = r.u32();
+        k.buckets[at].rev_right = r.u32();
+        if (!core_.layout.read(r, slot(k, at), core_.pools)) return false;
       }
     }
     return r.ok();
@@ -232,13 +230,13 @@ class SlidingView final : public ViewState {
     last_now_ = std::max(last_now_, other.last_now_);
     for (const auto& [key, ok] : other.keys_) {
       SlideKey& k = keys_[key];
-      for (const Bucket& ob : ok.buckets) {
-        auto it = std::lower_bound(k.buckets.begin(), k.buckets.end(), ob.t,
-                                   [](const Bucket& x, std::int64_t v) { return x.t < v; });
-        if (it == k.buckets.end() || it->t != ob.t) it = k.buckets.insert(it, Bucket{ob.t, new_slot(), 0, 0});
-        core_.layout.merge(arena_.at(it->slot), core_.pools, other.arena_.at(ob.slot), other_pools);
-        it->rev_left = std::max(it->rev_left, ob.rev_left);
-        it->rev_right = std::max(it->rev_right, ob.rev_right);
+      for (std::size_t oi = 0; oi < ok.buckets.size(); ++oi) {
+        const Bucket& ob = ok.buckets[oi];
+        const auto i = static_cast<std::size_t>(bucket_at(k, ob.t) - k.buckets.begin());
+        if (i == k.buckets.size() || k.buckets[i].t != ob.t) insert_bucket(k, i, ob.t);
+        core_.layout.merge(slot(k, i), core_.pools, other.slot(ok, oi), other_pools);
+        k.buckets[i].rev_left = std::max(k.buckets[i].rev_left, ob.rev_left);
+        k.buckets[i].rev_right = std::max(k.buckets[i].rev_right, ob.rev_right);
       }
       k.emitted_end = std::max(k.emitted_end, ok.emitted_end);
       k.next_end = std::min(k.next_end, ok.next_end);
@@ -254,10 +252,18 @@ class SlidingView final : public ViewState {
   }
 
  private:
-  std::uint32_t new_slot() {
-    const std::uint32_t s = arena_.allocate();
-    core_.layout.init(arena_.at(s), core_.pools);
-    return s;
+  // A new bucket at position i (keeping t sorted) with an initialized slot.
+  void insert_bucket(SlideKey& k, std::size_t i, std::int64_t t) {
+    k.buckets.insert(k.buckets.begin() + static_cast<std::ptrdiff_t>(i), Bucket{t, 0, 0});
+    k.cells.insert(k.cells.begin() + static_cast<std::ptrdiff_t>(i * stride_), stride_, Cell{});
+    core_.layout.init(slot(k, i), core_.pools);
+  }
+  Cell* slot(SlideKey& k, std::size_t i) const { return k.cells.data() + i * stride_; }
+  const Cell* slot(const SlideKey& k, std::size_t i) const { return k.cells.data() + i * stride_; }
+  // The first bucket with time >= t.
+  static std::vector<Bucket>::const_iterator bucket_at(const SlideKey& k, std::int64_t t) {
+    return std::lower_bound(k.buckets.begin(), k.buckets.end(), t,
+                            [](const Bucket& x, std::int64_t v) { return x.t < v; });
   }
 
   const Bucket* find(const SlideKey& k, std::int64_t t) const {
@@ -279,10 +285,10 @@ class SlidingView final : public ViewState {
       const Win left{t - d_, t + 1};
       if (pred(left)) out.push_back(left);
       const bool has_right = i + 1 < b.size() && b[i + 1].t <= t + d_;
-      if (has_right && find(k, t + d_ + 1) == nullptr) {
-        const Win right{t + 1, t + d_ + 2};
-        if (pred(right)) out.push_back(right);
-      }
+      const Win right{t + 1, t + d_ + 2};
+      // pred first: it is cheap and usually false; the search for a left window
+      // with the same bounds (t + d + 1) is not.
+      if (has_right && pred(right) && find(k, t + d_ + 1) == nullptr) out.push_back(right);
     }
   }
 
@@ -300,9 +306,10 @@ class SlidingView final : public ViewState {
 
   Cell* content(const SlideKey& k, Win w) {
     Cell* s = tmp_.reset(core_);
-    auto it = std::lower_bound(k.buckets.begin(), k.buckets.end(), w.start,
-                               [](const Bucket& x, std::int64_t v) { return x.t < v; });
-    for (; it != k.buckets.end() && it->t < w.end; ++it) core_.layout.merge(s, core_.pools, arena_.at(it->slot), core_.pools);
+    const auto& b = k.buckets;
+    for (auto i = static_cast<std::size_t>(bucket_at(k, w.start) - b.begin()); i < b.size() && b[i].t < w.end; ++i) {
+      core_.layout.merge(s, core_.pools, slot(k, i), core_.pools);
+    }
     return s;
   }
 
@@ -322,7 +329,7 @@ class SlidingView final : public ViewState {
 
   ViewCore& core_;
   std::int64_t d_;
-  SlotArena arena_;
+  std::uint32_t stride_;
   TempSlot tmp_;
   boost::unordered_flat_map<GroupKey, SlideKey> keys_;
   std::int64_t min_end_ = kNever;  // no window ends before this

@@ -29,13 +29,16 @@ Layout::Layout(const ViewSpec& spec) {
         value_count_ += 1;
         break;
       case AggregationKind::kCountWhere:
-      case AggregationKind::kDistinct:
         cell += 1;
+        value_count_ += 1;
+        break;
+      case AggregationKind::kDistinct:
+        cell += SketchPools::kDistinctCells;
         value_count_ += 1;
         break;
       case AggregationKind::kQuantiles:
         needs_value_ = true;
-        cell += 1;
+        cell += SketchPools::kQuantileCells;
         qs = a.quantiles;
         value_count_ += static_cast<std::uint32_t>(qs.size());
         break;
@@ -63,8 +66,8 @@ void Layout::init(Cell* s, SketchPools& pools) const {
         c[1].d = 0;
         break;
       case AggregationKind::kCountWhere: c->i = 0; break;
-      case AggregationKind::kDistinct: c->u = pools.acquire_hll(); break;
-      case AggregationKind::kQuantiles: c->u = pools.acquire_dd(); break;
+      case AggregationKind::kDistinct: pools.hll_init(c); break;
+      case AggregationKind::kQuantiles: pools.dd_init(c); break;
     }
   }
 }
@@ -73,8 +76,8 @@ void Layout::release(Cell* s, SketchPools& pools) const {
   for (const Op& op : ops_) {
     Cell* c = s + op.cell;
     switch (op.kind) {
-      case AggregationKind::kDistinct: pools.release_hll(static_cast<std::uint32_t>(c->u)); break;
-      case AggregationKind::kQuantiles: pools.release_dd(static_cast<std::uint32_t>(c->u)); break;
+      case AggregationKind::kDistinct: pools.hll_release(c); break;
+      case AggregationKind::kQuantiles: pools.dd_release(c); break;
       case AggregationKind::kCount:
       case AggregationKind::kSum:
       case AggregationKind::kMin:
@@ -83,7 +86,6 @@ void Layout::release(Cell* s, SketchPools& pools) const {
       case AggregationKind::kLast:
       case AggregationKind::kCountWhere: break;
     }
-    if (op.kind == AggregationKind::kDistinct || op.kind == AggregationKind::kQuantiles) c->u = kNoHandle;
   }
 }
 
@@ -108,8 +110,8 @@ void Layout::merge(Cell* dst, SketchPools& dst_pools, const Cell* src, const Ske
         }
         break;
       case AggregationKind::kCountWhere: d->i += s->i; break;
-      case AggregationKind::kDistinct: dst_pools.hll(d->u).merge(src_pools.hll(s->u)); break;
-      case AggregationKind::kQuantiles: dst_pools.dd(d->u).merge(src_pools.dd(s->u)); break;
+      case AggregationKind::kDistinct: dst_pools.hll_merge(d, s, src_pools); break;
+      case AggregationKind::kQuantiles: dst_pools.dd_merge(d, s, src_pools); break;
     }
   }
   if (max_samples_ != 0) {
@@ -133,21 +135,13 @@ void Layout::finalize(const Cell* s, const SketchPools& pools, double* out) cons
       case AggregationKind::kMean: out[k++] = s[0].i == 0 ? 0.0 : c->d / static_cast<double>(s[0].i); break;
       case AggregationKind::kLast: out[k++] = c[1].d; break;
       case AggregationKind::kCountWhere: out[k++] = static_cast<double>(c->i); break;
-      case AggregationKind::kDistinct: out[k++] = pools.hll(c->u).estimate(); break;
+      case AggregationKind::kDistinct: out[k++] = pools.hll_estimate(c); break;
       case AggregationKind::kQuantiles:
-        for (const double q : quantiles_[i]) out[k++] = pools.dd(c->u).quantile(q);
+        pools.dd_quantiles(c, quantiles_[i], out + k);
+        k += quantiles_[i].size();
         break;
     }
   }
-}
-
-std::size_t Layout::sketch_bytes(const Cell* s, const SketchPools& pools) const {
-  std::size_t b = 0;
-  for (const Op& op : ops_) {
-    if (op.kind == AggregationKind::kDistinct) b += pools.hll(s[op.cell].u).memory_bytes();
-    if (op.kind == AggregationKind::kQuantiles) b += pools.dd(s[op.cell].u).memory_bytes();
-  }
-  return b;
 }
 
 void Layout::write(ByteWriter& w, const Cell* s, const SketchPools& pools) const {
@@ -166,24 +160,8 @@ void Layout::write(ByteWriter& w, const Cell* s, const SketchPools& pools) const
         w.u64(c[0].u);
         w.u64(c[1].u);
         break;
-      case AggregationKind::kDistinct: {
-        const auto& h = pools.hll(c->u);
-        w.u64(h.sparse_entries().size());
-        for (const auto e : h.sparse_entries()) w.u32(e);
-        w.u64(h.registers().size());
-        for (const auto r : h.registers()) w.u8(r);
-        break;
-      }
-      case AggregationKind::kQuantiles: {
-        const auto& d = pools.dd(c->u);
-        for (const auto* st : {&d.positive(), &d.negative()}) {
-          w.i32(st->offset);
-          w.u64(st->counts.size());
-          for (const auto n : st->counts) w.u32(n);
-        }
-        w.u64(d.zero_count());
-        break;
-      }
+      case AggregationKind::kDistinct: pools.hll_write(w, c); break;
+      case AggregationKind::kQuantiles: pools.dd_write(w, c); break;
     }
   }
   const std::uint32_t n = sample_count(s);
@@ -194,9 +172,6 @@ bool Layout::read(ByteReader& r, Cell* s, SketchPools& pools) const {
   s[0].u = r.u64();
   s[1].u = r.u64();
   if (s[0].i < 0 || sample_count(s) > max_samples_) return false;
-  // Scratch vectors for sketches; restore is not a hot path.
-  std::vector<std::uint32_t> sparse;
-  std::vector<std::uint8_t> regs;
   for (const Op& op : ops_) {
     Cell* c = s + op.cell;
     switch (op.kind) {
@@ -210,25 +185,12 @@ bool Layout::read(ByteReader& r, Cell* s, SketchPools& pools) const {
         c[0].u = r.u64();
         c[1].u = r.u64();
         break;
-      case AggregationKind::kDistinct: {
-        sparse.resize(r.count(4));
-        for (auto& e : sparse) e = r.u32();
-        regs.resize(r.count(1));
-        for (auto& e : regs) e = r.u8();
-        if (!r.ok() || !pools.hll(c->u).assign(sparse, regs)) return false;
+      case AggregationKind::kDistinct:
+        if (!pools.hll_read(r, c)) return false;
         break;
-      }
-      case AggregationKind::kQuantiles: {
-        DDSketch::Store st[2];
-        for (auto& x : st) {
-          x.offset = r.i32();
-          x.counts.resize(r.count(4));
-          for (auto& n : x.counts) n = r.u32();
-        }
-        const std::uint64_t zero = r.u64();
-        if (!r.ok() || !pools.dd(c->u).assign(st[0], st[1], zero)) return false;
+      case AggregationKind::kQuantiles:
+        if (!pools.dd_read(r, c)) return false;
         break;
-      }
     }
   }
   const std::uint32_t n = sample_count(s);

@@ -4,10 +4,11 @@
 // layout is compiled once from the view's aggregations:
 //   cell 0: count, cell 1: meta (partition | sample count << 32),
 //   then per aggregation: sum/min/max/mean/count_where: 1 cell, last: 2 cells
-//   (time, value), distinct/quantiles: 1 cell = handle into the view's sketch
-//   pools; then sample_refs cells of record refs.
-// Count-only views thus cost 16 bytes per slot. Sketches live in pools whose
-// cleared objects keep their capacity, so steady state does not allocate.
+//   (time, value), distinct: 1 cell, quantiles: 2 cells (the sketch's head; its
+//   entries live in the view's SketchPools, see sketch_pools.hpp); then
+//   sample_refs cells of record refs.
+// Count-only views thus cost 16 bytes per slot. Sketch storage is recycled, so
+// steady state does not allocate.
 
 #include <algorithm>
 #include <cmath>
@@ -17,74 +18,10 @@
 
 #include "codec.hpp"
 #include "ioc/window/event.hpp"
-#include "ioc/window/sketch.hpp"
 #include "ioc/window/spec.hpp"
+#include "sketch_pools.hpp"
 
 namespace ioc::window::detail {
-
-union Cell {
-  std::int64_t i;
-  double d;
-  std::uint64_t u;
-};
-static_assert(sizeof(Cell) == 8);
-
-inline constexpr std::uint32_t kNoHandle = 0xffffffffU;
-
-class SketchPools {
- public:
-  SketchPools(int hll_precision, double dd_accuracy, std::uint32_t dd_max_buckets)
-      : hll_precision_(hll_precision), dd_accuracy_(dd_accuracy), dd_max_buckets_(dd_max_buckets) {}
-
-  std::uint32_t acquire_hll() {
-    if (!hll_free_.empty()) {
-      const auto h = hll_free_.back();
-      hll_free_.pop_back();
-      return h;
-    }
-    hll_.emplace_back(hll_precision_);
-    return static_cast<std::uint32_t>(hll_.size() - 1);
-  }
-  void release_hll(std::uint32_t h) {
-    hll_[h].clear();
-    hll_free_.push_back(h);
-  }
-  std::uint32_t acquire_dd() {
-    if (!dd_free_.empty()) {
-      const auto h = dd_free_.back();
-      dd_free_.pop_back();
-      return h;
-    }
-    dd_.emplace_back(dd_accuracy_, dd_max_buckets_);
-    return static_cast<std::uint32_t>(dd_.size() - 1);
-  }
-  void release_dd(std::uint32_t h) {
-    dd_[h].clear();
-    dd_free_.push_back(h);
-  }
-  HyperLogLog& hll(std::uint64_t h) { return hll_[h]; }
-  const HyperLogLog& hll(std::uint64_t h) const { return hll_[h]; }
-  DDSketch& dd(std::uint64_t h) { return dd_[h]; }
-  const DDSketch& dd(std::uint64_t h) const { return dd_[h]; }
-
-  std::size_t bytes() const {
-    std::size_t b = hll_free_.capacity() * 4 + dd_free_.capacity() * 4;
-    for (const auto& s : hll_) b += s.memory_bytes();
-    for (const auto& s : dd_) b += s.memory_bytes();
-    b += (hll_.capacity() - hll_.size()) * sizeof(HyperLogLog) + (dd_.capacity() - dd_.size()) * sizeof(DDSketch);
-    return b;
-  }
-  int hll_precision() const { return hll_precision_; }
-
- private:
-  int hll_precision_;
-  double dd_accuracy_;
-  std::uint32_t dd_max_buckets_;
-  std::vector<HyperLogLog> hll_;
-  std::vector<std::uint32_t> hll_free_;
-  std::vector<DDSketch> dd_;
-  std::vector<std::uint32_t> dd_free_;
-};
 
 struct Op {
   AggregationKind kind;
@@ -132,8 +69,8 @@ class Layout {
         case AggregationKind::kCountWhere:
           c->i += e.fields[static_cast<std::size_t>(op.field)] == op.match ? 1 : 0;
           break;
-        case AggregationKind::kDistinct: pools.hll(c->u).add(e.distinct_hash); break;
-        case AggregationKind::kQuantiles: pools.dd(c->u).add(e.value); break;
+        case AggregationKind::kDistinct: pools.hll_add(c, e.distinct_hash); break;
+        case AggregationKind::kQuantiles: pools.dd_add(c, e.value); break;
       }
     }
     if (max_samples_ != 0 && e.record_ref != 0) {
@@ -150,9 +87,6 @@ class Layout {
   void merge(Cell* dst, SketchPools& dst_pools, const Cell* src, const SketchPools& src_pools) const;
   /// One double per value_names() entry.
   void finalize(const Cell* s, const SketchPools& pools, double* out) const;
-  /// Bytes held by the slot's sketches (not the cells themselves).
-  std::size_t sketch_bytes(const Cell* s, const SketchPools& pools) const;
-
   void write(ByteWriter& w, const Cell* s, const SketchPools& pools) const;
   /// s must be initialized; false on malformed input.
   bool read(ByteReader& r, Cell* s, SketchPools& pools) const;

@@ -110,10 +110,15 @@ TEST_F(SnapshotErrorTest, TruncatedBadMagicAndUnknownVersion) {
   b = bytes_;
   b[0] = 'X';
   EXPECT_EQ(restore_into_fresh(b).error().message, "not a window engine snapshot (bad magic)");
-  b = bytes_;
-  b[8] = 2;
-  EXPECT_EQ(restore_into_fresh(b).error().message,
-            "snapshot version 2 is not supported (this build reads version 1)");
+  ASSERT_EQ(Engine::kSnapshotVersion, 2U);
+  for (const std::uint8_t version : {1, 3}) {  // 1: the format before compact sketches
+    b = bytes_;
+    b[8] = version;
+    const auto s = restore_into_fresh(b);
+    EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
+    EXPECT_EQ(s.error().message,
+              "snapshot version " + std::to_string(version) + " is not supported (this build reads version 2)");
+  }
 }
 
 TEST_F(SnapshotErrorTest, DifferentSpecIsRejectedAndEngineUnchanged) {

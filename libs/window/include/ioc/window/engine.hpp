@@ -61,7 +61,7 @@ struct ViewStats {
 class Engine {
  public:
   /// Snapshot format version written by snapshot(); restore() accepts exactly this.
-  static constexpr std::uint32_t kSnapshotVersion = 1;
+  static constexpr std::uint32_t kSnapshotVersion = 2;
 
   /// Validates every spec (names must be unique and non-empty).
   static Result<Engine> create(std::vector<ViewSpec> views);
