@@ -2,8 +2,10 @@
 poll conditions with deadlines (no fixed sleeps), read Kafka topics with an
 independent client, and always clean up."""
 
+import datetime
 import json
 import os
+import unittest
 import shutil
 import signal
 import socket
@@ -18,6 +20,12 @@ import uuid
 BIN = os.environ.get("IOC_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 SOURCE = os.environ.get("IOC_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 CONFIG = os.path.join(SOURCE, "deploy/config/ioc.yaml")
+VIEW = "reports_by_district_category"  # the aggregator's default view
+DISTRICTS = ["380", "381", "382"] + [str(c) for c in range(384, 408)]  # deploy/config/districts.yaml
+
+
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def free_port():
@@ -180,3 +188,32 @@ def read_topic(bootstrap, topic, timeout=30):
         return out
     finally:
         c.close()
+
+
+class SystemTestCase(unittest.TestCase):
+    """A test that starts services through self.system. A test that reaches
+    its end calls self.passed(); then every service must have exited 0 on
+    SIGTERM. Logs of failed tests are printed and kept."""
+
+    def setUp(self):
+        self.system = System()
+        self.failed = True
+
+    def passed(self):
+        self.failed = False
+
+    def tearDown(self):
+        try:
+            codes = self.system.stop_all()
+            if not self.failed:
+                self.assertEqual(set(codes.values()), {0}, codes)
+        finally:
+            self.system.cleanup(self.failed)
+
+    def start_broker(self, bootstrap, *args):
+        """Starts ioc-broker with its Kafka bootstrap at `bootstrap`; returns (service, http port)."""
+        port = free_port()
+        broker = self.system.start("ioc-broker", "--set", f"broker.bootstrap={bootstrap}",
+                                   "--set", f"http.listen=127.0.0.1:{port}", *args)
+        broker.wait_http(f"http://127.0.0.1:{port}/readyz")
+        return broker, port

@@ -5,34 +5,19 @@ window published twice was published with the same value."""
 import collections
 import json
 import signal
+import time
 import unittest
 
-from harness import CONFIG, System, free_port, http, proto_modules, read_topic, wait_until
-from test_reports_end_to_end import VIEW, rfc3339
-
-DISTRICTS = ["380", "381", "382"] + [str(c) for c in range(384, 408)]
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, proto_modules, read_topic, rfc3339,
+                     wait_until)
 
 
-class AggregatorCrashTest(unittest.TestCase):
-    def setUp(self):
-        self.system = System()
-        self.failed = True
-
-    def tearDown(self):
-        try:
-            codes = self.system.stop_all()
-            if not self.failed:
-                self.assertEqual(set(codes.values()), {0}, codes)
-        finally:
-            self.system.cleanup(self.failed)
-
+class AggregatorCrashTest(SystemTestCase):
     def test_kill_9_and_restart_keeps_final_counts_exact(self):
         s = self.system
         bootstrap = f"127.0.0.1:{free_port()}"
         common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}"]
-        bport = free_port()
-        s.start("ioc-broker", *common, "--set", f"broker.bootstrap={bootstrap}",
-                "--set", f"http.listen=127.0.0.1:{bport}").wait_http(f"http://127.0.0.1:{bport}/readyz")
+        self.start_broker(bootstrap)
         iport = free_port()
         s.start("ioc-intake", *common, "--set", f"http.listen=127.0.0.1:{iport}").wait_http(
             f"http://127.0.0.1:{iport}/readyz")
@@ -44,7 +29,6 @@ class AggregatorCrashTest(unittest.TestCase):
         first = s.start("ioc-aggregator", *aggregator_args, "--set", f"http.listen=127.0.0.1:{aport}")
         first.wait_http(f"http://127.0.0.1:{aport}/readyz")
 
-        import time
         base = (int(time.time()) // 60) * 60 - 1200
         expected = collections.Counter()
 
@@ -87,7 +71,7 @@ class AggregatorCrashTest(unittest.TestCase):
         got = wait_until(lambda: (lambda f: f if len(f) >= len(want) else None)(finals()), 90, "all finals")
         self.assertEqual({k: v for k, v in got.items() if len(v) != 1}, {}, "a window published with two values")
         self.assertEqual({k: next(iter(v)) for k, v in got.items()}, want)
-        self.failed = False
+        self.passed()
 
 
 if __name__ == "__main__":

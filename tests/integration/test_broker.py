@@ -5,31 +5,18 @@ mock's silent pruning visible."""
 import subprocess
 import unittest
 
-from harness import System, free_port, http, metric, wait_until
+from harness import SystemTestCase, free_port, http, metric, wait_until
 
 TOPIC = "retention.test"
 
 
-class BrokerTest(unittest.TestCase):
+class BrokerTest(SystemTestCase):
     def setUp(self):
-        self.system = System()
+        super().setUp()
         self.bootstrap = f"127.0.0.1:{free_port()}"
-        self.http_port = free_port()
-        self.broker = self.system.start(
-            "ioc-broker", "--set", f"broker.bootstrap={self.bootstrap}",
-            "--set", f"http.listen=127.0.0.1:{self.http_port}",
-            "--set", f"broker.extra_topics={TOPIC}", "--set", f"broker.partitions.{TOPIC}=1",
+        self.broker, self.http_port = self.start_broker(
+            self.bootstrap, "--set", f"broker.extra_topics={TOPIC}", "--set", f"broker.partitions.{TOPIC}=1",
             "--set", "broker.watch_groups=lagger,kcat-group", "--set", "broker.monitor_interval=300ms")
-        self.broker.wait_http(f"http://127.0.0.1:{self.http_port}/readyz")
-        self.failed = True
-
-    def tearDown(self):
-        try:
-            codes = self.system.stop_all()
-            if not self.failed:
-                self.assertEqual(codes, {"ioc-broker": 0})
-        finally:
-            self.system.cleanup(self.failed)
 
     def metrics(self):
         return http("GET", f"http://127.0.0.1:{self.http_port}/metrics")[2]
@@ -67,7 +54,7 @@ class BrokerTest(unittest.TestCase):
         wait_until(drain, 60, "python consumer group to read 5 records")
         c.close()
         self.assertEqual(sorted(values), [b"py%d" % i for i in range(5)])
-        self.failed = False
+        self.passed()
 
     def test_group_behind_log_start_is_reported(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
@@ -104,7 +91,7 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(pruned, start - 1)
         self.assertIn("consumer group fell behind retention", self.broker.log())
         self.assertIn('"group":"lagger"', self.broker.log())
-        self.failed = False
+        self.passed()
 
 
 if __name__ == "__main__":

@@ -6,32 +6,13 @@ import json
 import time
 import unittest
 
-from harness import CONFIG, System, free_port, http, wait_until
+from harness import CONFIG, SystemTestCase, free_port, http, wait_until
 
 
-class IntakeOutageTest(unittest.TestCase):
-    def setUp(self):
-        self.system = System()
-        self.failed = True
-
-    def tearDown(self):
-        try:
-            codes = self.system.stop_all()
-            if not self.failed:
-                self.assertEqual(set(codes.values()), {0}, codes)
-        finally:
-            self.system.cleanup(self.failed)
-
-    def start_broker(self, bootstrap):
-        port = free_port()
-        broker = self.system.start("ioc-broker", "--set", f"broker.bootstrap={bootstrap}",
-                                   "--set", f"http.listen=127.0.0.1:{port}")
-        broker.wait_http(f"http://127.0.0.1:{port}/readyz")
-        return broker
-
+class IntakeOutageTest(SystemTestCase):
     def test_503_while_broker_is_down_then_recovers(self):
         bootstrap = f"127.0.0.1:{free_port()}"
-        broker = self.start_broker(bootstrap)
+        broker, _ = self.start_broker(bootstrap)
         port = free_port()
         self.system.start("ioc-intake", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
                           "--set", f"http.listen=127.0.0.1:{port}", "--set", "intake.delivery_timeout=2s",
@@ -56,7 +37,7 @@ class IntakeOutageTest(unittest.TestCase):
         self.start_broker(bootstrap)
         wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, 60, "intake ready again")
         wait_until(lambda: post()[0] == 202, 30, "202 once the broker is back")
-        self.failed = False
+        self.passed()
 
 
 if __name__ == "__main__":

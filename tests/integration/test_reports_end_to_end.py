@@ -5,7 +5,6 @@ A known set of reports, deliberately out of order, plus bad requests; every
 window count is checked exactly with an independent Kafka client, the
 metrics through Prometheus' HTTP API, and each /metrics with promtool."""
 
-import datetime
 import json
 import os
 import subprocess
@@ -13,37 +12,16 @@ import time
 import unittest
 import urllib.parse
 
-from harness import CONFIG, System, free_port, http, metric, proto_modules, read_topic, wait_until
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, proto_modules, read_topic,
+                     rfc3339, wait_until)
 
-VIEW = "reports_by_district_category"
-
-
-def rfc3339(t):
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="milliseconds")
-
-
-class ReportsEndToEndTest(unittest.TestCase):
-    def setUp(self):
-        self.system = System()
-        self.failed = True
-
-    def tearDown(self):
-        try:
-            codes = self.system.stop_all()
-            if not self.failed:
-                # Every service exits cleanly on SIGTERM.
-                self.assertEqual(set(codes.values()), {0}, codes)
-        finally:
-            self.system.cleanup(self.failed)
-
+class ReportsEndToEndTest(SystemTestCase):
     def test_reports_flow_to_windows_kafka_and_prometheus(self):
         s = self.system
         bootstrap = f"127.0.0.1:{free_port()}"
-        ports = {name: free_port() for name in ("broker", "intake", "aggregator", "prometheus")}
+        ports = {name: free_port() for name in ("intake", "aggregator", "prometheus")}
         common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}"]
-        broker = s.start("ioc-broker", *common, "--set", f"broker.bootstrap={bootstrap}",
-                         "--set", f"http.listen=127.0.0.1:{ports['broker']}")
-        broker.wait_http(f"http://127.0.0.1:{ports['broker']}/readyz")
+        _, ports["broker"] = self.start_broker(bootstrap)
         intake = s.start("ioc-intake", *common, "--set", f"http.listen=127.0.0.1:{ports['intake']}")
         # Watermarks move only with event time here (idle advance off), so the
         # test decides exactly when windows close.
@@ -105,7 +83,7 @@ class ReportsEndToEndTest(unittest.TestCase):
         # One report per district now moves every partition's watermark past
         # W2's end + lateness; those windows are still open, so exactly the
         # seven expected windows are final.
-        districts = ["380", "381", "382"] + [str(c) for c in range(384, 408)]
+        districts = DISTRICTS
         for d in districts:
             self.assertEqual(post(d, "other", time.time())[0], 202)
         bootstrap_read = bootstrap
@@ -199,7 +177,7 @@ class ReportsEndToEndTest(unittest.TestCase):
             body = http("GET", f"http://127.0.0.1:{ports[job]}/metrics")[2]
             check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
             self.assertEqual(check.returncode, 0, f"{job}: {check.stdout}{check.stderr}")
-        self.failed = False
+        self.passed()
 
 
 if __name__ == "__main__":
