@@ -117,7 +117,7 @@ struct Aggregator::Metrics {
                      .Help("Input partitions this replica owns")
                      .Register(r)
                      .Add({})),
-        window_count(prometheus::BuildGauge()
+        window_events(prometheus::BuildGauge()
                          .Name("ioc_window_events")
                          .Help("Events in the latest closed (final) window of each group, 0 where none occurred")
                          .Register(r)),
@@ -141,7 +141,7 @@ struct Aggregator::Metrics {
   prometheus::Gauge& open_windows;
   prometheus::Gauge& state_bytes;
   prometheus::Gauge& assigned;
-  prometheus::Family<prometheus::Gauge>& window_count;
+  prometheus::Family<prometheus::Gauge>& window_events;
   prometheus::Family<prometheus::Gauge>& window_end;
 };
 
@@ -177,6 +177,13 @@ metrics::Readiness Aggregator::readiness() const {
   return {false, "not yet a member of consumer group " + cfg_.group_id};
 }
 
+prometheus::Labels Aggregator::group_labels(window::GroupKey key) const {
+  const std::size_t ncat = registry_.categories().size();
+  return {{"view", cfg_.view_name},
+          {"district", registry_.district(static_cast<Registry::Index>(key / ncat)).code},
+          {"category", registry_.category(static_cast<Registry::Index>(key % ncat)).code}};
+}
+
 std::int64_t Aggregator::window_end(std::int64_t t) const {
   const std::int64_t size = cfg_.window.count();
   return (floor_div(t, size) + 1) * size;
@@ -208,10 +215,19 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
   for (const auto& tp : partitions) ids.push_back(tp.partition);
   commit(ids);
   for (std::int32_t p : ids) {
+    auto it = partitions_.find(p);
+    if (it == partitions_.end()) continue;
+    // The next owner exports these groups now; a stale copy here would be
+    // double-counted by sum() over replicas.
+    for (window::GroupKey k : it->second->gauge_keys) {
+      metrics_->window_events.Remove(&metrics_->window_events.Add(group_labels(k)));
+    }
+    metrics_->window_end.Remove(
+        &metrics_->window_end.Add({{"view", cfg_.view_name}, {"partition", std::to_string(p)}}));
     // The open windows' records are at or after the committed offset: the
     // next owner recomputes them. Dropping the state here prevents this
     // replica from publishing a partial window.
-    partitions_.erase(p);
+    partitions_.erase(it);
     tracker_.forget(p);
     metrics_->watermark.Remove(&metrics_->watermark.Add({{"partition", std::to_string(p)}}));
   }
@@ -317,20 +333,13 @@ void Aggregator::publish(PartitionState& ps, std::int32_t partition, std::span<c
     if (!r.final || r.end_ms < ps.last_final_end) continue;
     if (r.end_ms > ps.last_final_end) {
       // A newer window closed in this partition: its groups without events get 0.
-      for (window::GroupKey k : ps.gauge_keys) {
-        metrics_->window_count
-            .Add({{"view", cfg_.view_name},
-                  {"district", registry_.district(static_cast<Registry::Index>(k / ncat)).code},
-                  {"category", registry_.category(static_cast<Registry::Index>(k % ncat)).code}})
-            .Set(0);
-      }
+      for (window::GroupKey k : ps.gauge_keys) metrics_->window_events.Add(group_labels(k)).Set(0);
       ps.last_final_end = r.end_ms;
       metrics_->window_end.Add({{"view", cfg_.view_name}, {"partition", std::to_string(partition)}})
           .Set(static_cast<double>(r.end_ms) / 1000.0);
     }
     ps.gauge_keys.insert(r.key);
-    metrics_->window_count.Add({{"view", cfg_.view_name}, {"district", district}, {"category", category}})
-        .Set(static_cast<double>(r.count));
+    metrics_->window_events.Add(group_labels(r.key)).Set(static_cast<double>(r.count));
   }
 }
 

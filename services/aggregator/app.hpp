@@ -85,6 +85,8 @@ class Aggregator : public kafka::RebalanceListener {
   void dead_letter(const kafka::Message& m, const std::string& reason);
   void commit(const std::vector<std::int32_t>& partitions);
   std::int64_t window_end(std::int64_t t) const;
+  /// {view, district, category} of an interned group key.
+  prometheus::Labels group_labels(window::GroupKey key) const;
   void update_gauges();
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
