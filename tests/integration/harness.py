@@ -203,12 +203,16 @@ class SystemTestCase(unittest.TestCase):
         self.failed = False
 
     def tearDown(self):
+        codes = None
         try:
             codes = self.system.stop_all()
-            if not self.failed:
-                self.assertEqual(set(codes.values()), {0}, codes)
         finally:
-            self.system.cleanup(self.failed)
+            unclean = codes is None or any(c != 0 for c in codes.values())
+            # Keep and print the logs when the test failed or a service did
+            # not exit cleanly (e.g. a sanitizer report at exit).
+            self.system.cleanup(self.failed or unclean)
+        if not self.failed:
+            self.assertEqual(set(codes.values()), {0}, codes)
 
     def start_broker(self, bootstrap, *args):
         """Starts ioc-broker with its Kafka bootstrap at `bootstrap`; returns (service, http port)."""
