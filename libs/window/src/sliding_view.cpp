@@ -172,9 +172,7 @@ class SlidingView final : public ViewState {
   void write(ByteWriter& w) const override {
     w.i64(min_end_);
     w.i64(last_now_);
-    std::vector<GroupKey> order;
-    for (const auto& kv : keys_) order.push_back(kv.first);
-    std::sort(order.begin(), order.end());
+    const std::vector<GroupKey> order = sorted_keys(keys_);
     w.u64(order.size());
     for (const GroupKey key : order) {
       const SlideKey& k = keys_.find(key)->second;

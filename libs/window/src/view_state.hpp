@@ -11,6 +11,7 @@
 //   sliding/session: late iff t + L < lwm. With these rules no accepted event
 //   ever touches a closed window, so a final result is never contradicted.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -22,6 +23,17 @@
 #include "slot.hpp"
 
 namespace ioc::window::detail {
+
+/// The keys of a per-key state map in ascending order: snapshots write keys
+/// in this order so that equal states give equal bytes.
+template <typename Map>
+std::vector<GroupKey> sorted_keys(const Map& keys) {
+  std::vector<GroupKey> order;
+  order.reserve(keys.size());
+  for (const auto& kv : keys) order.push_back(kv.first);
+  std::sort(order.begin(), order.end());
+  return order;
+}
 
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max() / 4;
 inline constexpr std::int64_t kLongAgo = -(std::numeric_limits<std::int64_t>::max() / 4);
