@@ -20,6 +20,15 @@ if(IOC_WERROR)
   list(APPEND IOC_WARNINGS -Werror)
 endif()
 
+if(IOC_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "IOC_FUZZ needs clang: cmake -DCMAKE_CXX_COMPILER=clang++ -DIOC_FUZZ=ON")
+  endif()
+  # Coverage instrumentation everywhere; fuzz targets add -fsanitize=fuzzer.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  set(IOC_SANITIZE ON)
+endif()
+
 if(IOC_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
