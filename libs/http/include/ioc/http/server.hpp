@@ -13,7 +13,6 @@
 /// on its own strand, so the io_context may run on several threads.
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
