@@ -1,6 +1,5 @@
 #include "app.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -10,13 +9,9 @@
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/kafka/admin.hpp"
-#include "ioc/kafka/tcp_proxy.hpp"
 #include "retention.hpp"
 
 namespace ioc::broker {
-
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 Config load_config(config::Source& src) {
   Config c;
@@ -51,12 +46,6 @@ Config load_config(config::Source& src) {
 }
 
 namespace {
-
-tcp::endpoint parse_endpoint(const std::string& host_port) {
-  const auto colon = host_port.rfind(':');
-  return {asio::ip::make_address(host_port.substr(0, colon)),
-          static_cast<std::uint16_t>(std::stoi(host_port.substr(colon + 1)))};
-}
 
 // Runs the retention watch on its own thread: Admin calls block on the
 // network and must not stall the HTTP loop.
@@ -114,14 +103,13 @@ class Watcher {
 
 int run(const Config& cfg) {
   log::init(cfg.common.service, cfg.common.log_level);
-  kafka::EmbeddedBroker broker(cfg.brokers, cfg.topics);
-  const std::string mock_bootstrap = broker.bootstrap_servers();
-  const std::string first = mock_bootstrap.substr(0, mock_bootstrap.find(','));
+  // Broker i listens on, and advertises, bootstrap port + i - 1: the same
+  // addresses after every restart, so clients reconnect by themselves.
+  kafka::EmbeddedBroker broker(cfg.brokers, cfg.topics, {cfg.bootstrap.host, cfg.bootstrap.port});
+  const std::string brokers = broker.bootstrap_servers();
+  const std::string stable = brokers.substr(0, brokers.find(','));
 
   daemon::Front front(cfg.common);
-  kafka::TcpProxy proxy(front.io(), tcp::endpoint(asio::ip::make_address(cfg.bootstrap.host), cfg.bootstrap.port),
-                        parse_endpoint(first));
-  const std::string stable = cfg.bootstrap.host + ":" + std::to_string(proxy.port());
   front.start([] { return metrics::Readiness{}; });
 
   Watcher watcher(cfg, stable, front.registry());
@@ -133,14 +121,13 @@ int run(const Config& cfg) {
   std::int64_t partitions = 0;
   for (const auto& t : cfg.topics) partitions += t.partitions;
   log::info("broker ready", {{"bootstrap_servers", stable},
-                             {"mock_brokers", mock_bootstrap},
+                             {"brokers", brokers},
                              {"topics", static_cast<std::int64_t>(cfg.topics.size())},
                              {"partitions", partitions},
                              {"retention", "in memory, about 5 MB per partition; use real Kafka for durability"}});
 
   const int sig = front.wait_for_signal();
   log::info("shutting down", {{"signal", sig}});
-  asio::post(front.io(), [&proxy] { proxy.stop(); });
   front.stop();
   if (!cfg.address_file.empty()) std::filesystem::remove(cfg.address_file);
   return 0;

@@ -9,6 +9,11 @@
 #include <map>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
@@ -135,8 +140,63 @@ TEST(ConsumerTest, CommitAndCloseReturnWhenTheBrokerIsGone) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 TEST(EmbeddedBrokerTest, RejectsBadSetup) {
   EXPECT_THROW(EmbeddedBroker(0, {}), std::runtime_error);
+  EXPECT_THROW(EmbeddedBroker(1, {}, {"localhost", 9092}), std::runtime_error);
+  const std::uint16_t port = free_port();
+  EmbeddedBroker first(1, {}, {"127.0.0.1", port});
+  try {
+    EmbeddedBroker second(1, {}, {"127.0.0.1", port});
+    ADD_FAILURE() << "a second broker bound a taken port";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << e.what();
+  }
+}
+
+// Regression: the mock picked new ports on every start, and a client that
+// had learned the old one never came back after a broker restart.
+TEST(EmbeddedBrokerTest, ARestartedBrokerKeepsItsAddressAndGroupsRejoin) {
+  const std::uint16_t port = free_port();
+  const std::vector<TopicSpec> topics{{"t.restart", 2}};
+  auto broker = std::make_unique<EmbeddedBroker>(2, topics, BrokerListen{"127.0.0.1", port});
+  EXPECT_EQ(broker->bootstrap_servers(),
+            "127.0.0.1:" + std::to_string(port) + ",127.0.0.1:" + std::to_string(port + 1));
+  const ClientConfig cfg{"127.0.0.1:" + std::to_string(port), "test", {{"session.timeout.ms", "6000"}}};
+  Producer producer(cfg, Producer::Options{});
+  Recorder rec;
+  Consumer consumer(cfg, {.group_id = "g-restart"}, &rec);
+  consumer.subscribe({"t.restart"});
+  auto read = [&](const std::string& want) {
+    return wait_until(
+        [&] {
+          for (Message& m : consumer.poll(100, 100ms)) {
+            if (m.value() == want) return true;
+          }
+          return false;
+        },
+        60s);
+  };
+  ASSERT_TRUE(producer.produce("t.restart", "k", "before").ok());
+  ASSERT_TRUE(read("before"));
+
+  broker.reset();
+  broker = std::make_unique<EmbeddedBroker>(2, topics, BrokerListen{"127.0.0.1", port});
+  ASSERT_TRUE(wait_until([&] { return producer.produce("t.restart", "k", "after").ok() && producer.flush(2s).ok(); },
+                         60s));
+  EXPECT_TRUE(read("after"));
 }
 
 TEST(ProducerTest, ReportsUnavailableWhenNoBroker) {

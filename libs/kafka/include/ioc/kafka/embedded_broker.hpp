@@ -3,6 +3,14 @@
 /// protocol from memory. It is the default broker of demos and tests; in
 /// production only bootstrap.servers changes.
 ///
+/// Stable addresses: a mock broker advertises the address it listens on, and
+/// the mock normally picks a free port. Clients that learned such a port keep
+/// dialing it after the broker process restarts on another one (librdkafka
+/// 2.0 does not go back to its bootstrap list), so a restarted ioc-broker
+/// would strand them. With `listen` set, mock broker i (1-based) listens on,
+/// and advertises, `listen.host:listen.port + i - 1`: the bootstrap address
+/// is a real broker address and stays valid across restarts.
+///
 /// Known limits (librdkafka 2.0): no disk, about 5 MB kept per partition
 /// (older batches pruned silently, the log start offset moves up), no
 /// CreateTopics (topics are created here, at start), no log compaction,
@@ -12,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,17 +33,23 @@ struct TopicSpec {
   int partitions = 1;
 };
 
+/// Where the mock brokers listen (see EmbeddedBroker).
+struct BrokerListen {
+  std::string host = "127.0.0.1";  // an IPv4 address
+  std::uint16_t port = 0;          // first broker's port; 0: the mock picks free ports
+};
+
 class EmbeddedBroker {
  public:
   /// Starts `brokers` mock brokers and creates `topics`. Throws
-  /// std::runtime_error when the mock cannot start or a topic is rejected.
-  EmbeddedBroker(int brokers, const std::vector<TopicSpec>& topics);
+  /// std::runtime_error when the mock cannot start (e.g. a port is taken)
+  /// or a topic is rejected.
+  EmbeddedBroker(int brokers, const std::vector<TopicSpec>& topics, const BrokerListen& listen = {});
   ~EmbeddedBroker();
   EmbeddedBroker(const EmbeddedBroker&) = delete;
   EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
 
-  /// The mock's own listener addresses ("127.0.0.1:<port>,..."); ports are
-  /// chosen by the mock at start.
+  /// The brokers' addresses ("127.0.0.1:<port>,..."), as advertised.
   std::string bootstrap_servers() const;
 
  private:
