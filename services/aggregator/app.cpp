@@ -42,6 +42,7 @@ Config load_config(config::Source& src) {
   c.allowed_lateness = src.get_duration("aggregator.allowed_lateness", c.allowed_lateness);
   c.out_of_orderness = src.get_duration("aggregator.out_of_orderness", c.out_of_orderness);
   c.idle_timeout = src.get_duration("aggregator.idle_timeout", c.idle_timeout);
+  c.max_future_skew = src.get_duration("aggregator.max_future_skew", c.max_future_skew);
   c.emit = parse_emit(src);
   c.update_interval = src.get_duration("aggregator.update_interval", c.update_interval, std::chrono::milliseconds(1));
   c.sample_ids = static_cast<std::uint32_t>(src.get_int("aggregator.sample_ids", c.sample_ids, 0, window::kMaxSampleRefs));
@@ -49,6 +50,8 @@ Config load_config(config::Source& src) {
   c.commit_interval = src.get_duration("aggregator.commit_interval", c.commit_interval, std::chrono::milliseconds(10));
   c.delivery_timeout =
       src.get_duration("aggregator.delivery_timeout", c.delivery_timeout, std::chrono::milliseconds(100));
+  c.probe_interval = src.get_duration("aggregator.probe_interval", c.probe_interval, std::chrono::milliseconds(50));
+  c.stall_timeout = src.get_duration("aggregator.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
   daemon::finish(src, "aggregator");
   return c;
 }
@@ -59,9 +62,11 @@ struct Aggregator::PartitionState {
   explicit PartitionState(window::Engine e) : engine(std::move(e)) {}
   window::Engine engine;
   SampleIds samples;
-  /// Watermark stored with the last commit: windows that ended (plus
-  /// lateness) before it were published before a restart or rebalance.
-  std::optional<std::int64_t> restored_watermark;
+  /// From the last commit (CommitMark): windows that ended (plus lateness)
+  /// before `frontier` were final before a restart or rebalance, and records
+  /// below `resume_read` were processed then.
+  std::optional<std::int64_t> frontier;
+  std::optional<std::int64_t> resume_read;
   /// Keys whose "latest final" gauge this partition set, and that window's end.
   std::set<window::GroupKey> gauge_keys;
   std::int64_t last_final_end = std::numeric_limits<std::int64_t>::min();
@@ -71,14 +76,27 @@ struct Aggregator::Metrics {
   explicit Metrics(prometheus::Registry& r)
       : events(prometheus::BuildCounter()
                    .Name("ioc_aggregator_events_total")
-                   .Help("Input records by outcome: accepted (in a window), late (beyond allowed lateness, sent to "
-                         "the dead-letter topic), invalid (undecodable or unknown codes, dead-lettered), replayed "
-                         "(already counted in a window published before a restart)")
+                   .Help("Input records by outcome: accepted (in a window); dead-lettered with the reason: late "
+                         "(beyond allowed lateness), invalid (undecodable, unknown codes), beyond_time_bound "
+                         "(occurred_at too far ahead of processing time); replayed (read again after a restart, "
+                         "already handled before it); pruned (removed by retention before they were read)")
                    .Register(r)),
         accepted(events.Add({{"outcome", "accepted"}})),
         late(events.Add({{"outcome", "late"}})),
         invalid(events.Add({{"outcome", "invalid"}})),
+        beyond_time_bound(events.Add({{"outcome", "beyond_time_bound"}})),
         replayed(events.Add({{"outcome", "replayed"}})),
+        pruned(events.Add({{"outcome", "pruned"}})),
+        consumer_errors(prometheus::BuildCounter()
+                            .Name("ioc_aggregator_consumer_errors_total")
+                            .Help("Consumer error events by librdkafka error name (e.g. AUTO_OFFSET_RESET, "
+                                  "TRANSPORT, ALL_BROKERS_DOWN)")
+                            .Register(r)),
+        broker_reachable(prometheus::BuildGauge()
+                             .Name("ioc_aggregator_broker_reachable")
+                             .Help("1 while the consumer has a connection to at least one broker")
+                             .Register(r)
+                             .Add({})),
         results(prometheus::BuildCounter()
                     .Name("ioc_aggregator_results_total")
                     .Help("Window results published to the aggregates topic")
@@ -96,7 +114,8 @@ struct Aggregator::Metrics {
                     .Register(r)),
         lag(prometheus::BuildGauge()
                 .Name("ioc_aggregator_consumer_lag")
-                .Help("Records between this consumer's position and the partition's end")
+                .Help("Records between this consumer's position and the partition's end, from the consumer's "
+                      "statistics (absent while no broker is reachable)")
                 .Register(r)),
         watermark(prometheus::BuildGauge()
                       .Name("ioc_aggregator_watermark_timestamp_seconds")
@@ -130,7 +149,11 @@ struct Aggregator::Metrics {
   prometheus::Counter& accepted;
   prometheus::Counter& late;
   prometheus::Counter& invalid;
+  prometheus::Counter& beyond_time_bound;
   prometheus::Counter& replayed;
+  prometheus::Counter& pruned;
+  prometheus::Family<prometheus::Counter>& consumer_errors;
+  prometheus::Gauge& broker_reachable;
   prometheus::Family<prometheus::Counter>& results;
   prometheus::Counter& results_final;
   prometheus::Counter& results_early;
@@ -153,8 +176,7 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka,
-                {.group_id = cfg.group_id}, this) {
+      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.probe_interval}, this) {
   spec_.name = cfg.view_name;
   auto w = window::WindowSpec::tumbling(cfg.window);
   if (!w.ok()) throw ConfigError("settings", "aggregator.window", w.error().message);
@@ -173,8 +195,55 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
 Aggregator::~Aggregator() = default;
 
 metrics::Readiness Aggregator::readiness() const {
-  if (joined_.load()) return {};
-  return {false, "not yet a member of consumer group " + cfg_.group_id};
+  if (assigned_count_.load() == 0) {
+    return {false, "no partitions of " + cfg_.input_topic + " assigned (consumer group " + cfg_.group_id + ")"};
+  }
+  std::lock_guard lock(ready_mu_);
+  if (!not_ready_.empty()) return {false, not_ready_};
+  return {};
+}
+
+void Aggregator::on_stats(const kafka::ConsumerStats& stats) { pending_stats_ = stats; }
+
+void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
+  const bool reachable = stats.brokers_up > 0;
+  std::int64_t waiting = 0;
+  std::int64_t read = 0;
+  std::set<std::int32_t> exported;
+  for (const kafka::PartitionStats& st : stats.partitions) {
+    const std::int32_t p = st.partition;
+    if (st.topic != cfg_.input_topic || !partitions_.contains(p)) continue;
+    // Never committed: the position is where fetching started. Every record
+    // fetched before these statistics were taken has been handled by now.
+    if (tracker_.next_offset(p) < 0 && st.fetch_offset >= 0) tracker_.start(p, st.fetch_offset);
+    const std::int64_t position = tracker_.next_offset(p);
+    if (!reachable || st.high_watermark < 0 || position < 0) continue;  // unknown: no gauge rather than a stale one
+    const std::int64_t lag = std::max<std::int64_t>(0, st.high_watermark - position);
+    metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(p)}}).Set(static_cast<double>(lag));
+    exported.insert(p);
+    waiting += lag;
+    read += position;
+  }
+  for (std::int32_t p : lag_exported_) {
+    if (!exported.contains(p)) {
+      metrics_->lag.Remove(&metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(p)}}));
+    }
+  }
+  lag_exported_ = std::move(exported);
+  metrics_->broker_reachable.Set(reachable ? 1 : 0);
+  broker_reachable_ = reachable;
+  const auto now = std::chrono::steady_clock::now();
+  if (waiting == 0 || read != last_read_) last_progress_ = now;
+  last_read_ = read;
+  std::string verdict;
+  if (!reachable) {
+    verdict = "no broker connection (" + std::to_string(stats.brokers_known) + " brokers known)";
+  } else if (now - last_progress_ >= cfg_.stall_timeout) {
+    verdict = "not consuming: " + std::to_string(waiting) + " records waiting and no progress for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count()) + "s";
+  }
+  std::lock_guard lock(ready_mu_);
+  not_ready_ = std::move(verdict);
 }
 
 prometheus::Labels Aggregator::group_labels(window::GroupKey key) const {
@@ -190,24 +259,46 @@ std::int64_t Aggregator::window_end(std::int64_t t) const {
 }
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
-  joined_ = true;
   auto committed = consumer_.committed(partitions, kCommitTimeout);
+  if (!committed.ok()) log::warn("committed offsets unknown", {{"error", committed.error().message}});
+  const std::int64_t bound = to_epoch_ms(clock_.now()) + cfg_.max_future_skew.count();
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     const std::int32_t p = partitions[i].partition;
     auto engine = window::Engine::create({spec_});
     IOC_CHECK_MSG(engine.ok(), "view spec was validated at start");
     auto ps = std::make_unique<PartitionState>(std::move(engine).value());
-    ps->engine.assign_partition(p);
+    std::int64_t offset = -1;
     if (committed.ok() && i < committed->size()) {
-      ps->restored_watermark = decode_commit_metadata((*committed)[i].metadata);
+      offset = (*committed)[i].offset;
+      const CommitMark mark = decode_commit_metadata((*committed)[i].metadata);
+      ps->resume_read = mark.read_offset;
+      if (mark.watermark_ms && *mark.watermark_ms > bound) {
+        // Left by a record from the future before event times were bounded.
+        log::warn("stored watermark is beyond the time bound; ignored",
+                  {{"partition", p}, {"watermark", format_rfc3339(from_epoch_ms(*mark.watermark_ms))}});
+      } else {
+        ps->frontier = mark.watermark_ms;
+      }
     }
+    ps->engine.assign_partition(p, ps->frontier.value_or(window::kNoWatermark));
+    // Committing the start position at once (a never-committed partition
+    // gets it from the statistics) lets the broker, and this replica after a
+    // restart, see records that retention removes before they are read.
+    if (offset >= 0) tracker_.start(p, offset);
     log::info("partition assigned", {{"topic", partitions[i].topic},
                                      {"partition", p},
-                                     {"committed_offset", committed.ok() ? (*committed)[i].offset : -1},
-                                     {"restored_watermark", ps->restored_watermark.value_or(-1)}});
+                                     {"committed_offset", offset},
+                                     {"start_offset", tracker_.next_offset(p)},
+                                     {"resume_read", ps->resume_read.value_or(-1)},
+                                     {"frontier", ps->frontier ? format_rfc3339(from_epoch_ms(*ps->frontier)) : ""}});
     partitions_[p] = std::move(ps);
   }
   metrics_->assigned.Set(static_cast<double>(partitions_.size()));
+  assigned_count_ = partitions_.size();
+}
+
+void Aggregator::on_error(const kafka::ConsumerError& error) {
+  metrics_->consumer_errors.Add({{"error", error.code}}).Increment();
 }
 
 void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
@@ -232,6 +323,7 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
     metrics_->watermark.Remove(&metrics_->watermark.Add({{"partition", std::to_string(p)}}));
   }
   metrics_->assigned.Set(static_cast<double>(partitions_.size()));
+  assigned_count_ = partitions_.size();
 }
 
 void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason) {
@@ -248,32 +340,63 @@ void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason)
   }
 }
 
+void Aggregator::set_aside(const kafka::Message& m, bool replay, prometheus::Counter& counter,
+                           const std::string& reason) {
+  if (replay) {
+    metrics_->replayed.Increment();
+  } else {
+    counter.Increment();
+    dead_letter(m, reason);
+  }
+  tracker_.on_record(m.partition(), m.offset(), std::nullopt);
+}
+
 void Aggregator::handle(const kafka::Message& m) {
   const std::int32_t p = m.partition();
   auto it = partitions_.find(p);
   if (it == partitions_.end()) return;  // a record fetched just before a revoke
   PartitionState& ps = *it->second;
 
+  if (const auto gap = tracker_.check(p, m.offset()); gap.skipped > 0) {
+    metrics_->pruned.Increment(static_cast<double>(gap.skipped));
+    log::error("input records were removed before they were read (retention, then an offset reset): they are in "
+               "no window and no dead letter",
+               {{"topic", m.topic()},
+                {"partition", p},
+                {"first_offset", m.offset() - gap.skipped},
+                {"last_offset", m.offset() - 1},
+                {"records", gap.skipped}});
+  } else if (gap.went_back) {
+    log::warn("partition offsets went back: the broker lost its log (an in-memory broker restarted); reading on",
+              {{"topic", m.topic()}, {"partition", p}, {"offset", m.offset()}});
+    ps.resume_read.reset();
+  }
+  // Below the position read before a restart: handled then, unless its window is still open.
+  const bool replay = ps.resume_read && m.offset() < *ps.resume_read;
+
   Report report;
   if (Status s = codec::decode(m.value(), report); !s.ok()) {
-    metrics_->invalid.Increment();
-    dead_letter(m, "invalid record: " + s.error().message);
-    tracker_.on_record(p, m.offset(), std::nullopt);
+    set_aside(m, replay, metrics_->invalid, "invalid record: " + s.error().message);
     return;
   }
   const auto d = registry_.district_index(report.district);
   const auto c = registry_.category_index(report.category);
   if (!d || !c) {
-    metrics_->invalid.Increment();
-    dead_letter(m, !d ? "unknown district code '" + report.district + "'"
-                      : "unknown category '" + report.category + "'");
-    tracker_.on_record(p, m.offset(), std::nullopt);
+    set_aside(m, replay, metrics_->invalid,
+              !d ? "unknown district code '" + report.district + "'" : "unknown category '" + report.category + "'");
     return;
   }
   const std::int64_t t = to_epoch_ms(report.occurred_at);
+  if (t > now_ms_ + cfg_.max_future_skew.count()) {
+    set_aside(m, replay, metrics_->beyond_time_bound,
+              "beyond time bound: occurred_at " + format_rfc3339(report.occurred_at) + " is more than " +
+                  std::to_string(cfg_.max_future_skew.count() / 1000) + "s (aggregator.max_future_skew) ahead of " +
+                  "processing time " + format_rfc3339(from_epoch_ms(now_ms_)));
+    return;
+  }
   const std::int64_t end = window_end(t);
-  if (ps.restored_watermark && end + cfg_.allowed_lateness.count() <= *ps.restored_watermark) {
-    metrics_->replayed.Increment();
+  if (replay && ps.frontier && end + cfg_.allowed_lateness.count() <= *ps.frontier) {
+    metrics_->replayed.Increment();  // counted in a window published before the restart, or dead-lettered then
     tracker_.on_record(p, m.offset(), std::nullopt);
     return;
   }
@@ -289,16 +412,13 @@ void Aggregator::handle(const kafka::Message& m) {
       tracker_.on_record(p, m.offset(), end);
       return;
     case window::EventOutcome::kLate:
-      metrics_->late.Increment();
-      dead_letter(m, "late: occurred_at " + format_rfc3339(report.occurred_at) +
-                         " is beyond the allowed lateness of its window (watermark " +
-                         format_rfc3339(from_epoch_ms(ps.engine.watermark(0))) + ")");
-      tracker_.on_record(p, m.offset(), std::nullopt);
+      set_aside(m, false, metrics_->late,
+                "late: occurred_at " + format_rfc3339(report.occurred_at) +
+                    " is beyond the allowed lateness of its window (watermark " +
+                    format_rfc3339(from_epoch_ms(std::max(ps.engine.watermark(0), ps.frontier.value_or(window::kNoWatermark)))) + ")");
       return;
     case window::EventOutcome::kRejected:
-      metrics_->invalid.Increment();
-      dead_letter(m, "rejected: occurred_at out of the supported range");
-      tracker_.on_record(p, m.offset(), std::nullopt);
+      set_aside(m, replay, metrics_->invalid, "invalid record: occurred_at out of the supported range");
       return;
   }
 }
@@ -349,9 +469,23 @@ void Aggregator::commit(const std::vector<std::int32_t>& partitions) {
     auto it = partitions_.find(p);
     const auto offset = tracker_.committable(p);
     if (it == partitions_.end() || !offset) continue;
-    offsets.push_back({cfg_.input_topic, p, *offset, encode_commit_metadata(it->second->engine.watermark(0))});
+    // Never below what the previous mark promised: a second crash during a
+    // replay must still know which windows were final and what was read.
+    const PartitionState& ps = *it->second;
+    CommitMark mark;
+    if (const std::int64_t wm = ps.engine.watermark(0); wm != window::kNoWatermark) mark.watermark_ms = wm;
+    if (ps.frontier) mark.watermark_ms = std::max(mark.watermark_ms.value_or(*ps.frontier), *ps.frontier);
+    if (const std::int64_t read = tracker_.next_offset(p); read >= 0) mark.read_offset = read;
+    if (ps.resume_read) mark.read_offset = std::max(mark.read_offset.value_or(*ps.resume_read), *ps.resume_read);
+    offsets.push_back({cfg_.input_topic, p, *offset, encode_commit_metadata(mark)});
   }
   if (offsets.empty()) return;
+  if (!broker_reachable_) {
+    // Waiting for flush and commit timeouts here would stop polling, and
+    // with it the statistics that tell /readyz about the outage.
+    metrics_->commits.Add({{"outcome", "skipped"}}).Increment();
+    return;
+  }
   // Results and dead letters must be stored before the offsets that
   // produced them move on.
   if (Status s = producer_.flush(kCommitTimeout); !s.ok()) {
@@ -397,20 +531,20 @@ void Aggregator::update_gauges() {
   }
   metrics_->open_windows.Set(open);
   metrics_->state_bytes.Set(bytes);
-  for (const kafka::PartitionLag& l : consumer_.lag()) {
-    if (l.lag() >= 0) {
-      metrics_->lag.Add({{"topic", l.topic}, {"partition", std::to_string(l.partition)}})
-          .Set(static_cast<double>(l.lag()));
-    }
-  }
 }
 
 bool Aggregator::run(const std::atomic<bool>& stop) {
   auto last_commit = std::chrono::steady_clock::now();
   auto last_gauges = last_commit;
   while (!stop.load() && !count_delivery_failures()) {
-    for (const kafka::Message& m : consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100))) handle(m);
+    const auto batch = consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100));
     const std::int64_t now = to_epoch_ms(clock_.now());
+    now_ms_ = now;
+    for (const kafka::Message& m : batch) handle(m);
+    if (pending_stats_) {
+      apply_stats(*pending_stats_);
+      pending_stats_.reset();
+    }
     for (auto& [p, ps] : partitions_) {
       publish(*ps, p, ps->engine.advance(now));
       ps->engine.clear_late_events();  // already dead-lettered in handle()
@@ -460,6 +594,8 @@ int run(const Config& cfg) {
   log::info("shutting down", {{"signal", sig}});
   stop = true;
   poller.join();
+  // Committed and closed: what remains (client teardown) may be cut short.
+  front.shutdown_done(healthy ? 0 : 1);
   front.stop();
   return healthy ? 0 : 1;
 }

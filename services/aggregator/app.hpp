@@ -7,9 +7,15 @@
 /// district, so a partition's windows never need another partition's
 /// records, and a partition's state moves (or is dropped) with the partition
 /// on rebalance. Offsets are committed only up to the oldest record still
-/// feeding an open window, with the watermark as commit metadata, so a
-/// restarted replica recomputes open windows completely and does not count
-/// records of already-published windows twice.
+/// feeding an open window, with the watermark and the position read as
+/// commit metadata (CommitMark), so a restarted replica recomputes open
+/// windows completely, does not count records of already-published windows
+/// twice, and still dead-letters new records that are late.
+///
+/// Nothing is set aside silently: every record ends in a window, or in the
+/// dead-letter topic with its reason (late, invalid, beyond the time bound),
+/// or is counted as replayed (read again after a restart, already handled)
+/// or pruned (removed by retention before it was read; counted and logged).
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -19,6 +25,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,6 +53,9 @@ struct Config {
   std::chrono::milliseconds allowed_lateness{10'000};
   std::chrono::milliseconds out_of_orderness{5'000};
   std::chrono::milliseconds idle_timeout{10'000};
+  /// Records whose event time is further ahead of processing time are
+  /// dead-lettered: one bad clock must not push a watermark into the future.
+  std::chrono::milliseconds max_future_skew{300'000};
   window::EmitMode emit = window::EmitMode::kFinalOnly;
   std::chrono::milliseconds update_interval{5'000};
   std::uint32_t sample_ids = 5;
@@ -54,12 +64,19 @@ struct Config {
   /// An output record not acknowledged within this is lost: the replica
   /// stops (exit 1) without committing past it, and a restart recomputes it.
   std::chrono::milliseconds delivery_timeout{30'000};
+  /// How often the consumer's statistics (connections, end offsets) are
+  /// read for lag and readiness, and how long records may wait with no
+  /// progress before /readyz turns unready.
+  std::chrono::milliseconds probe_interval{1'000};
+  std::chrono::milliseconds stall_timeout{30'000};
 };
 
 Config load_config(config::Source& src);
 
 /// The aggregation pipeline of one replica. run() is the poll loop and owns
 /// all engines; readiness() and the metrics are safe from other threads.
+/// Ready means: has partitions, has a broker connection, and is not stalled
+/// with records waiting.
 class Aggregator : public kafka::RebalanceListener {
  public:
   Aggregator(const Config& cfg, const Registry& registry, const Clock& clock, prometheus::Registry& metrics);
@@ -75,12 +92,17 @@ class Aggregator : public kafka::RebalanceListener {
 
   void on_assigned(std::vector<kafka::TopicPartition>& partitions) override;
   void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
+  void on_error(const kafka::ConsumerError& error) override;
+  void on_stats(const kafka::ConsumerStats& stats) override;
 
  private:
   struct PartitionState;
   struct Metrics;
 
   void handle(const kafka::Message& m);
+  /// Dead-letters `m` with `reason` and counts it, unless it is a record
+  /// read a second time after a restart (`replay`): that one was handled.
+  void set_aside(const kafka::Message& m, bool replay, prometheus::Counter& counter, const std::string& reason);
   void publish(PartitionState& ps, std::int32_t partition, std::span<const window::WindowResult> results);
   void dead_letter(const kafka::Message& m, const std::string& reason);
   void commit(const std::vector<std::int32_t>& partitions);
@@ -90,6 +112,9 @@ class Aggregator : public kafka::RebalanceListener {
   void update_gauges();
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
+  /// Lag, reachability and readiness from a statistics snapshot, applied
+  /// after the records polled before it were handled.
+  void apply_stats(const kafka::ConsumerStats& stats);
 
   const Config& cfg_;
   const Registry& registry_;
@@ -100,10 +125,19 @@ class Aggregator : public kafka::RebalanceListener {
   kafka::Consumer consumer_;
   std::map<std::int32_t, std::unique_ptr<PartitionState>> partitions_;
   OffsetTracker tracker_;
-  std::atomic<bool> joined_{false};
+  std::int64_t now_ms_ = 0;  // processing time of the current batch
+  std::atomic<std::size_t> assigned_count_{0};
   std::uint64_t delivery_failures_seen_ = 0;  // producer failures already counted
   bool outputs_lost_ = false;
   std::string scratch_;
+
+  std::optional<kafka::ConsumerStats> pending_stats_;
+  std::set<std::int32_t> lag_exported_;  // partitions with a lag gauge
+  std::int64_t last_read_ = -1;
+  bool broker_reachable_ = true;  // per the last statistics
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  mutable std::mutex ready_mu_;
+  std::string not_ready_;  // from the last statistics, empty when fine
 };
 
 /// Runs the service until SIGINT/SIGTERM; returns the exit code.

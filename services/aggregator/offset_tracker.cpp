@@ -5,6 +5,23 @@
 
 namespace ioc::aggregator {
 
+void OffsetTracker::start(std::int32_t partition, std::int64_t offset) {
+  PartitionState& p = partitions_[partition];
+  if (p.next_offset < 0) p.next_offset = offset;
+}
+
+OffsetTracker::Continuity OffsetTracker::check(std::int32_t partition, std::int64_t offset) {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end() || it->second.next_offset < 0) return {};
+  const std::int64_t expected = it->second.next_offset;
+  if (offset > expected) return {offset - expected, false};
+  if (offset < expected) {
+    it->second = PartitionState{};
+    return {0, true};
+  }
+  return {};
+}
+
 void OffsetTracker::on_record(std::int32_t partition, std::int64_t offset, std::optional<std::int64_t> window_end) {
   PartitionState& p = partitions_[partition];
   p.next_offset = std::max(p.next_offset, offset + 1);
@@ -29,18 +46,38 @@ std::optional<std::int64_t> OffsetTracker::committable(std::int32_t partition) c
   return offset;
 }
 
+std::int64_t OffsetTracker::next_offset(std::int32_t partition) const {
+  auto it = partitions_.find(partition);
+  return it == partitions_.end() ? -1 : it->second.next_offset;
+}
+
 void OffsetTracker::forget(std::int32_t partition) { partitions_.erase(partition); }
 
-std::string encode_commit_metadata(std::int64_t watermark_ms) { return "wm=" + std::to_string(watermark_ms); }
+std::string encode_commit_metadata(const CommitMark& mark) {
+  std::string out;
+  if (mark.watermark_ms) out += "wm=" + std::to_string(*mark.watermark_ms);
+  if (mark.read_offset) out += (out.empty() ? "read=" : ";read=") + std::to_string(*mark.read_offset);
+  return out;
+}
 
-std::optional<std::int64_t> decode_commit_metadata(std::string_view metadata) {
-  if (!metadata.starts_with("wm=")) return std::nullopt;
-  std::int64_t v = 0;
-  const char* begin = metadata.data() + 3;
-  const char* end = metadata.data() + metadata.size();
-  auto [p, ec] = std::from_chars(begin, end, v);
-  if (ec != std::errc() || p != end) return std::nullopt;
-  return v;
+CommitMark decode_commit_metadata(std::string_view metadata) {
+  CommitMark mark;
+  while (!metadata.empty()) {
+    const auto semi = metadata.find(';');
+    const std::string_view field = metadata.substr(0, semi);
+    metadata = semi == std::string_view::npos ? std::string_view{} : metadata.substr(semi + 1);
+    const auto eq = field.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::int64_t v = 0;
+    const char* begin = field.data() + eq + 1;
+    const char* end = field.data() + field.size();
+    auto [p, ec] = std::from_chars(begin, end, v);
+    if (ec != std::errc() || p != end || begin == end) continue;
+    const std::string_view name = field.substr(0, eq);
+    if (name == "wm") mark.watermark_ms = v;
+    if (name == "read" && v >= 0) mark.read_offset = v;
+  }
+  return mark;
 }
 
 }  // namespace ioc::aggregator

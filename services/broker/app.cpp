@@ -128,6 +128,7 @@ int run(const Config& cfg) {
 
   const int sig = front.wait_for_signal();
   log::info("shutting down", {{"signal", sig}});
+  front.shutdown_done(0);
   front.stop();
   if (!cfg.address_file.empty()) std::filesystem::remove(cfg.address_file);
   return 0;

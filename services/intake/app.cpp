@@ -159,6 +159,7 @@ int run(const Config& cfg) {
   // Drain HTTP first: requests waiting for the broker still get their answer.
   front.stop(cfg.delivery_timeout);
   intake.flush(cfg.delivery_timeout);
+  front.shutdown_done(0);
   return 0;
 }
 

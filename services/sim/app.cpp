@@ -169,6 +169,7 @@ int run(const Config& cfg) {
   telemetry.join();
   if (timer.joinable()) timer.join();
   (void)producer.flush(std::chrono::seconds(10));
+  front.shutdown_done(0);
   front.stop();
   return 0;
 }

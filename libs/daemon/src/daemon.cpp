@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "ioc/config/registry_loader.hpp"
@@ -42,11 +43,12 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
   c.kafka.properties = src.get_map("kafka.properties");
   c.districts_file = src.get_path("registry.districts", "districts.yaml", IOC_DEFAULT_CONFIG_DIR);
   c.categories_file = src.get_path("registry.categories", "categories.yaml", IOC_DEFAULT_CONFIG_DIR);
+  c.shutdown_timeout = src.get_duration("process.shutdown_timeout", std::chrono::seconds(30));
   return c;
 }
 
 void finish(const config::Source& src, const std::string& service_section) {
-  src.finish({"log", "http", "kafka", "registry", service_section});
+  src.finish({"log", "http", "kafka", "registry", "process", service_section});
 }
 
 Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }
@@ -102,8 +104,20 @@ void Front::every(std::chrono::milliseconds interval, std::function<void()> task
 int Front::wait_for_signal() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return signal_ >= 0; });
+  if (cfg_.shutdown_timeout.count() > 0) {
+    // Detached: it ends with the process, or ends the process.
+    std::thread([timeout = cfg_.shutdown_timeout, code = deadline_exit_code_] {
+      std::this_thread::sleep_for(timeout);
+      const int c = code->load();
+      log::error("shutdown did not finish in time; exiting without waiting for the rest",
+                 {{"shutdown_timeout_ms", static_cast<std::int64_t>(timeout.count())}, {"exit_code", c}});
+      std::_Exit(c);
+    }).detach();
+  }
   return signal_;
 }
+
+void Front::shutdown_done(int exit_code) { deadline_exit_code_->store(exit_code); }
 
 void Front::request_stop() {
   std::lock_guard lock(mu_);

@@ -1,7 +1,10 @@
 #include "ioc/kafka/consumer.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "conf.hpp"
 #include "ioc/core/config_error.hpp"
@@ -52,6 +55,15 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
       },
       {{"group.id", opts.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
   rd_kafka_conf_set_opaque(conf, this);
+  if (opts.stats_interval.count() > 0) {
+    char err[256];
+    if (rd_kafka_conf_set(conf, "statistics.interval.ms", std::to_string(opts.stats_interval.count()).c_str(), err,
+                          sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw ConfigError("kafka consumer", "statistics.interval.ms", err);
+    }
+    rd_kafka_conf_set_stats_cb(conf, &Consumer::stats_cb);
+  }
   rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalance_cb);
   rk_ = detail::make_handle(RD_KAFKA_CONSUMER, conf);
   rd_kafka_poll_set_consumer(rk_);
@@ -91,10 +103,12 @@ std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds t
     if (m.error() == RD_KAFKA_RESP_ERR_NO_ERROR) {
       out.push_back(std::move(m));
     } else if (m.error() != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      log::warn("kafka consumer error", {{"topic", m.topic()},
-                                         {"partition", m.partition()},
-                                         {"error", rd_kafka_err2str(m.error())},
-                                         {"detail", m.error_string()}});
+      ConsumerError e{std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(m.error()),
+                      m.error_string()};
+      if (e.code.starts_with('_')) e.code.erase(0, 1);
+      log::warn("kafka consumer error",
+                {{"topic", e.topic}, {"partition", e.partition}, {"error", e.code}, {"detail", e.detail}});
+      if (listener_ != nullptr) listener_->on_error(e);
     }
   }
   return out;
@@ -147,23 +161,58 @@ Result<std::vector<TopicPartition>> Consumer::committed(const std::vector<TopicP
   return out;
 }
 
-std::vector<PartitionLag> Consumer::lag() const {
-  std::vector<PartitionLag> out;
-  rd_kafka_topic_partition_list_t* assigned = nullptr;
-  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
-  rd_kafka_position(rk_, assigned);
-  for (int i = 0; i < assigned->cnt; ++i) {
-    const auto& e = assigned->elems[i];
-    PartitionLag l{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1};
-    std::int64_t lo = -1;
-    std::int64_t hi = -1;
-    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0) {
-      l.high_watermark = hi;
+Result<ConsumerStats> parse_consumer_stats(std::string_view text) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return Error{ErrorCode::kInvalidArgument, "statistics: not a JSON object"};
+  const auto int_of = [](const boost::json::object& o, std::string_view key) -> std::int64_t {
+    const boost::json::value* f = o.if_contains(key);
+    return f != nullptr && f->is_int64() ? f->as_int64() : -1;
+  };
+  ConsumerStats out;
+  if (const auto* brokers = v.as_object().if_contains("brokers"); brokers != nullptr && brokers->is_object()) {
+    // By node id: bootstrap entries have none, and the group coordinator
+    // appears a second time as a logical broker with its node's id.
+    std::set<std::int64_t> known;
+    std::set<std::int64_t> up;
+    for (const auto& [name, b] : brokers->as_object()) {
+      const std::int64_t id = b.is_object() ? int_of(b.as_object(), "nodeid") : -1;
+      if (id < 0) continue;
+      known.insert(id);
+      const boost::json::value* state = b.as_object().if_contains("state");
+      if (state != nullptr && state->is_string() && state->as_string() == "UP") up.insert(id);
     }
-    out.push_back(std::move(l));
+    out.brokers_known = static_cast<int>(known.size());
+    out.brokers_up = static_cast<int>(up.size());
   }
-  rd_kafka_topic_partition_list_destroy(assigned);
+  if (const auto* topics = v.as_object().if_contains("topics"); topics != nullptr && topics->is_object()) {
+    for (const auto& [topic, t] : topics->as_object()) {
+      const boost::json::value* parts = t.is_object() ? t.as_object().if_contains("partitions") : nullptr;
+      if (parts == nullptr || !parts->is_object()) continue;
+      for (const auto& [id, p] : parts->as_object()) {
+        if (!p.is_object()) continue;
+        const auto& o = p.as_object();
+        const boost::json::value* desired = o.if_contains("desired");
+        const std::int64_t partition = int_of(o, "partition");
+        if (partition < 0 || desired == nullptr || !desired->is_bool() || !desired->as_bool()) continue;
+        out.partitions.push_back({std::string(topic), static_cast<std::int32_t>(partition), int_of(o, "next_offset"),
+                                  int_of(o, "hi_offset")});
+      }
+    }
+  }
   return out;
+}
+
+int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  if (self->listener_ == nullptr) return 0;
+  auto stats = parse_consumer_stats(std::string_view(json, len));
+  if (stats.ok()) {
+    self->listener_->on_stats(*stats);
+  } else {
+    log::warn("kafka statistics unreadable", {{"error", stats.error().message}});
+  }
+  return 0;  // librdkafka frees the JSON
 }
 
 void Consumer::close(std::chrono::milliseconds timeout) {

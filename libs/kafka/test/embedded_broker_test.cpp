@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -36,8 +37,10 @@ bool wait_until(Pred pred, std::chrono::milliseconds limit = 20s) {
 struct Recorder : RebalanceListener {
   std::vector<TopicPartition> assigned;
   int revoked = 0;
+  std::optional<ConsumerStats> stats;
   void on_assigned(std::vector<TopicPartition>& parts) override { assigned = parts; }
   void on_revoked(const std::vector<TopicPartition>&) override { ++revoked; }
+  void on_stats(const ConsumerStats& s) override { stats = s; }
 };
 
 TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
@@ -64,7 +67,7 @@ TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
   EXPECT_EQ(ok.load(), 90);
 
   Recorder rec;
-  Consumer consumer(cfg, {.group_id = "g1"}, &rec);
+  Consumer consumer(cfg, {.group_id = "g1", .stats_interval = 100ms}, &rec);
   consumer.subscribe({"t.events"});
   std::map<std::string, int> per_key;
   std::vector<TopicPartition> next;
@@ -114,9 +117,21 @@ TEST(EmbeddedBrokerTest, ProduceConsumeCommitAndInspect) {
   for (const auto& t : *topics) found |= (t.name == "t.events" && t.partitions == 3);
   EXPECT_TRUE(found);
 
-  const auto lag = consumer.lag();
-  ASSERT_EQ(lag.size(), 3u);
-  for (const auto& l : lag) EXPECT_EQ(l.lag(), 0) << l.partition;
+  // Statistics: the broker is up, and each partition's fetch position is its end.
+  rec.stats.reset();
+  ASSERT_TRUE(wait_until([&] {
+    (void)consumer.poll(10, 50ms);
+    return rec.stats.has_value() && rec.stats->partitions.size() == 3;
+  }));
+  EXPECT_EQ(rec.stats->brokers_up, 1);
+  EXPECT_EQ(rec.stats->brokers_known, 1);
+  std::int64_t fetched = 0;
+  for (const auto& p : rec.stats->partitions) {
+    EXPECT_EQ(p.topic, "t.events");
+    EXPECT_EQ(p.fetch_offset, p.high_watermark) << p.partition;
+    fetched += p.fetch_offset;
+  }
+  EXPECT_EQ(fetched, 90);
   consumer.close();
   EXPECT_EQ(rec.revoked, 1);
 }
@@ -150,6 +165,27 @@ std::uint16_t free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
+}
+
+TEST(ConsumerStatsTest, ParsesBrokersAndAssignedPartitions) {
+  const auto s = parse_consumer_stats(R"({"brokers": {
+      "127.0.0.1:9092/bootstrap": {"nodeid": -1, "state": "UP"},
+      "127.0.0.1:9092/1": {"nodeid": 1, "state": "UP"},
+      "127.0.0.1:9093/2": {"nodeid": 2, "state": "CONNECT"},
+      "GroupCoordinator": {"nodeid": 1, "state": "UP"}},
+    "topics": {"t": {"partitions": {
+      "0": {"partition": 0, "desired": true, "next_offset": 12, "hi_offset": 15},
+      "1": {"partition": 1, "desired": false, "next_offset": 3, "hi_offset": 3},
+      "-1": {"partition": -1, "desired": false}}}}})");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->brokers_known, 2);
+  EXPECT_EQ(s->brokers_up, 1);
+  ASSERT_EQ(s->partitions.size(), 1u);
+  EXPECT_EQ(s->partitions[0].partition, 0);
+  EXPECT_EQ(s->partitions[0].fetch_offset, 12);
+  EXPECT_EQ(s->partitions[0].high_watermark, 15);
+  EXPECT_FALSE(parse_consumer_stats("[1,2]").ok());
+  EXPECT_FALSE(parse_consumer_stats("{").ok());
 }
 
 TEST(EmbeddedBrokerTest, RejectsBadSetup) {

@@ -217,8 +217,8 @@ std::optional<ViewId> Engine::find_view(std::string_view name) const {
 
 const std::vector<std::string>& Engine::value_names(ViewId view) const { return impl_->views.at(view)->names; }
 
-void Engine::assign_partition(std::int32_t partition) {
-  for (auto& v : impl_->views) v->tracker.assign(partition);
+void Engine::assign_partition(std::int32_t partition, std::int64_t frontier_ms) {
+  for (auto& v : impl_->views) v->tracker.assign(partition, frontier_ms);
 }
 
 void Engine::revoke_partition(std::int32_t partition) {

@@ -23,8 +23,9 @@ WatermarkTracker::Partition& WatermarkTracker::find_or_add(std::int32_t partitio
   return *it;
 }
 
-void WatermarkTracker::assign(std::int32_t partition) {
+void WatermarkTracker::assign(std::int32_t partition, std::int64_t frontier_ms) {
   Partition& p = find_or_add(partition);
+  p.frontier_ms = std::max(p.frontier_ms, frontier_ms);
   p.last_event_now_ms = now_;  // a fresh assignment holds the watermark until it idles
 }
 

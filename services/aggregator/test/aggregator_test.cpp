@@ -94,6 +94,33 @@ class AggregatorTest : public ::testing::Test {
     EXPECT_TRUE(done());
   }
 
+  // Dead-letter reasons on the topic once there are at least `want`.
+  std::vector<std::string> dead_letters(std::size_t want) {
+    std::vector<std::string> reasons;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (reasons.size() < want && std::chrono::steady_clock::now() < deadline) {
+      reasons.clear();
+      read_all(kafka::topics::kDeadLetter, 1,
+               [&](const kafka::Message& m) { reasons.emplace_back(m.header("ioc.error").value_or("")); });
+    }
+    return reasons;
+  }
+
+  bool metrics_show(const std::string& sample) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (exposition_->serialize().find(sample) != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  std::int64_t final_count(const std::string& group, std::int64_t start_ms, std::size_t want_final) {
+    const auto results = read_results(want_final);
+    auto it = results.find(cfg_.view_name + "|" + group + "|" + std::to_string(start_ms));
+    return it == results.end() || !it->second.final ? -1 : it->second.count;
+  }
+
   // Waits until `want_final` final results are on the topic; returns the
   // latest revision of each result key.
   std::map<std::string, WindowResult> read_results(std::size_t want_final) {
@@ -200,6 +227,78 @@ TEST_F(AggregatorTest, RestartNeitherLosesNorDoubleCounts) {
   std::size_t finals_for_first = 0;
   read_all(kafka::topics::kAggregates, 2, [&](const kafka::Message& m) { finals_for_first += m.key() == first; });
   EXPECT_EQ(finals_for_first, 1u);  // published once, not again after the restart
+}
+
+// Regression: one record from year 9999 moved its partition's watermark
+// there, and every valid report after it was dead-lettered as late.
+TEST_F(AggregatorTest, FarFutureRecordIsDeadLetteredAndDoesNotPoisonThePartition) {
+  start();
+  send("380", "flood", 253402300799000, "poison");  // 9999-12-31T23:59:59Z
+  send("380", "flood", kBase + 1'000, "a1");
+  send("380", "flood", kBase + 200'000, "w1");
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  EXPECT_EQ(final_count("380/flood", kBase, 1), 1);
+  auto reasons = dead_letters(1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0].rfind("beyond time bound: occurred_at 9999-12-31T23:59:59.000Z is more than 300s", 0), 0u)
+      << reasons[0];
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="beyond_time_bound"} 1)"));
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="late"} 0)"));
+  halt();
+  // After a restart, new valid records still count.
+  start();
+  send("380", "flood", kBase + 205'000, "a2");
+  send("380", "flood", kBase + 400'000, "w3");
+  send("381", "fire", kBase + 400'000, "w4");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  EXPECT_EQ(final_count("380/flood", kBase + 180'000, 3), 2);  // w1 and a2
+  EXPECT_EQ(dead_letters(1).size(), 1u);
+}
+
+// Regression: after a restart, records later than the restored watermark
+// were taken for records read a second time, counted as "replayed" and
+// dropped without a dead letter.
+TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  send("380", "flood", kBase + 200'000, "w1");
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_EQ(final_count("380/flood", kBase, 1), 1);
+  halt();
+  start();
+  for (int i = 0; i < 3; ++i) send("380", "flood", kBase + 2'000 + i, "late" + std::to_string(i));
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  const auto reasons = dead_letters(3);
+  ASSERT_EQ(reasons.size(), 3u);
+  for (const auto& r : reasons) EXPECT_EQ(r.rfind("late: occurred_at 2024-07-01T08:30:02", 0), 0u) << r;
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="late"} 3)"));
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="replayed"} 0)"));
+  // The published window keeps its value.
+  EXPECT_EQ(final_count("380/flood", kBase, 1), 1);
+}
+
+// Regression: readiness was set by the first assignment and never cleared.
+TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
+  cfg_.probe_interval = 100ms;
+  start();
+  EXPECT_FALSE(aggregator_->readiness().ready);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!aggregator_->readiness().ready && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(aggregator_->readiness().ready) << aggregator_->readiness().reason;
+  EXPECT_TRUE(metrics_show("ioc_aggregator_broker_reachable 1"));
+  producer_.reset();
+  broker_.reset();
+  while (aggregator_->readiness().ready && std::chrono::steady_clock::now() < deadline + 30s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto r = aggregator_->readiness();
+  EXPECT_FALSE(r.ready);
+  EXPECT_NE(r.reason.find("no broker connection"), std::string::npos) << r.reason;
+  EXPECT_TRUE(metrics_show("ioc_aggregator_broker_reachable 0"));
 }
 
 TEST_F(AggregatorTest, LostOutputsStopTheReplicaWithoutCommitting) {

@@ -26,12 +26,43 @@ TEST(OffsetTrackerTest, CommitsOnlyPastClosedWindows) {
   EXPECT_EQ(t.committable(1), std::nullopt);
 }
 
+TEST(OffsetTrackerTest, StartPositionIsCommittableBeforeAnyRecord) {
+  // Regression: a partition that had no records was never committed, so the
+  // broker could not tell that the group fell behind its retention.
+  OffsetTracker t;
+  t.start(3, 40);
+  EXPECT_EQ(t.committable(3), 40);
+  t.start(3, 7);  // a later start does not move a known position
+  EXPECT_EQ(t.committable(3), 40);
+}
+
+TEST(OffsetTrackerTest, ReportsSkippedOffsetsAndALogThatWentBack) {
+  OffsetTracker t;
+  EXPECT_EQ(t.check(0, 5).skipped, 0);  // position unknown: nothing to say
+  t.start(0, 10);
+  EXPECT_EQ(t.check(0, 10).skipped, 0);
+  t.on_record(0, 10, 60'000);
+  const auto gap = t.check(0, 25);  // 11..24 pruned before they were read
+  EXPECT_EQ(gap.skipped, 14);
+  EXPECT_FALSE(gap.went_back);
+  t.on_record(0, 25, std::nullopt);
+  const auto back = t.check(0, 2);
+  EXPECT_TRUE(back.went_back);
+  EXPECT_EQ(t.committable(0), std::nullopt);  // reset: the old offsets mean nothing now
+  t.on_record(0, 2, std::nullopt);
+  EXPECT_EQ(t.committable(0), 3);
+}
+
 TEST(OffsetTrackerTest, MetadataRoundTrip) {
-  EXPECT_EQ(decode_commit_metadata(encode_commit_metadata(1719822600000)), 1719822600000);
-  EXPECT_EQ(decode_commit_metadata(encode_commit_metadata(-5)), -5);
-  EXPECT_EQ(decode_commit_metadata(""), std::nullopt);
-  EXPECT_EQ(decode_commit_metadata("wm=12x"), std::nullopt);
-  EXPECT_EQ(decode_commit_metadata("something else"), std::nullopt);
+  const CommitMark mark{1719822600000, 42};
+  EXPECT_EQ(encode_commit_metadata(mark), "wm=1719822600000;read=42");
+  EXPECT_EQ(decode_commit_metadata(encode_commit_metadata(mark)), mark);
+  EXPECT_EQ(decode_commit_metadata(encode_commit_metadata({-5, std::nullopt})), (CommitMark{-5, std::nullopt}));
+  EXPECT_EQ(decode_commit_metadata(encode_commit_metadata({std::nullopt, 3})), (CommitMark{std::nullopt, 3}));
+  EXPECT_EQ(decode_commit_metadata("wm=17"), (CommitMark{17, std::nullopt}));  // older marks
+  EXPECT_EQ(decode_commit_metadata(""), CommitMark{});
+  EXPECT_EQ(decode_commit_metadata("wm=12x;read=-1"), CommitMark{});
+  EXPECT_EQ(decode_commit_metadata("something else"), CommitMark{});
 }
 
 TEST(SampleIdsTest, RefsAreNonZeroAndPurgedByEventTime) {

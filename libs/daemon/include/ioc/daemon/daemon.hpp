@@ -34,6 +34,9 @@ struct CommonConfig {
   kafka::ClientConfig kafka;
   std::string districts_file;
   std::string categories_file;
+  /// `process.shutdown_timeout`: how long a stop may take, whatever a client
+  /// library does (0: unbounded). See Front::wait_for_signal().
+  std::chrono::milliseconds shutdown_timeout{0};
 };
 
 /// Reads the common sections. `default_listen` is the service's port (e.g.
@@ -71,9 +74,16 @@ class Front {
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 
   /// Blocks until SIGINT/SIGTERM or request_stop(). Returns the signal
-  /// number (0 for request_stop()).
+  /// number (0 for request_stop()). From then on the process has
+  /// `shutdown_timeout` to exit: past it (a client library stuck in its
+  /// teardown, as librdkafka 2.0 can be after broker outages), the error is
+  /// logged and the process ends with _exit(): the code given to
+  /// shutdown_done(), or 1 when the service never got that far.
   int wait_for_signal();
   void request_stop();
+  /// The service's shutdown work that matters (flush, commit) is done;
+  /// `exit_code` is what a stop cut short by the deadline returns.
+  void shutdown_done(int exit_code);
 
   /// Stops accepting, lets in-flight requests finish (bounded by
   /// `drain`), stops the loop.
@@ -93,6 +103,7 @@ class Front {
   std::condition_variable cv_;
   int signal_ = -1;
   bool stopped_ = false;
+  std::shared_ptr<std::atomic<int>> deadline_exit_code_ = std::make_shared<std::atomic<int>>(1);
 };
 
 /// Parses argv/envp, runs `run(source)`, and turns failures into exit codes:

@@ -35,13 +35,34 @@ struct TopicPartition {
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
 };
 
-struct PartitionLag {
+/// A consumer error event (e.g. an offset reset, a partition gone, all
+/// brokers down): not a record. `partition` is -1 for client-wide errors.
+struct ConsumerError {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string code;  // librdkafka's error name without the leading '_', e.g. "AUTO_OFFSET_RESET"
+  std::string detail;
+};
+
+/// What librdkafka's statistics say about one assigned partition.
+struct PartitionStats {
   std::string topic;
   std::int32_t partition = 0;
-  std::int64_t position = -1;        // next offset this consumer will read, -1 if unknown
-  std::int64_t high_watermark = -1;  // log end offset last seen by fetches, -1 if unknown
-  std::int64_t lag() const { return position >= 0 && high_watermark >= 0 ? high_watermark - position : -1; }
+  std::int64_t fetch_offset = -1;  // next offset the client will fetch (-1 unknown)
+  std::int64_t high_watermark = -1;  // log end offset from the last fetch response (-1 unknown)
 };
+
+/// A statistics snapshot (every Options::stats_interval), from cached
+/// client state: producing it never waits on the network.
+struct ConsumerStats {
+  int brokers_up = 0;     // cluster brokers with an open connection
+  int brokers_known = 0;  // cluster brokers known from metadata
+  std::vector<PartitionStats> partitions;
+};
+
+/// Parses librdkafka's statistics JSON (the fields above; others ignored).
+Result<ConsumerStats> parse_consumer_stats(std::string_view json);
 
 class RebalanceListener {
  public:
@@ -51,6 +72,10 @@ class RebalanceListener {
   virtual void on_assigned(std::vector<TopicPartition>& partitions) = 0;
   /// Partitions about to be taken away: flush and commit what they produced.
   virtual void on_revoked(const std::vector<TopicPartition>& partitions) = 0;
+  /// An error event met inside poll() (already logged).
+  virtual void on_error(const ConsumerError& error) { (void)error; }
+  /// A statistics snapshot, inside poll() (needs Options::stats_interval).
+  virtual void on_stats(const ConsumerStats& stats) { (void)stats; }
 };
 
 class Consumer {
@@ -60,6 +85,7 @@ class Consumer {
     std::string auto_offset_reset = "earliest";
     std::chrono::milliseconds session_timeout{10'000};
     std::chrono::milliseconds max_poll_interval{300'000};
+    std::chrono::milliseconds stats_interval{0};  // 0: no on_stats()
   };
 
   /// Throws ioc::ConfigError when the client cannot be configured.
@@ -75,7 +101,8 @@ class Consumer {
   /// group (no rebalances; offsets are not committed unless asked).
   void assign(const std::vector<TopicPartition>& partitions);
 
-  /// Up to `max` records (errors and EOF events are logged, not returned),
+  /// Up to `max` records (error events are logged and passed to the
+  /// listener's on_error(), EOF events dropped),
   /// waiting at most `timeout` for the first one. Serves rebalances.
   std::vector<Message> poll(std::size_t max, std::chrono::milliseconds timeout);
 
@@ -89,8 +116,6 @@ class Consumer {
   [[nodiscard]] Result<std::vector<TopicPartition>> committed(const std::vector<TopicPartition>& partitions,
                                                               std::chrono::milliseconds timeout);
 
-  /// Current assignment with positions and cached high watermarks; no I/O.
-  std::vector<PartitionLag> lag() const;
 
   /// Leaves the group (revoking partitions through the listener), waiting
   /// at most `timeout` when the coordinator is unreachable. Idempotent.
@@ -99,6 +124,7 @@ class Consumer {
   rd_kafka_t* handle() { return rk_; }
 
  private:
+  static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque);
 

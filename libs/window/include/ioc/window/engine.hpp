@@ -32,6 +32,7 @@
 #include "ioc/window/event.hpp"
 #include "ioc/window/result.hpp"
 #include "ioc/window/spec.hpp"
+#include "ioc/window/watermark.hpp"
 
 namespace ioc::window {
 
@@ -80,7 +81,11 @@ class Engine {
 
   // ----- partitions (all views)
   /// The partition holds the watermark back from now on (until it idles).
-  void assign_partition(std::int32_t partition);
+  /// `frontier_ms`: the watermark this partition's windows already reached
+  /// elsewhere (e.g. before a restart, resuming from committed offsets): its
+  /// events are late against max(watermark, frontier), so windows closed then
+  /// are never reopened.
+  void assign_partition(std::int32_t partition, std::int64_t frontier_ms = kNoWatermark);
   /// The partition stops holding the watermark back. Window state stays: its
   /// windows close as the remaining partitions advance (snapshot first if the
   /// state moves to another replica).

@@ -40,7 +40,8 @@ class WatermarkTracker {
   /// idle_timeout_ms == 0 disables idleness (and processing-time advance).
   WatermarkTracker(std::int64_t out_of_orderness_ms, std::int64_t idle_timeout_ms);
 
-  void assign(std::int32_t partition);
+  /// Raises the partition's lateness frontier to `frontier_ms`.
+  void assign(std::int32_t partition, std::int64_t frontier_ms = kNoWatermark);
   /// Forgets the partition: it no longer holds the watermark back.
   void revoke(std::int32_t partition);
   /// Records an event time; an unknown partition is assigned implicitly.
