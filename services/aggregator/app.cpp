@@ -573,6 +573,7 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
 
 int run(const Config& cfg) {
   log::init(cfg.common.service, cfg.common.log_level);
+  daemon::check_topics(cfg.common, {cfg.input_topic, cfg.output_topic, cfg.deadletter_topic});
   const Registry registry = daemon::load_registry(cfg.common);
   daemon::Front front(cfg.common);
   Aggregator aggregator(cfg, registry, SystemClock::instance(), front.registry());

@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -19,25 +20,13 @@ Config load_config(config::Source& src) {
   c.bootstrap = src.get_listen("broker.bootstrap", "127.0.0.1:9092");
   if (c.bootstrap.host.empty()) c.bootstrap.host = "127.0.0.1";
   c.brokers = static_cast<int>(src.get_int("broker.brokers", 1, 1, 9));
-  const auto default_partitions = static_cast<int>(src.get_int("broker.default_partitions", 6, 1, 1000));
-  std::map<std::string, int> partitions = {
-      {kafka::topics::kReports, default_partitions},     {kafka::topics::kTransactions, default_partitions},
-      {kafka::topics::kTelemetry, 2 * default_partitions}, {kafka::topics::kAggregates, default_partitions},
-      {kafka::topics::kAlerts, 3},                        {kafka::topics::kDeadLetter, 3},
-      {kafka::topics::kAggregatorState, default_partitions},
-  };
-  for (const std::string& extra : src.get_list("broker.extra_topics", {})) partitions.emplace(extra, default_partitions);
-  for (const auto& [topic, n] : src.get_map("broker.partitions")) {
-    int v = 0;
-    try {
-      v = std::stoi(n);
-    } catch (const std::exception&) {
-      v = 0;
+  // topics.partitions.<topic> also creates topics outside the project's plan.
+  c.topics = c.common.topics;
+  for (const std::string& extra : src.get_list("broker.extra_topics", {})) {
+    if (std::none_of(c.topics.begin(), c.topics.end(), [&](const auto& t) { return t.name == extra; })) {
+      c.topics.push_back({extra, static_cast<int>(src.get_int("topics.default_partitions", 6, 1, 1000))});
     }
-    if (v < 1 || v > 1000) throw ConfigError(src.file().value_or("settings"), "broker.partitions." + topic, "must be 1..1000");
-    partitions[topic] = v;
   }
-  for (const auto& [name, n] : partitions) c.topics.push_back({name, n});
   c.monitor_interval = src.get_duration("broker.monitor_interval", std::chrono::seconds(5), std::chrono::milliseconds(100));
   c.watch_groups = src.get_list("broker.watch_groups", {"ioc-aggregator", "ioc-alerter", "ioc-wall"});
   c.address_file = src.get_string("broker.address_file", "");

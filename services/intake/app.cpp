@@ -144,6 +144,7 @@ void Intake::post_report(const http::Request& req, http::Responder res) {
 
 int run(const Config& cfg) {
   log::init(cfg.common.service, cfg.common.log_level);
+  daemon::check_topics(cfg.common, {cfg.topic});
   const Registry registry = daemon::load_registry(cfg.common);
   daemon::Front front(cfg.common, 2);
   Intake intake(cfg, registry, SystemClock::instance(), front.registry());

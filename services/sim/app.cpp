@@ -80,6 +80,7 @@ void paced(double rate, StopFlag& stop, Emit emit) {
 
 int run(const Config& cfg) {
   log::init(cfg.common.service, cfg.common.log_level);
+  daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
   const Registry registry = daemon::load_registry(cfg.common);
   daemon::Front front(cfg.common);
   auto& sent = prometheus::BuildCounter()

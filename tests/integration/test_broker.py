@@ -15,7 +15,7 @@ class BrokerTest(SystemTestCase):
         super().setUp()
         self.bootstrap = f"127.0.0.1:{free_port()}"
         self.broker, self.http_port = self.start_broker(
-            self.bootstrap, "--set", f"broker.extra_topics={TOPIC}", "--set", f"broker.partitions.{TOPIC}=1",
+            self.bootstrap, "--set", f"broker.extra_topics={TOPIC}", "--set", f"topics.partitions.{TOPIC}=1",
             "--set", "broker.watch_groups=lagger,kcat-group", "--set", "broker.monitor_interval=300ms")
 
     def metrics(self):

@@ -4,12 +4,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 
 #include "ioc/config/registry_loader.hpp"
 #include "ioc/core/config_error.hpp"
+#include "ioc/kafka/admin.hpp"
 
 #ifndef IOC_DEFAULT_CONFIG_DIR
 #error "IOC_DEFAULT_CONFIG_DIR must be defined by the build"
@@ -44,11 +47,51 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
   c.districts_file = src.get_path("registry.districts", "districts.yaml", IOC_DEFAULT_CONFIG_DIR);
   c.categories_file = src.get_path("registry.categories", "categories.yaml", IOC_DEFAULT_CONFIG_DIR);
   c.shutdown_timeout = src.get_duration("process.shutdown_timeout", std::chrono::seconds(30));
+  const auto partitions = static_cast<int>(src.get_int("topics.default_partitions", 6, 1, 1000));
+  const auto replication = static_cast<int>(src.get_int("topics.replication_factor", -1, -1, 100));
+  c.topics = kafka::project_topics(partitions, replication);
+  for (const auto& [topic, n] : src.get_map("topics.partitions")) {
+    int v = 0;
+    const auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+    if (ec != std::errc() || p != n.data() + n.size() || v < 1 || v > 1000) {
+      throw ConfigError(src.file().value_or("settings"), "topics.partitions." + topic, "must be 1..1000, got '" + n + "'");
+    }
+    auto it = std::find_if(c.topics.begin(), c.topics.end(), [&](const auto& t) { return t.name == topic; });
+    if (it == c.topics.end()) {
+      c.topics.push_back({topic, v, replication, {}});
+    } else {
+      it->partitions = v;
+    }
+  }
   return c;
 }
 
+void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names) {
+  std::vector<kafka::TopicSpec> plan;
+  for (const std::string& name : names) {
+    auto it = std::find_if(cfg.topics.begin(), cfg.topics.end(), [&](const auto& t) { return t.name == name; });
+    plan.push_back(it != cfg.topics.end() ? *it : kafka::TopicSpec{name, 0});  // 0: any partition count
+  }
+  kafka::Admin admin(cfg.kafka);
+  auto check = kafka::check_topics(admin, plan, std::chrono::seconds(5));
+  if (!check.ok()) {
+    log::warn("topics not checked: the cluster did not answer", {{"error", check.error().message}});
+    return;
+  }
+  for (const std::string& m : check->mismatched) {
+    log::warn("topic partitions differ from topics.partitions", {{"topic", m}});
+  }
+  if (!check->missing.empty()) {
+    std::string list;
+    for (const std::string& t : check->missing) list += (list.empty() ? "" : ", ") + t;
+    throw ConfigError("kafka " + cfg.kafka.bootstrap_servers, "topics",
+                      "missing topic(s) " + list + ": create them first with ioc-topics (same --config and --set " +
+                          "flags), see README \"Pointing at a real Kafka cluster\"");
+  }
+}
+
 void finish(const config::Source& src, const std::string& service_section) {
-  src.finish({"log", "http", "kafka", "registry", "process", service_section});
+  src.finish({"log", "http", "kafka", "registry", "process", "topics", service_section});
 }
 
 Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }

@@ -57,6 +57,58 @@ Result<std::vector<TopicPartition>> Admin::committed(const std::string& group,
   return out;
 }
 
+Result<std::vector<Status>> Admin::create_topics(const std::vector<TopicSpec>& topics,
+                                                 std::chrono::milliseconds timeout) {
+  char err[512];
+  std::vector<rd_kafka_NewTopic_t*> news;
+  auto destroy = [&] { rd_kafka_NewTopic_destroy_array(news.data(), news.size()); };
+  for (const TopicSpec& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication, err, sizeof err);
+    if (nt == nullptr) {
+      destroy();
+      return Error{ErrorCode::kInvalidArgument, "topic " + t.name + ": " + err};
+    }
+    news.push_back(nt);
+    for (const auto& [k, v] : t.configs) {
+      if (rd_kafka_resp_err_t e = rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()); e) {
+        destroy();
+        return to_error(e, "topic " + t.name + " config " + k);
+      }
+    }
+  }
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(timeout.count()), err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(timeout.count()), err, sizeof err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+  rd_kafka_CreateTopics(rk_, news.data(), news.size(), opts, q);
+  // The request carries its own timeout; the margin covers the round trip.
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 5000);
+  rd_kafka_AdminOptions_destroy(opts);
+  destroy();
+  rd_kafka_queue_destroy(q);
+  if (ev == nullptr) return Error{ErrorCode::kDeadlineExceeded, "create topics: no answer from the controller"};
+  std::vector<Status> out(topics.size());
+  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const Error e = to_error(rd_kafka_event_error(ev), "create topics");
+    rd_kafka_event_destroy(ev);
+    return e;
+  }
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string name = rd_kafka_topic_result_name(results[i]);
+    const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+    for (std::size_t j = 0; j < topics.size(); ++j) {
+      if (topics[j].name != name || e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+      const char* msg = rd_kafka_topic_result_error_string(results[i]);
+      out[j] = to_error(e, "create " + name + (msg != nullptr ? std::string(": ") + msg : std::string()));
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return out;
+}
+
 Result<std::vector<std::string>> Admin::groups(std::chrono::milliseconds timeout) {
   const rd_kafka_group_list* list = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_list_groups(rk_, nullptr, &list, static_cast<int>(timeout.count()));

@@ -22,6 +22,7 @@
 #include "ioc/core/registry.hpp"
 #include "ioc/http/server.hpp"
 #include "ioc/kafka/client_config.hpp"
+#include "ioc/kafka/topics.hpp"
 #include "ioc/metrics/endpoints.hpp"
 
 namespace ioc::daemon {
@@ -37,11 +38,22 @@ struct CommonConfig {
   /// `process.shutdown_timeout`: how long a stop may take, whatever a client
   /// library does (0: unbounded). See Front::wait_for_signal().
   std::chrono::milliseconds shutdown_timeout{0};
+  /// `topics.*`: the topics the cluster must hold (kafka::project_topics
+  /// with `topics.default_partitions`, `topics.replication_factor` and
+  /// `topics.partitions.<topic>` overrides).
+  std::vector<kafka::TopicSpec> topics;
 };
 
 /// Reads the common sections. `default_listen` is the service's port (e.g.
 /// ":8080"). Registry paths default to the shipped deploy/config files.
 CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen);
+
+/// Checks at start that the topics a service uses exist with their planned
+/// partitions. Missing topics throw ConfigError (a cluster with automatic
+/// topic creation would otherwise create them with 1 partition at the first
+/// write, and scale-out would silently stop working); other partition
+/// counts, or a cluster that cannot be reached now, are logged as warnings.
+void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names);
 
 /// Rejects unknown keys in the common sections and in `service_section`
 /// (Source::finish); other services' sections are left alone.

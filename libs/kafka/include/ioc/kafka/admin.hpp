@@ -1,7 +1,7 @@
 #pragma once
-/// Admin: read-only cluster inspection (topics, log start/end offsets,
-/// consumer-group committed offsets). Used by ioc-broker's retention monitor
-/// and by tests. Every call blocks for at most its timeout and does network
+/// Admin: cluster inspection (topics, log start/end offsets, consumer-group
+/// committed offsets) and topic creation. Used by ioc-broker's retention
+/// monitor, the services' start checks, ioc-topics and tests. Every call blocks for at most its timeout and does network
 /// I/O. Not thread-safe: one owner thread.
 
 #include <librdkafka/rdkafka.h>
@@ -15,6 +15,7 @@
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/client_config.hpp"
 #include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/topics.hpp"
 
 namespace ioc::kafka {
 
@@ -42,6 +43,10 @@ class Admin {
   [[nodiscard]] Result<std::vector<TopicPartition>> committed(const std::string& group,
                                                               const std::vector<TopicPartition>& partitions,
                                                               std::chrono::milliseconds timeout);
+  /// Creates topics (CreateTopics, through the controller); one Status per
+  /// topic, in order (ok also when it was created meanwhile by another).
+  [[nodiscard]] Result<std::vector<Status>> create_topics(const std::vector<TopicSpec>& topics,
+                                                          std::chrono::milliseconds timeout);
   /// Consumer groups known to the cluster (ListGroups), when supported.
   [[nodiscard]] Result<std::vector<std::string>> groups(std::chrono::milliseconds timeout);
 

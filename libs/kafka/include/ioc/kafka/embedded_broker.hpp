@@ -13,7 +13,8 @@
 ///
 /// Known limits (librdkafka 2.0): no disk, about 5 MB kept per partition
 /// (older batches pruned silently, the log start offset moves up), no
-/// CreateTopics (topics are created here, at start), no log compaction,
+/// CreateTopics (topics are created here, at start; replication and topic
+/// configs are ignored), no log compaction,
 /// aborted transactional records visible to read_committed consumers.
 ///
 /// Thread-safe after construction (the mock runs its own I/O thread).
@@ -24,14 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "ioc/kafka/topics.hpp"
+
 struct rd_kafka_mock_cluster_s;  // from <librdkafka/rdkafka_mock.h>
 
 namespace ioc::kafka {
-
-struct TopicSpec {
-  std::string name;
-  int partitions = 1;
-};
 
 /// Where the mock brokers listen (see EmbeddedBroker).
 struct BrokerListen {
