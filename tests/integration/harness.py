@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 
 BIN = os.environ.get("IOC_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+LIB = os.environ.get("IOC_LIB", os.path.join(os.path.dirname(__file__), "../../build/lib"))
 SOURCE = os.environ.get("IOC_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 CONFIG = os.path.join(SOURCE, "deploy/config/ioc.yaml")
 VIEW = "reports_by_district_category"  # the aggregator's default view
@@ -77,12 +78,24 @@ def metric(text, name, labels=None):
 
 
 class Service:
-    def __init__(self, workdir, name, args):
+    def __init__(self, workdir, name, args, env=None):
         self.name = name
         self.log_path = os.path.join(workdir, f"{name}.log")
+        n = 1
+        while os.path.exists(self.log_path):  # a restarted service keeps its predecessor's log
+            n += 1
+            self.log_path = os.path.join(workdir, f"{name}.{n}.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=None if env is None else {**os.environ, **env})
         self.returncode = None
+
+    def kill9(self):
+        """SIGKILL: no flush, no commit, no goodbye."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.returncode = 0  # killed on purpose
+        self._log.close()
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -118,8 +131,8 @@ class System:
         self.services = []
         self.external = []
 
-    def start(self, name, *args):
-        s = Service(self.workdir, name, list(args))
+    def start(self, name, *args, env=None):
+        s = Service(self.workdir, name, list(args), env)
         self.services.append(s)
         return s
 
