@@ -89,8 +89,8 @@ struct Aggregator::Metrics {
         pruned(events.Add({{"outcome", "pruned"}})),
         consumer_errors(prometheus::BuildCounter()
                             .Name("ioc_aggregator_consumer_errors_total")
-                            .Help("Consumer error events by librdkafka error name (e.g. AUTO_OFFSET_RESET, "
-                                  "TRANSPORT, ALL_BROKERS_DOWN)")
+                            .Help("Consumer error events by librdkafka error name (e.g. TRANSPORT, "
+                                  "ALL_BROKERS_DOWN, UNKNOWN_TOPIC_OR_PART)")
                             .Register(r)),
         broker_reachable(prometheus::BuildGauge()
                              .Name("ioc_aggregator_broker_reachable")

@@ -252,8 +252,11 @@ class FaultTest(SystemTestCase):
         missing = [i for t, i in poster.accepted if t >= since and i not in by_id]
         self.assertEqual(missing, [], "reports accepted after the restart missing from ioc.reports.v1")
         self.assertEqual(dead, {})
-        self.assertIsNotNone(metric(http("GET", f"http://127.0.0.1:{agg.port}/metrics")[2],
-                                    "ioc_aggregator_consumer_lag", {"partition": "0"}))
+        text = http("GET", f"http://127.0.0.1:{agg.port}/metrics")[2]
+        self.assertIsNotNone(metric(text, "ioc_aggregator_consumer_lag", {"partition": "0"}))
+        # The outage's error events were counted, not just logged.
+        self.assertGreater(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                               if line.startswith("ioc_aggregator_consumer_errors_total{")), 0)
         self.assertEqual(agg.stop(), 0)  # before the broker it outlived: a clean stop commits
         self.passed()
 

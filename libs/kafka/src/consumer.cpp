@@ -65,6 +65,9 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
     rd_kafka_conf_set_stats_cb(conf, &Consumer::stats_cb);
   }
   rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalance_cb);
+  // Client-wide errors (a broker down, all brokers down) come here, served
+  // inside poll(); without it librdkafka only logs them.
+  rd_kafka_conf_set_error_cb(conf, &Consumer::error_cb);
   rk_ = detail::make_handle(RD_KAFKA_CONSUMER, conf);
   rd_kafka_poll_set_consumer(rk_);
   queue_ = rd_kafka_queue_get_consumer(rk_);
@@ -201,6 +204,14 @@ Result<ConsumerStats> parse_consumer_stats(std::string_view text) {
     }
   }
   return out;
+}
+
+void Consumer::error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  ConsumerError e{"", -1, -1, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason};
+  if (e.code.starts_with('_')) e.code.erase(0, 1);
+  log::warn("kafka consumer error", {{"error", e.code}, {"detail", e.detail}});
+  if (self->listener_ != nullptr) self->listener_->on_error(e);
 }
 
 int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {

@@ -41,7 +41,7 @@ struct ConsumerError {
   std::string topic;
   std::int32_t partition = -1;
   std::int64_t offset = -1;
-  std::string code;  // librdkafka's error name without the leading '_', e.g. "AUTO_OFFSET_RESET"
+  std::string code;  // librdkafka's error name without the leading '_', e.g. "TRANSPORT"
   std::string detail;
 };
 
@@ -124,6 +124,7 @@ class Consumer {
   rd_kafka_t* handle() { return rk_; }
 
  private:
+  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque);
