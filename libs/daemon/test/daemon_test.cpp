@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "ioc/core/config_error.hpp"
@@ -18,6 +19,30 @@ TEST(DaemonTest, LoadsCommonDefaultsAndRegistry) {
   EXPECT_EQ(c.kafka.bootstrap_servers, "127.0.0.1:9092");
   EXPECT_EQ(c.kafka.client_id, "ioc-test");
   EXPECT_EQ(load_registry(c).districts().size(), 27u);
+}
+
+TEST(DaemonTest, TopicPlanWithOverrides) {
+  config::Source src({}, {{"topics.default_partitions", "4"}, {"topics.partitions.ioc.reports.v1", "12"},
+                          {"topics.partitions.extra.v1", "2"}, {"topics.replication_factor", "3"}},
+                     {});
+  const CommonConfig c = load_common(src, "ioc-test", ":8080");
+  std::map<std::string, int> partitions;
+  for (const auto& t : c.topics) {
+    partitions[t.name] = t.partitions;
+    EXPECT_EQ(t.replication, 3) << t.name;
+  }
+  EXPECT_EQ(partitions["ioc.reports.v1"], 12);
+  EXPECT_EQ(partitions["ioc.transactions.v1"], 4);
+  EXPECT_EQ(partitions["ioc.telemetry.v1"], 8);
+  EXPECT_EQ(partitions["extra.v1"], 2);
+  EXPECT_EQ(c.shutdown_timeout, std::chrono::seconds(30));
+  config::Source bad({}, {{"topics.partitions.ioc.reports.v1", "many"}}, {});
+  try {
+    (void)load_common(bad, "ioc-test", ":8080");
+    ADD_FAILURE() << "accepted a bad partition count";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("topics.partitions.ioc.reports.v1"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DaemonTest, RejectsBadLogLevel) {
