@@ -89,6 +89,25 @@ TEST(EngineTest, LateEventsGoToSideOutputWithReason) {
   EXPECT_TRUE(e.late_events().empty());
 }
 
+// A partition resumed from a committed position keeps the watermark its
+// windows reached before: windows final then stay closed, open ones fill.
+TEST(EngineTest, AssignedFrontierKeepsFinalWindowsClosed) {
+  auto spec = tumbling(10);
+  spec.allowed_lateness = Millis(5);
+  auto e = Engine::create({spec}).value();
+  e.assign_partition(0, 17);  // [0,10) was final (10 + 5 <= 17); [10,20) was not
+  e.advance(0);
+  EXPECT_EQ(e.add(0, ev(1, 9)), EventOutcome::kLate);
+  ASSERT_EQ(e.late_events().size(), 1U);
+  EXPECT_EQ(e.late_events()[0].watermark_ms, 17);
+  EXPECT_EQ(e.add(0, ev(1, 12)), EventOutcome::kAccepted);
+  EXPECT_EQ(e.add(0, ev(1, 26)), EventOutcome::kAccepted);
+  EXPECT_EQ(collect(e.advance(1)), (std::vector<Out>{{1, 10, 20, 1, true, 1}}));
+  // A frontier never moves back.
+  e.assign_partition(0, 3);
+  EXPECT_EQ(e.add(0, ev(2, 9)), EventOutcome::kLate);
+}
+
 TEST(EngineTest, NonFiniteValuesRejectedOnlyWhenValuesAreAggregated) {
   auto counting = Engine::create({tumbling(10)}).value();
   EXPECT_EQ(counting.add(0, ev(1, 1, std::nan(""))), EventOutcome::kAccepted);
