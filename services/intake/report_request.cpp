@@ -56,6 +56,26 @@ std::string human(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+// A measured span, rounded for people: "6m", "2h30m", "about 7973 years".
+std::string human_span(std::chrono::milliseconds d) {
+  const std::int64_t ms = d.count();
+  constexpr std::int64_t kDay = 86'400'000;
+  if (ms >= 365 * kDay) return "about " + std::to_string(ms / (365 * kDay + kDay / 4)) + " years";
+  const std::int64_t parts[] = {ms / kDay, ms / 3'600'000 % 24, ms / 60'000 % 60, ms / 1000 % 60};
+  const char* units[] = {"d", "h", "m", "s"};
+  std::string out;
+  int shown = 0;
+  for (int i = 0; i < 4 && shown < 2; ++i) {
+    if (parts[i] == 0) {
+      if (shown > 0) break;  // "2d" rather than "2d0h"
+      continue;
+    }
+    out += std::to_string(parts[i]) + units[i];
+    ++shown;
+  }
+  return out.empty() ? std::to_string(ms) + "ms" : out;
+}
+
 // Collects field errors while reading a JSON object.
 class Reader {
  public:
@@ -178,7 +198,7 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
       r.error("occurred_at", "must be an RFC 3339 date-time with offset, e.g. 2024-07-01T08:30:00+07:00 (" +
                                  t.error().message + ")");
     } else if (*t > now + limits.max_future_skew) {
-      r.error("occurred_at", "is " + human(std::chrono::duration_cast<std::chrono::milliseconds>(*t - now)) +
+      r.error("occurred_at", "is " + human_span(std::chrono::duration_cast<std::chrono::milliseconds>(*t - now)) +
                                  " in the future; at most " + human(limits.max_future_skew) + " of clock skew is allowed");
     } else if (*t < now - limits.max_age) {
       r.error("occurred_at", "is older than " + human(limits.max_age) + "; such reports are not accepted");

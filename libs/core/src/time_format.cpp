@@ -75,6 +75,18 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
 
   const auto t = sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} + milliseconds{millis} -
                  minutes{offset_minutes};
+  if (second == 60) {
+    // Leap seconds are inserted at 23:59:60 UTC, at the end of June or
+    // December; elsewhere second 60 is a typo, not a time.
+    const auto utc_minute = floor<minutes>(t - seconds{60});
+    const auto utc_day = floor<days>(utc_minute);
+    const year_month_day d{utc_day};
+    const bool month_end = (d.month() == June && d.day() == std::chrono::day{30}) ||
+                           (d.month() == December && d.day() == std::chrono::day{31});
+    if (!month_end || utc_minute - utc_day != hours{23} + minutes{59}) {
+      return invalid_argument("second 60 exists only as a leap second, at 23:59:60 UTC on 30 June or 31 December");
+    }
+  }
   return time_point_cast<milliseconds>(t);
 }
 

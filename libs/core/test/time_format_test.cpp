@@ -34,6 +34,22 @@ TEST(TimeFormatTest, RejectsMalformedWithReason) {
   }
 }
 
+// Regression: second 60 was accepted at any minute.
+TEST(TimeFormatTest, SecondSixtyOnlyAsALeapSecond) {
+  for (const char* bad : {"2024-07-01T22:10:60Z", "2016-12-31T23:58:60Z", "2016-11-30T23:59:60Z",
+                          "2016-12-31T23:59:60+07:00"}) {
+    auto r = parse_rfc3339(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("leap second"), std::string::npos) << r.error().message;
+  }
+  // The leap second of 2016, in UTC and at +07:00 (06:59:60 local).
+  for (const char* leap : {"2016-12-31T23:59:60Z", "2017-01-01T06:59:60+07:00", "2015-06-30T23:59:60.5Z"}) {
+    auto r = parse_rfc3339(leap);
+    ASSERT_TRUE(r.ok()) << leap << ": " << r.error().message;
+  }
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2016-12-31T23:59:60Z")), "2017-01-01T00:00:00.000Z");
+}
+
 TEST(TimeFormatTest, FormatsRoundTrip) {
   const auto t = from_epoch_ms(1719822600250);
   EXPECT_EQ(format_rfc3339(t), "2024-07-01T08:30:00.250Z");

@@ -95,6 +95,11 @@ TEST_F(ReportRequestTest, RequiredFieldsAndTimes) {
   EXPECT_TRUE(has(r, "occurred_at", "RFC 3339"));
   r = reject(R"({"category":"flood","district":"380","occurred_at":"2024-07-01T08:36:00Z"})");
   EXPECT_TRUE(has(r, "occurred_at", "6m in the future; at most 5m"));
+  // Regression: far-future times were told in raw milliseconds.
+  r = reject(R"({"category":"flood","district":"380","occurred_at":"9999-12-31T23:59:59Z"})");
+  EXPECT_TRUE(has(r, "occurred_at", "is about 7975 years in the future; at most 5m")) << to_json(r);
+  r = reject(R"({"category":"flood","district":"380","occurred_at":"2024-07-03T10:45:31Z"})");
+  EXPECT_TRUE(has(r, "occurred_at", "is 2d2h in the future")) << to_json(r);
   r = reject(R"({"category":"flood","district":"380","occurred_at":"2024-05-01T08:00:00Z"})");
   EXPECT_TRUE(has(r, "occurred_at", "older than 30d"));
   r = reject(R"({"category":"flood","district":"999","occurred_at":"2024-07-01T08:00:00Z"})");
