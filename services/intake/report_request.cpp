@@ -240,8 +240,20 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
 
   if (!errors.empty()) {
     const std::size_t n = errors.size();
-    return Rejection{422, "validation_failed",
-                     std::to_string(n) + (n == 1 ? " invalid field" : " invalid fields") + "; see errors", std::move(errors)};
+    std::string message = std::to_string(n) + (n == 1 ? " invalid field" : " invalid fields") + "; see errors";
+    if (n > kMaxListedErrors) {
+      // A hostile body must not get a reply many times its own size.
+      errors.resize(kMaxListedErrors);
+      message += " (the first " + std::to_string(kMaxListedErrors) + " are listed)";
+    }
+    for (FieldError& e : errors) {
+      if (e.field.size() <= kMaxEchoedFieldBytes) continue;
+      std::size_t cut = kMaxEchoedFieldBytes;
+      while (cut > 0 && (static_cast<unsigned char>(e.field[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+      e.field.resize(cut);
+      e.field += "...";
+    }
+    return Rejection{422, "validation_failed", std::move(message), std::move(errors)};
   }
   return rep;
 }

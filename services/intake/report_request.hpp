@@ -32,6 +32,11 @@ struct FieldError {
   friend bool operator==(const FieldError&, const FieldError&) = default;
 };
 
+/// A 422 lists at most this many field errors (the message gives the total),
+/// and echoes at most this many bytes of a field name.
+inline constexpr std::size_t kMaxListedErrors = 20;
+inline constexpr std::size_t kMaxEchoedFieldBytes = 64;
+
 /// Why a body was refused: `status` 400 for unparseable JSON, 422 for a
 /// well-formed body with invalid fields.
 struct Rejection {
