@@ -168,6 +168,9 @@ class Session : public std::enable_shared_from_this<Session> {
     ++requests_;
     request_ = parser_->release();
     method_ = request_.method();
+    if (std::string bad = framing_error(request_); !bad.empty()) {
+      return write(error_response(Status::bad_request, "bad_request", bad));  // and close: keep_alive_ is false
+    }
     keep_alive_ = request_.keep_alive() && !server_->stopping.load();
     Router::Match m = server_->router.match(request_.method(), target_path(request_.target()));
     if (m.handler == nullptr) {

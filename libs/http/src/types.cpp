@@ -1,5 +1,8 @@
 #include "ioc/http/types.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -21,7 +24,38 @@ Response error_response(Status status, std::string_view code, std::string_view m
   return make_response(status, boost::json::serialize(o));
 }
 
-std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view target_path(std::string_view target) {
+  // Absolute form (RFC 9112 §3.2.2), "http://host/path?q": the path is what routes.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      const auto slash = target.find_first_of("/?", scheme.size());
+      target = slash == std::string_view::npos || target[slash] == '?' ? std::string_view("/") : target.substr(slash);
+      break;
+    }
+  }
+  return target.substr(0, target.find('?'));
+}
+
+std::string framing_error(const Request& req) {
+  if (req.version() >= 11 && req.find(beast_http::field::host) == req.end()) {
+    return "HTTP/1.1 requests need a Host header";
+  }
+  if (auto te = req.find(beast_http::field::transfer_encoding); te != req.end()) {
+    std::string v(te->value());
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    v.erase(0, v.find_first_not_of(" \t"));
+    v.erase(v.find_last_not_of(" \t") + 1);
+    if (v != "chunked") {
+      return "Transfer-Encoding '" + std::string(te->value()) + "' is not supported; only 'chunked' is";
+    }
+    if (req.find(beast_http::field::content_length) != req.end()) {
+      return "both Transfer-Encoding and Content-Length were sent";
+    }
+  }
+  return {};
+}
 
 namespace {
 

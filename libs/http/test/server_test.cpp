@@ -154,6 +154,26 @@ TEST_F(ServerTest, MalformedRequestGets400) {
   EXPECT_NE(resp.find("400 Bad Request"), std::string::npos) << resp;
 }
 
+// Regression: with Transfer-Encoding: gzip the body was read as a second
+// request (405, then 202 for the smuggled one).
+TEST_F(ServerTest, SmuggledRequestIsNotServed) {
+  start();
+  const std::string smuggled = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi";
+  const std::string resp = raw_exchange("POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << resp;
+  EXPECT_NE(resp.find("Transfer-Encoding 'gzip' is not supported"), std::string::npos) << resp;
+  EXPECT_EQ(resp.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << resp;
+}
+
+TEST_F(ServerTest, HostIsRequiredAndAbsoluteFormRoutes) {
+  start();
+  EXPECT_NE(raw_exchange("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n").find("400 Bad Request"),
+            std::string::npos);
+  const std::string resp =
+      raw_exchange("GET http://x/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200 OK", 0), 0u) << resp;
+}
+
 TEST_F(ServerTest, HandlerExceptionBecomes500) {
   start();
   Client c("127.0.0.1", server_->port());

@@ -20,6 +20,32 @@ TEST(TypesTest, ParsesFormAndQuery) {
   EXPECT_EQ(percent_decode("100%", false), "100%");
   EXPECT_EQ(percent_decode("%zz+", false), "%zz+");
   EXPECT_EQ(target_path("/a/b?c=d"), "/a/b");
+  // Regression: absolute-form targets were not routed (404).
+  EXPECT_EQ(target_path("http://localhost:8080/api/v1/reports?x=1"), "/api/v1/reports");
+  EXPECT_EQ(target_path("HTTPS://example.org"), "/");
+  EXPECT_EQ(target_path("http://example.org?q"), "/");
+}
+
+// Regression: Transfer-Encoding other than chunked let a body be read as a
+// second request, and HTTP/1.1 without Host was served.
+TEST(TypesTest, FramingErrors) {
+  Request ok{beast_http::verb::post, "/r", 11};
+  ok.set(beast_http::field::host, "x");
+  EXPECT_EQ(framing_error(ok), "");
+  Request chunked = ok;
+  chunked.set(beast_http::field::transfer_encoding, "Chunked");
+  EXPECT_EQ(framing_error(chunked), "");
+  for (const char* te : {"gzip", "identity", "xchunked", "chunked, identity", "gzip, chunked"}) {
+    Request r = ok;
+    r.set(beast_http::field::transfer_encoding, te);
+    EXPECT_NE(framing_error(r).find("not supported"), std::string::npos) << te;
+  }
+  chunked.set(beast_http::field::content_length, "5");
+  EXPECT_NE(framing_error(chunked).find("both"), std::string::npos);
+  Request no_host{beast_http::verb::get, "/", 11};
+  EXPECT_NE(framing_error(no_host).find("Host"), std::string::npos);
+  Request old_http{beast_http::verb::get, "/", 10};
+  EXPECT_EQ(framing_error(old_http), "");
 }
 
 TEST(TypesTest, ErrorBodyIsJson) {

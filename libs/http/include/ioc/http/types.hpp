@@ -30,6 +30,13 @@ Response error_response(Status status, std::string_view code, std::string_view m
 
 /// Path part of a request target (before '?').
 std::string_view target_path(std::string_view target);
+
+/// Why a request cannot be served safely (RFC 9112), or "" when it can:
+/// an HTTP/1.1 request without Host (§3.2), or a Transfer-Encoding other
+/// than exactly "chunked" (§6.3: the body length is then unknown, and what
+/// follows could be read as a second, smuggled request). The server answers
+/// 400 and closes the connection.
+std::string framing_error(const Request& req);
 /// Decodes %XX escapes (and '+' as space when `plus_is_space`); malformed
 /// escapes are kept literally.
 std::string percent_decode(std::string_view s, bool plus_is_space);
