@@ -136,8 +136,20 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    stream_.expires_after(requests_ == 0 ? o.read_timeout : o.idle_timeout);
     reading_ = true;
+    if (requests_ == 0 || buffer_.size() > 0) return read_request();
+    // A kept-alive connection may wait idle_timeout for its next request;
+    // once its first bytes arrive, the request has read_timeout like any other.
+    stream_.expires_after(o.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->buffer_.commit(n);
+      if (ec) return self->on_read(ec);
+      self->read_request();
+    });
+  }
+
+  void read_request() {
+    stream_.expires_after(server_->options.read_timeout);
     beast_http::async_read(stream_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }

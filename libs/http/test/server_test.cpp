@@ -174,6 +174,34 @@ TEST_F(ServerTest, HostIsRequiredAndAbsoluteFormRoutes) {
   EXPECT_EQ(resp.rfind("HTTP/1.1 200 OK", 0), 0u) << resp;
 }
 
+// Regression: after a first request, the next one could trickle its headers
+// for idle_timeout; once it starts, it has read_timeout like the first.
+TEST_F(ServerTest, KeptAliveConnectionGetsReadTimeoutOnceTheNextRequestStarts) {
+  ServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(200);
+  o.idle_timeout = std::chrono::seconds(30);
+  start(o);
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  asio::write(sock, asio::buffer(std::string("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string got;
+  std::array<char, 4096> buf{};
+  boost::system::error_code ec;
+  while (got.find("world\"}") == std::string::npos && !ec) got.append(buf.data(), sock.read_some(asio::buffer(buf), ec));
+  ASSERT_FALSE(ec) << ec.message();
+  const std::string next = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: yes\r\n\r\n";
+  for (char c : next) {
+    asio::write(sock, asio::buffer(&c, 1), ec);
+    if (ec) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string rest;
+  ec = {};
+  while (!ec) rest.append(buf.data(), sock.read_some(asio::buffer(buf), ec));
+  EXPECT_EQ(rest.find("200 OK"), std::string::npos) << "the trickled request was served: " << rest;
+}
+
 TEST_F(ServerTest, HandlerExceptionBecomes500) {
   start();
   Client c("127.0.0.1", server_->port());
