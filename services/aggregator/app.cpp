@@ -50,7 +50,7 @@ Config load_config(config::Source& src) {
   c.commit_interval = src.get_duration("aggregator.commit_interval", c.commit_interval, std::chrono::milliseconds(10));
   c.delivery_timeout =
       src.get_duration("aggregator.delivery_timeout", c.delivery_timeout, std::chrono::milliseconds(100));
-  c.probe_interval = src.get_duration("aggregator.probe_interval", c.probe_interval, std::chrono::milliseconds(50));
+  c.stats_interval = src.get_duration("aggregator.stats_interval", c.stats_interval, std::chrono::milliseconds(50));
   c.stall_timeout = src.get_duration("aggregator.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
   daemon::finish(src, "aggregator");
   return c;
@@ -176,7 +176,7 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.probe_interval}, this) {
+      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this) {
   spec_.name = cfg.view_name;
   auto w = window::WindowSpec::tumbling(cfg.window);
   if (!w.ok()) throw ConfigError("settings", "aggregator.window", w.error().message);

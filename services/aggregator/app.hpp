@@ -67,7 +67,7 @@ struct Config {
   /// How often the consumer's statistics (connections, end offsets) are
   /// read for lag and readiness, and how long records may wait with no
   /// progress before /readyz turns unready.
-  std::chrono::milliseconds probe_interval{1'000};
+  std::chrono::milliseconds stats_interval{1'000};
   std::chrono::milliseconds stall_timeout{30'000};
 };
 

@@ -23,7 +23,7 @@ from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, free_port, ht
 WINDOW_S = 10
 AGGREGATOR = ["--set", f"aggregator.window={WINDOW_S}s", "--set", "aggregator.allowed_lateness=5s",
               "--set", "aggregator.out_of_orderness=1s", "--set", "aggregator.idle_timeout=2s",
-              "--set", "aggregator.commit_interval=200ms", "--set", "aggregator.probe_interval=200ms",
+              "--set", "aggregator.commit_interval=200ms", "--set", "aggregator.stats_interval=200ms",
               "--set", "kafka.properties.session.timeout.ms=6000",
               "--set", "kafka.properties.heartbeat.interval.ms=1000", "--set", "process.shutdown_timeout=10s"]
 CATEGORIES = ["flood", "fire", "traffic_accident", "landslide"]

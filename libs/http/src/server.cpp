@@ -225,7 +225,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->observer) {
       server_->observer({route_, method_, status, std::chrono::steady_clock::now() - started_});
     }
-    if (ec || !keep_alive) return close();
+    // A stop that came while this response was being written found the
+    // connection busy: it is closed here rather than left waiting idle.
+    if (ec || !keep_alive || server_->stopping.load()) return close();
     read();
   }
 

@@ -281,7 +281,7 @@ TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
 
 // Regression: readiness was set by the first assignment and never cleared.
 TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
-  cfg_.probe_interval = 100ms;
+  cfg_.stats_interval = 100ms;
   start();
   EXPECT_FALSE(aggregator_->readiness().ready);
   const auto deadline = std::chrono::steady_clock::now() + 30s;
