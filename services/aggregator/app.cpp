@@ -342,12 +342,14 @@ void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason)
 
 void Aggregator::set_aside(const kafka::Message& m, bool replay, prometheus::Counter& counter,
                            const std::string& reason) {
-  if (replay) {
-    metrics_->replayed.Increment();
-  } else {
-    counter.Increment();
-    dead_letter(m, reason);
-  }
+  if (replay) return skip_replayed(m);
+  counter.Increment();
+  dead_letter(m, reason);
+  tracker_.on_record(m.partition(), m.offset(), std::nullopt);
+}
+
+void Aggregator::skip_replayed(const kafka::Message& m) {
+  metrics_->replayed.Increment();
   tracker_.on_record(m.partition(), m.offset(), std::nullopt);
 }
 
@@ -396,9 +398,7 @@ void Aggregator::handle(const kafka::Message& m) {
   }
   const std::int64_t end = window_end(t);
   if (replay && ps.frontier && end + cfg_.allowed_lateness.count() <= *ps.frontier) {
-    metrics_->replayed.Increment();  // counted in a window published before the restart, or dead-lettered then
-    tracker_.on_record(p, m.offset(), std::nullopt);
-    return;
+    return skip_replayed(m);  // counted in a window published before the restart, or dead-lettered then
   }
   window::Event ev;
   ev.key = static_cast<window::GroupKey>(*d) * registry_.categories().size() + *c;
@@ -411,12 +411,14 @@ void Aggregator::handle(const kafka::Message& m) {
       if (cfg_.sample_ids > 0) ps.samples.add(ev.record_ref, t, report.id);
       tracker_.on_record(p, m.offset(), end);
       return;
-    case window::EventOutcome::kLate:
+    case window::EventOutcome::kLate: {
+      const std::int64_t judged = std::max(ps.engine.watermark(0), ps.frontier.value_or(window::kNoWatermark));
       set_aside(m, false, metrics_->late,
                 "late: occurred_at " + format_rfc3339(report.occurred_at) +
                     " is beyond the allowed lateness of its window (watermark " +
-                    format_rfc3339(from_epoch_ms(std::max(ps.engine.watermark(0), ps.frontier.value_or(window::kNoWatermark)))) + ")");
+                    format_rfc3339(from_epoch_ms(judged)) + ")");
       return;
+    }
     case window::EventOutcome::kRejected:
       set_aside(m, replay, metrics_->invalid, "invalid record: occurred_at out of the supported range");
       return;
@@ -538,15 +540,14 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
   auto last_gauges = last_commit;
   while (!stop.load() && !count_delivery_failures()) {
     const auto batch = consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100));
-    const std::int64_t now = to_epoch_ms(clock_.now());
-    now_ms_ = now;
+    now_ms_ = to_epoch_ms(clock_.now());
     for (const kafka::Message& m : batch) handle(m);
     if (pending_stats_) {
       apply_stats(*pending_stats_);
       pending_stats_.reset();
     }
     for (auto& [p, ps] : partitions_) {
-      publish(*ps, p, ps->engine.advance(now));
+      publish(*ps, p, ps->engine.advance(now_ms_));
       ps->engine.clear_late_events();  // already dead-lettered in handle()
       const std::int64_t closed_before = ps->engine.watermark(0) - cfg_.allowed_lateness.count();
       ps->samples.purge_before(closed_before - cfg_.window.count());

@@ -103,6 +103,8 @@ class Aggregator : public kafka::RebalanceListener {
   /// Dead-letters `m` with `reason` and counts it, unless it is a record
   /// read a second time after a restart (`replay`): that one was handled.
   void set_aside(const kafka::Message& m, bool replay, prometheus::Counter& counter, const std::string& reason);
+  /// Counts a record read a second time after a restart, already handled then.
+  void skip_replayed(const kafka::Message& m);
   void publish(PartitionState& ps, std::int32_t partition, std::span<const window::WindowResult> results);
   void dead_letter(const kafka::Message& m, const std::string& reason);
   void commit(const std::vector<std::int32_t>& partitions);

@@ -106,12 +106,7 @@ std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds t
     if (m.error() == RD_KAFKA_RESP_ERR_NO_ERROR) {
       out.push_back(std::move(m));
     } else if (m.error() != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      ConsumerError e{std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(m.error()),
-                      m.error_string()};
-      if (e.code.starts_with('_')) e.code.erase(0, 1);
-      log::warn("kafka consumer error",
-                {{"topic", e.topic}, {"partition", e.partition}, {"error", e.code}, {"detail", e.detail}});
-      if (listener_ != nullptr) listener_->on_error(e);
+      report({std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(m.error()), m.error_string()});
     }
   }
   return out;
@@ -206,12 +201,15 @@ Result<ConsumerStats> parse_consumer_stats(std::string_view text) {
   return out;
 }
 
+void Consumer::report(ConsumerError e) {
+  if (e.code.starts_with('_')) e.code.erase(0, 1);  // librdkafka's local errors
+  log::warn("kafka consumer error",
+            {{"topic", e.topic}, {"partition", e.partition}, {"error", e.code}, {"detail", e.detail}});
+  if (listener_ != nullptr) listener_->on_error(e);
+}
+
 void Consumer::error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<Consumer*>(opaque);
-  ConsumerError e{"", -1, -1, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason};
-  if (e.code.starts_with('_')) e.code.erase(0, 1);
-  log::warn("kafka consumer error", {{"error", e.code}, {"detail", e.detail}});
-  if (self->listener_ != nullptr) self->listener_->on_error(e);
+  static_cast<Consumer*>(opaque)->report({"", -1, -1, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason});
 }
 
 int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {

@@ -125,6 +125,8 @@ class Consumer {
 
  private:
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  /// Logs an error event and passes it to the listener.
+  void report(ConsumerError e);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque);
