@@ -56,7 +56,7 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
     if (ec != std::errc() || p != n.data() + n.size() || v < 1 || v > 1000) {
       throw ConfigError(src.file().value_or("settings"), "topics.partitions." + topic, "must be 1..1000, got '" + n + "'");
     }
-    auto it = std::find_if(c.topics.begin(), c.topics.end(), [&](const auto& t) { return t.name == topic; });
+    auto it = std::find_if(c.topics.begin(), c.topics.end(), [&name = topic](const auto& t) { return t.name == name; });
     if (it == c.topics.end()) {
       c.topics.push_back({topic, v, replication, {}});
     } else {
@@ -116,6 +116,18 @@ void Front::start(metrics::ReadinessCheck ready) {
     signal_ = sig;
     cv_.notify_all();
   });
+  if (reload_) {
+    auto hup = std::make_shared<asio::signal_set>(io_, SIGHUP);
+    auto wait = std::make_shared<std::function<void(boost::system::error_code, int)>>();
+    *wait = [this, hup, weak = std::weak_ptr(wait)](boost::system::error_code ec, int) {
+      if (ec) return;
+      log::info("SIGHUP: reloading");
+      reload_();
+      if (auto self = weak.lock()) hup->async_wait(*self);
+    };
+    reload_wait_ = wait;
+    hup->async_wait(*wait);
+  }
   for (unsigned i = 0; i < threads_; ++i) {
     loop_.emplace_back([this] {
       auto guard = asio::make_work_guard(io_);

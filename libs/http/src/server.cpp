@@ -11,7 +11,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <mutex>
+#include <random>
 #include <optional>
 #include <unordered_map>
 
@@ -24,6 +27,8 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
@@ -39,6 +44,26 @@ std::vector<std::string> split_path(std::string_view path) {
     i = j;
   }
   return out;
+}
+
+// A client's request id is echoed only when it is a short, plain token.
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-')) return false;
+  }
+  return true;
+}
+
+// Process-unique, unguessable enough to correlate logs: a random prefix
+// chosen at start and a counter, 16 hex digits.
+std::string next_request_id() {
+  static const std::uint64_t prefix = std::random_device{}() & 0xffffffffu;
+  static std::atomic<std::uint64_t> counter{0};
+  const std::uint64_t v = (prefix << 32) ^ counter.fetch_add(1, std::memory_order_relaxed);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 }  // namespace
@@ -102,7 +127,11 @@ struct ServerState {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ServerState> state)
-      : stream_(std::move(socket)), server_(std::move(state)) {}
+      : stream_(std::move(socket)), server_(std::move(state)) {
+    beast::error_code ec;
+    const tcp::endpoint ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string();
+  }
   ~Session() {
     std::lock_guard lock(server_->mu);
     server_->sessions.erase(this);
@@ -159,6 +188,15 @@ class Session : public std::enable_shared_from_this<Session> {
     responded_ = false;
     started_ = std::chrono::steady_clock::now();
     route_ = "unmatched";
+    auto context = std::make_shared<RequestContext>();
+    context->peer = peer_;
+    if (!ec) {
+      const std::string_view given = parser_->get()[kRequestIdHeader];
+      context->request_id = sane_request_id(given) ? std::string(given) : next_request_id();
+    } else {
+      context->request_id = next_request_id();
+    }
+    context_ = context;
     if (ec == beast_http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
       return close();
@@ -197,11 +235,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     route_ = *m.route;
     try {
-      (*m.handler)(request_, m.params, Responder(shared_from_this()));
+      (*m.handler)(request_, m.params, Responder(shared_from_this(), context_));
     } catch (const std::exception& e) {
       // Handlers report errors as responses; an exception is a bug, but it
       // must not take the server down.
-      log::error("http handler threw", {{"route", route_}, {"error", e.what()}});
+      log::error("http handler threw", {{"route", route_}, {"request_id", context_->request_id}, {"error", e.what()}});
       write(error_response(Status::internal_server_error, "internal", "internal error"));
     }
   }
@@ -212,6 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res.version(11);
     res.keep_alive(keep_alive_ && !server_->stopping.load());
     res.set(beast_http::field::server, server_->options.server_name);
+    res.set(kRequestIdHeader, context_->request_id);
     if (method_ == Verb::head) res.body().clear();
     res.prepare_payload();
     auto sp = std::make_shared<Response>(std::move(res));
@@ -223,7 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec, unsigned status, bool keep_alive) {
     if (server_->observer) {
-      server_->observer({route_, method_, status, std::chrono::steady_clock::now() - started_});
+      server_->observer({route_, context_->request_id, method_, status, std::chrono::steady_clock::now() - started_});
     }
     // A stop that came while this response was being written found the
     // connection busy: it is closed here rather than left waiting idle.
@@ -245,6 +284,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Request request_;
   Verb method_ = Verb::unknown;
   std::string route_ = "unmatched";
+  std::string peer_;
+  std::shared_ptr<const RequestContext> context_ = std::make_shared<RequestContext>();
   std::chrono::steady_clock::time_point started_{};
   std::uint64_t requests_ = 0;
   bool reading_ = false;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
+
+#include "ioc/core/log.hpp"
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <fstream>
@@ -59,6 +61,13 @@ void HttpMetrics::observe(const http::Completed& c) {
   requests_.Add({{"route", route}, {"method", method}, {"code", std::to_string(c.status)}}).Increment();
   duration_.Add({{"route", route}, {"method", method}}, kLatencyBuckets)
       .Observe(std::chrono::duration<double>(c.duration).count());
+  if (log::enabled(log::Level::kDebug)) {
+    log::debug("http request", {{"request_id", c.request_id},
+                                {"route", c.route},
+                                {"method", method},
+                                {"status", c.status},
+                                {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(c.duration).count()}});
+  }
 }
 
 class ProcessCollector : public prometheus::Collectable {

@@ -85,6 +85,10 @@ class Front {
   /// gauges). Call before or after start().
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 
+  /// Runs `reload` on the loop at every SIGHUP (e.g. re-reading a keys
+  /// file). Call before start().
+  void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
+
   /// Blocks until SIGINT/SIGTERM or request_stop(). Returns the signal
   /// number (0 for request_stop()). From then on the process has
   /// `shutdown_timeout` to exit: past it (a client library stuck in its
@@ -110,6 +114,8 @@ class Front {
   std::unique_ptr<metrics::HttpMetrics> http_metrics_;
   std::unique_ptr<http::Server> server_;
   std::vector<std::thread> loop_;
+  std::function<void()> reload_;
+  std::shared_ptr<std::function<void(boost::system::error_code, int)>> reload_wait_;
   std::vector<std::shared_ptr<std::function<void(boost::system::error_code)>>> tasks_;
   std::mutex mu_;
   std::condition_variable cv_;

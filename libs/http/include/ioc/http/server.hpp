@@ -27,16 +27,30 @@ namespace ioc::http {
 class Session;
 struct ServerState;
 
+/// What the server knows of one request besides its bytes.
+struct RequestContext {
+  /// The client's X-Request-Id when it is a sane token (1-64 of
+  /// [A-Za-z0-9._:-]), otherwise one made by the server. Every response
+  /// carries it as X-Request-Id; handlers put it in their log lines.
+  std::string request_id;
+  /// The peer's IP address (no port).
+  std::string peer;
+};
+
 /// Completes one request. Copyable; send() may be called from any thread,
 /// once. If it is never called (a bug), the connection is closed when the
 /// last copy is destroyed.
 class Responder {
  public:
-  explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  Responder(std::shared_ptr<Session> session, std::shared_ptr<const RequestContext> context)
+      : session_(std::move(session)), context_(std::move(context)) {}
   void send(Response response) const;
+  const std::string& request_id() const { return context_->request_id; }
+  const std::string& peer() const { return context_->peer; }
 
  private:
   std::shared_ptr<Session> session_;
+  std::shared_ptr<const RequestContext> context_;
 };
 
 using Handler = std::function<void(const Request& request, const Params& params, Responder responder)>;
@@ -44,6 +58,7 @@ using Handler = std::function<void(const Request& request, const Params& params,
 /// What happened to one request, for metrics and access logs.
 struct Completed {
   std::string_view route;   // route name, or "unmatched"
+  std::string_view request_id;
   Verb method;
   unsigned status;
   std::chrono::nanoseconds duration;
