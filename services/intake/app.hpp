@@ -1,18 +1,32 @@
 #pragma once
-/// ioc-intake: the HTTP front door for citizen reports. A report is
-/// validated, given a time-ordered id, encoded as ioc.v1.Report and produced
-/// to ioc.reports.v1 keyed by district; the reporter gets 202 only after the
-/// broker acknowledged it (acks=all, idempotent producer), and 503 with
-/// Retry-After while the broker is unreachable — never a silent loss.
+/// ioc-intake: the HTTP front door for citizen reports, natively
+/// (POST /api/v1/reports) and through Open311 GeoReport v2.
+///
+/// A report is validated, given a time-ordered id, encoded as ioc.v1.Report
+/// and produced to ioc.reports.v1 keyed by district. The reporter gets 202
+/// "accepted" once the broker acknowledged it (acks=all, idempotent
+/// producer), or 202 "queued" once it is fsync'ed to the local spool because
+/// the broker is unreachable or too slow; the spool is replayed in order
+/// when the broker returns. 503 with Retry-After only when neither can take
+/// it — never a silent loss.
+///
+/// Around that: API keys with scopes, per-IP and per-key token buckets,
+/// Idempotency-Key retries, and status lookups fed by the intake's own
+/// topics (reports, operator updates on ioc.report-status.v1).
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
+#include "auth.hpp"
 #include "ioc/config/source.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/ids.hpp"
@@ -20,7 +34,10 @@
 #include "ioc/daemon/daemon.hpp"
 #include "ioc/http/server.hpp"
 #include "ioc/kafka/producer.hpp"
+#include "rate_limit.hpp"
 #include "report_request.hpp"
+#include "report_store.hpp"
+#include "spool.hpp"
 
 namespace ioc::intake {
 
@@ -28,10 +45,22 @@ struct Config {
   daemon::CommonConfig common;
   ReportLimits limits;
   std::string topic = kafka::topics::kReports;
-  /// How long a request waits for the broker's acknowledgement before 503.
-  std::chrono::milliseconds delivery_timeout{10'000};
+  std::string status_topic = kafka::topics::kReportStatus;
+  std::string deadletter_topic = kafka::topics::kDeadLetter;
+  /// How long a request waits for the broker's acknowledgement before its
+  /// report goes to the spool (or, without a spool, before 503).
+  std::chrono::milliseconds delivery_timeout{5'000};
   /// Retry-After sent with 503.
   std::chrono::seconds retry_after{5};
+  /// `intake.spool.*`; an empty dir turns the spool off.
+  SpoolOptions spool{"intake-spool"};
+  /// `intake.auth.keys_file`; empty: no authentication (said at start).
+  std::string keys_file;
+  RateLimit per_ip{20, 100};
+  RateLimit per_key{200, 1000};
+  std::size_t idempotency_max_keys = 100'000;
+  std::chrono::milliseconds idempotency_window{std::chrono::hours(24)};
+  std::size_t max_indexed_reports = 100'000;
 };
 
 Config load_config(config::Source& src);
@@ -41,31 +70,69 @@ Config load_config(config::Source& src);
 class Intake {
  public:
   Intake(const Config& cfg, const Registry& registry, const Clock& clock, prometheus::Registry& metrics);
+  ~Intake();
 
-  /// Adds POST /api/v1/reports.
+  /// Adds the native and Open311 routes.
   void add_routes(http::Router& router);
-  /// Ready when the broker answered recently.
+  /// Ready while a report can be made durable: the broker answers, or the
+  /// spool has room. Details give the spool depth and broker state.
   metrics::Readiness readiness() const;
-  /// Refreshes gauges (broker connectivity, records in flight).
+  /// Refreshes gauges (broker connectivity, records in flight, spool).
   void refresh_gauges();
-  /// Waits for in-flight records (on shutdown).
+  /// Re-reads the keys file (SIGHUP); keeps the old keys when it is invalid.
+  void reload_keys();
+  /// Stops the background work and waits for in-flight records (on shutdown).
   void flush(std::chrono::milliseconds timeout);
 
  private:
+  struct Metrics;
+  enum class Api { kNative, kOpen311 };
+  struct Caller;
+  struct Submission;
+
+  // Rate limits and API key checks; on refusal the response is sent and
+  // nullopt returned.
+  std::optional<Caller> admit(const http::Request& req, const http::Responder& res, Api api, Scope scope,
+                              const std::string* api_key_param);
+  void refuse(const http::Responder& res, Api api, http::Status status, std::string_view code,
+              const std::string& message) const;
   void post_report(const http::Request& req, http::Responder res);
-  http::Response unavailable(std::string_view why) const;
+  void get_report(const http::Params& params, const http::Request& req, http::Responder res);
+  void post_open311(const http::Request& req, http::Responder res);
+  void get_open311_requests(const http::Request& req, http::Responder res);
+  void get_open311_request(const http::Params& params, const http::Request& req, http::Responder res);
+  // Idempotency, then store or spool; answers through `res`.
+  void submit(Report report, Api api, const Caller& caller, const http::Request& req, http::Responder res);
+  void deliver(std::shared_ptr<Submission> s);
+  void spool_it(std::shared_ptr<Submission> s, const std::string& why);
+  void complete(const Submission& s, Delivery delivery);
+  // Indexes a stored report, and its idempotency key for retries.
+  void remember(const Report& r, Delivery delivery);
+  void fail(const Submission& s, std::string_view code, const std::string& why);
+  http::Response stored_response(const Report& r, Api api, Delivery delivery) const;
+
+  void replay_loop();
+  void follow_loop();
 
   const Config& cfg_;
   const Registry& registry_;
   const Clock& clock_;
   IdGenerator ids_;
-  prometheus::Family<prometheus::Counter>& outcomes_;
-  prometheus::Counter& accepted_;
-  prometheus::Counter& invalid_;
-  prometheus::Counter& unavailable_;
-  prometheus::Gauge& connected_;
-  prometheus::Gauge& in_flight_;
+  std::unique_ptr<Metrics> m_;
   kafka::Producer producer_;
+  std::unique_ptr<Spool> spool_;
+  std::atomic<std::int64_t> spooling_{0};  // appends not yet on disk
+  KeyRing keys_;
+  TokenBuckets per_ip_;
+  TokenBuckets per_key_;
+  IdempotencyCache idempotency_;
+  ReportStore store_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread replayer_;
+  std::thread follower_;
 };
 
 /// Runs the service until SIGINT/SIGTERM; returns the exit code.

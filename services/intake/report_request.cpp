@@ -4,6 +4,7 @@
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cctype>
 #include <cmath>
 #include <string>
 
@@ -14,8 +15,8 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kFields[] = {"category",    "district",    "description", "location",
-                                        "occurred_at", "reporter_id", "media_urls"};
+constexpr std::string_view kFields[] = {"id",          "category",    "district",   "description", "location",
+                                        "occurred_at", "reporter_id", "media_urls", "address"};
 
 std::string join_codes(const auto& items) {
   std::string out;
@@ -115,6 +116,15 @@ class Reader {
 
 }  // namespace
 
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
 std::variant<Report, Rejection> parse_report(std::string_view body, const Registry& registry, TimePoint now,
                                              const ReportLimits& limits) {
   json::stream_parser parser;
@@ -130,8 +140,11 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
   if (!root.is_object()) {
     return Rejection{400, "invalid_json", "request body must be a JSON object, got " + kind_name(root), {}};
   }
-  const json::object& o = root.get_object();
+  return validate_report(root.get_object(), registry, now, limits);
+}
 
+std::variant<Report, Rejection> validate_report(const json::object& o, const Registry& registry, TimePoint now,
+                                                const ReportLimits& limits) {
   std::vector<FieldError> errors;
   Reader r(errors);
   Report rep;
@@ -141,8 +154,17 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
     for (std::string_view f : kFields) known |= kv.key() == f;
     if (!known) {
       r.error(std::string(kv.key()),
-              "unknown field; allowed: category, district, description, location, occurred_at, reporter_id, "
-              "media_urls");
+              "unknown field; allowed: id, category, district, description, location, occurred_at, reporter_id, "
+              "media_urls, address");
+    }
+  }
+
+  if (const auto* s = r.string(o, "id", "id", false)) {
+    if (is_uuid(*s)) {
+      rep.id = *s;
+      for (char& c : rep.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      r.error("id", "must be a UUID such as 0190f3c4-8b5e-7d41-9a2c-3b7e4f1d2a60 (the client's own report id)");
     }
   }
 
@@ -211,6 +233,13 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
       r.error("reporter_id", "must be at most " + std::to_string(limits.max_reporter_id_chars) + " characters");
     } else {
       rep.reporter_id = *s;
+    }
+  }
+  if (const auto* s = r.string(o, "address", "address", false)) {
+    if (utf8_chars(*s) > limits.max_address_chars) {
+      r.error("address", "must be at most " + std::to_string(limits.max_address_chars) + " characters");
+    } else {
+      rep.address = *s;
     }
   }
   if (const json::value* media = o.if_contains("media_urls"); media != nullptr && !media->is_null()) {

@@ -3,6 +3,7 @@
 /// every problem found, each naming the field and the reason. Pure: the
 /// registry and `now` are passed in. Thread-safe.
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@ namespace ioc::intake {
 struct ReportLimits {
   std::size_t max_description_chars = 4000;
   std::size_t max_reporter_id_chars = 128;
+  std::size_t max_address_chars = 512;
   std::size_t max_media_urls = 10;
   std::size_t max_url_chars = 2048;
   /// Reporters' phones have wrong clocks; beyond this, a future time is an error.
@@ -47,10 +49,18 @@ struct Rejection {
 };
 
 /// Parses and validates `body`. On success the Report has category,
-/// district, description, location, occurred_at, reporter_id and
-/// media_urls set; id, received_at and source are the caller's to fill.
+/// district, description, location, occurred_at, reporter_id, media_urls,
+/// address and, when the client chose it, id (a UUID) set; received_at and
+/// source are the caller's to fill, and id when the client left it out.
 std::variant<Report, Rejection> parse_report(std::string_view body, const Registry& registry, TimePoint now,
                                              const ReportLimits& limits);
+/// The same for an already parsed JSON object (Open311 requests are mapped
+/// to one).
+std::variant<Report, Rejection> validate_report(const boost::json::object& o, const Registry& registry,
+                                                TimePoint now, const ReportLimits& limits);
+
+/// True for a UUID in its 8-4-4-4-12 hex form.
+bool is_uuid(std::string_view s);
 
 /// The JSON body for a Rejection.
 std::string to_json(const Rejection& r);

@@ -71,6 +71,9 @@ void encode(const Report& in, std::string& out) {
   m.set_reporter_id(in.reporter_id);
   for (const auto& u : in.media_urls) m.add_media_urls(u);
   m.set_source(in.source);
+  m.set_address(in.address);
+  m.set_client(in.client);
+  m.set_idempotency_key(in.idempotency_key);
   m.SerializeToString(&out);
 }
 
@@ -92,6 +95,37 @@ Status decode(std::string_view bytes, Report& out) {
   out.reporter_id = m.reporter_id();
   out.media_urls.assign(m.media_urls().begin(), m.media_urls().end());
   out.source = m.source();
+  out.address = m.address();
+  out.client = m.client();
+  out.idempotency_key = m.idempotency_key();
+  return {};
+}
+
+// ---------------------------------------------------------------- ReportStatus
+
+void encode(const ReportStatus& in, std::string& out) {
+  auto& m = scratch<v1::ReportStatus>();
+  m.set_report_id(in.report_id);
+  m.set_status(in.status);
+  m.set_note(in.note);
+  m.set_operator_id(in.operator_id);
+  to_proto(in.updated_at, m.mutable_updated_at());
+  m.set_agency(in.agency);
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, ReportStatus& out) {
+  auto& m = scratch<v1::ReportStatus>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.report_id().empty()) return missing("ReportStatus", "report_id");
+  if (m.status().empty()) return missing("ReportStatus", "status");
+  if (!m.has_updated_at()) return missing("ReportStatus", "updated_at");
+  out.report_id = m.report_id();
+  out.status = m.status();
+  out.note = m.note();
+  out.operator_id = m.operator_id();
+  out.updated_at = from_proto(m.updated_at());
+  out.agency = m.agency();
   return {};
 }
 

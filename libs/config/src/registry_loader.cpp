@@ -52,7 +52,8 @@ Registry load_registry(const std::string& districts_file, const std::string& cat
     categories.push_back({field(cl[i], categories_file, where, "code", true),
                           field(cl[i], categories_file, where, "name", true),
                           field(cl[i], categories_file, where, "sdm_category", false),
-                          field(cl[i], categories_file, where, "sdm_subcategory", false)});
+                          field(cl[i], categories_file, where, "sdm_subcategory", false),
+                          field(cl[i], categories_file, where, "description", false)});
   }
   return Registry(std::move(districts), std::move(categories), districts_file + ", " + categories_file);
 }

@@ -11,6 +11,7 @@ std::vector<TopicSpec> project_topics(int partitions, int replication) {
   const std::map<std::string, std::string> compacted = {{"cleanup.policy", "compact"}};
   return {
       {topics::kReports, partitions, replication, {}},
+      {topics::kReportStatus, 3, replication, {}},
       {topics::kTransactions, partitions, replication, {}},
       {topics::kTelemetry, 2 * partitions, replication, {}},
       {topics::kAggregates, partitions, replication, compacted},

@@ -31,6 +31,7 @@ void add_endpoints(http::Router& router, std::shared_ptr<const Exposition> expos
                boost::json::object o;
                o["status"] = rd.ready ? "ready" : "not_ready";
                if (!rd.ready) o["reason"] = rd.reason;
+               for (const auto& kv : rd.details) o[kv.key()] = kv.value();
                r.send(http::make_response(rd.ready ? http::Status::ok : http::Status::service_unavailable,
                                           boost::json::serialize(o)));
              });

@@ -20,11 +20,13 @@ void encode(const Report& in, std::string& out);
 void encode(const ServiceTransaction& in, std::string& out);
 void encode(const Telemetry& in, std::string& out);
 void encode(const WindowResult& in, std::string& out);
+void encode(const ReportStatus& in, std::string& out);
 
 [[nodiscard]] Status decode(std::string_view bytes, Report& out);
 [[nodiscard]] Status decode(std::string_view bytes, ServiceTransaction& out);
 [[nodiscard]] Status decode(std::string_view bytes, Telemetry& out);
 [[nodiscard]] Status decode(std::string_view bytes, WindowResult& out);
+[[nodiscard]] Status decode(std::string_view bytes, ReportStatus& out);
 
 /// Convenience for non-hot paths.
 template <typename T>

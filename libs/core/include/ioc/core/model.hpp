@@ -28,7 +28,21 @@ struct Report {
   std::string reporter_id;
   std::vector<std::string> media_urls;
   std::string source;  // "api", "open311"
+  std::string address;
+  std::string client;           // API key name ("" with authentication off)
+  std::string idempotency_key;  // the client's Idempotency-Key, if any
   friend bool operator==(const Report&, const Report&) = default;
+};
+
+/// An operator's update to a report (topic ioc.report-status.v1).
+struct ReportStatus {
+  std::string report_id;
+  std::string status;  // "acknowledged" | "in_progress" | "resolved" | "closed" | "rejected"
+  std::string note;
+  std::string operator_id;
+  TimePoint updated_at{};
+  std::string agency;
+  friend bool operator==(const ReportStatus&, const ReportStatus&) = default;
 };
 
 enum class Channel { kUnspecified, kOnline, kCounter };

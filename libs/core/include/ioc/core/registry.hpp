@@ -25,6 +25,7 @@ struct Category {
   std::string name;             // Vietnamese name, e.g. "Ngập lụt"
   std::string sdm_category;     // FIWARE Smart Data Models Alert category, may be empty
   std::string sdm_subcategory;  // FIWARE SDM Alert subCategory, may be empty
+  std::string description;      // what to report under it (Open311 service description), may be empty
 };
 
 class Registry {

@@ -18,6 +18,7 @@ struct ClientConfig {
 /// The project's topics (ARCHITECTURE.md, "Topics and keys").
 namespace topics {
 inline constexpr const char* kReports = "ioc.reports.v1";
+inline constexpr const char* kReportStatus = "ioc.report-status.v1";
 inline constexpr const char* kTransactions = "ioc.transactions.v1";
 inline constexpr const char* kTelemetry = "ioc.telemetry.v1";
 inline constexpr const char* kAggregates = "ioc.aggregates.v1";

@@ -12,6 +12,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ namespace ioc::metrics {
 struct Readiness {
   bool ready = true;
   std::string reason;
+  /// Shown in the /readyz body either way (e.g. a queue depth).
+  boost::json::object details;
 };
 using ReadinessCheck = std::function<Readiness()>;
 

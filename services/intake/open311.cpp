@@ -1,0 +1,312 @@
+#include "open311.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <cmath>
+
+#include "ioc/core/time_format.hpp"
+
+namespace ioc::intake::open311 {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kRequestParams[] = {
+    "api_key",     "jurisdiction_id", "service_code", "lat",       "long",      "address_string",
+    "address_id",  "email",           "device_id",    "account_id", "first_name", "last_name",
+    "phone",       "description",     "media_url",    "attribute[district]", "attribute[occurred_at]"};
+constexpr std::string_view kQueryParams[] = {"api_key",    "jurisdiction_id", "service_request_id", "service_code",
+                                             "start_date", "end_date",        "status"};
+constexpr std::size_t kMaxResults = 1000;
+constexpr auto kDefaultSpan = std::chrono::hours(24 * 90);
+
+template <std::size_t N>
+std::string join(const std::string_view (&items)[N]) {
+  std::string out;
+  for (std::string_view i : items) {
+    if (!out.empty()) out += ", ";
+    out += i;
+  }
+  return out;
+}
+
+template <std::size_t N>
+bool known(const std::string_view (&items)[N], std::string_view key) {
+  for (std::string_view i : items) {
+    if (i == key) return true;
+  }
+  return false;
+}
+
+// Checks the parameter names; the values by name (the last of repeated ones).
+template <std::size_t N>
+std::optional<Rejected> check_names(const Params& params, const std::string_view (&allowed)[N]) {
+  Rejected r;
+  for (std::size_t i = 0; i < params.size() && r.errors.size() < kMaxListedErrors; ++i) {
+    const std::string& k = params[i].first;
+    const std::string shown = k.size() > kMaxEchoedFieldBytes ? k.substr(0, kMaxEchoedFieldBytes) + "..." : k;
+    if (!known(allowed, k)) {
+      r.errors.push_back({400, shown + ": unknown parameter; allowed: " + join(allowed)});
+      continue;
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (params[j].first == k) {
+        r.errors.push_back({400, shown + ": given more than once"});
+        break;
+      }
+    }
+  }
+  if (r.errors.empty()) return std::nullopt;
+  return r;
+}
+
+const std::string* value(const Params& params, std::string_view key) {
+  for (const auto& [k, v] : params) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+std::optional<double> number(const std::string& s) {
+  double v = 0;
+  const char* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || p != end || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    std::size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(std::move(item));
+    i = j + 1;
+  }
+  return out;
+}
+
+// The Open311 name of a field of the report model.
+std::string open311_field(const std::string& field) {
+  if (field == "category") return "service_code";
+  if (field == "district") return "attribute[district]";
+  if (field == "occurred_at") return "attribute[occurred_at]";
+  if (field == "location.lat") return "lat";
+  if (field == "location.lon") return "long";
+  if (field == "reporter_id") return "account_id";
+  if (field == "address") return "address_string";
+  if (field.starts_with("media_urls")) return "media_url";
+  return field;
+}
+
+}  // namespace
+
+std::string to_json(const std::vector<Error>& errors) {
+  json::array a;
+  for (const Error& e : errors) a.push_back(json::object{{"code", e.code}, {"description", e.description}});
+  return json::serialize(a);
+}
+
+std::string services_json(const Registry& registry) {
+  json::array a;
+  for (const Category& c : registry.categories()) {
+    json::array keywords;
+    if (!c.sdm_category.empty()) keywords.push_back(json::string(c.sdm_category));
+    if (!c.sdm_subcategory.empty()) keywords.push_back(json::string(c.sdm_subcategory));
+    a.push_back(json::object{{"service_code", c.code},
+                             {"service_name", c.name},
+                             {"description", c.description.empty() ? c.name : c.description},
+                             {"metadata", true},
+                             {"type", "realtime"},
+                             {"keywords", keywords},
+                             {"group", c.sdm_category.empty() ? "other" : c.sdm_category}});
+  }
+  return json::serialize(a);
+}
+
+std::optional<std::string> service_definition_json(const Registry& registry, std::string_view code) {
+  if (!registry.category_index(code)) return std::nullopt;
+  json::array districts;
+  for (const District& d : registry.districts()) districts.push_back(json::object{{"key", d.code}, {"name", d.name}});
+  json::array attributes;
+  attributes.push_back(json::object{{"variable", true},
+                                    {"code", "district"},
+                                    {"datatype", "singlevaluelist"},
+                                    {"required", true},
+                                    {"datatype_description", "The district's code"},
+                                    {"order", 1},
+                                    {"description", "District where it happened"},
+                                    {"values", std::move(districts)}});
+  attributes.push_back(json::object{{"variable", true},
+                                    {"code", "occurred_at"},
+                                    {"datatype", "datetime"},
+                                    {"required", false},
+                                    {"datatype_description", "RFC 3339 date-time with offset, e.g. 2024-07-01T08:30:00+07:00"},
+                                    {"order", 2},
+                                    {"description", "When it happened, if not just now"}});
+  return json::serialize(json::object{{"service_code", code}, {"attributes", std::move(attributes)}});
+}
+
+std::variant<Params, Rejected> params_from_json(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec) return Rejected{400, {{400, "request body is not valid JSON: " + ec.message()}}};
+  if (!v.is_object()) return Rejected{400, {{400, "request body must be a JSON object"}}};
+  Params out;
+  Rejected bad;
+  auto add = [&](std::string key, const json::value& x) {
+    if (x.is_string()) {
+      out.emplace_back(std::move(key), std::string(x.get_string()));
+    } else if (x.is_number()) {
+      out.emplace_back(std::move(key), json::serialize(x));
+    } else if (!x.is_null() && bad.errors.size() < kMaxListedErrors) {
+      if (key.size() > kMaxEchoedFieldBytes) key = key.substr(0, kMaxEchoedFieldBytes) + "...";
+      bad.errors.push_back({400, key + ": must be a string or a number"});
+    }
+  };
+  for (const auto& kv : v.get_object()) {
+    if (kv.key() == "attribute" && kv.value().is_object()) {
+      for (const auto& a : kv.value().get_object()) add("attribute[" + std::string(a.key()) + "]", a.value());
+    } else {
+      add(std::string(kv.key()), kv.value());
+    }
+  }
+  if (!bad.errors.empty()) return bad;
+  return out;
+}
+
+std::variant<Report, Rejected> parse_request(const Params& params, const Registry& registry, TimePoint now,
+                                             const ReportLimits& limits) {
+  if (auto bad = check_names(params, kRequestParams)) return *bad;
+  Rejected r;
+  json::object o;
+  if (const auto* v = value(params, "service_code")) o["category"] = *v;
+  if (const auto* v = value(params, "attribute[district]")) o["district"] = *v;
+  if (const auto* v = value(params, "description")) o["description"] = *v;
+  const std::string* lat = value(params, "lat");
+  const std::string* lon = value(params, "long");
+  if ((lat == nullptr) != (lon == nullptr)) {
+    r.errors.push_back({400, std::string(lat ? "long" : "lat") + ": is required with " + (lat ? "lat" : "long")});
+  } else if (lat) {
+    const auto la = number(*lat);
+    const auto lo = number(*lon);
+    if (!la) r.errors.push_back({400, "lat: must be a decimal number of degrees, got '" + lat->substr(0, 32) + "'"});
+    if (!lo) r.errors.push_back({400, "long: must be a decimal number of degrees, got '" + lon->substr(0, 32) + "'"});
+    if (la && lo) o["location"] = json::object{{"lat", *la}, {"lon", *lo}};
+  }
+  std::string address;
+  if (const auto* v = value(params, "address_string")) address = *v;
+  if (const auto* v = value(params, "address_id"); v && !v->empty()) {
+    address += (address.empty() ? "" : " ") + std::string("[address_id ") + *v + "]";
+  }
+  if (!address.empty()) o["address"] = address;
+  if (lat == nullptr && address.empty()) {
+    r.errors.push_back({400, "lat, long: a location is required: lat and long, or address_string, or address_id"});
+  }
+  const std::string* occurred = value(params, "attribute[occurred_at]");
+  o["occurred_at"] = occurred ? *occurred : format_rfc3339(now);
+  if (const auto* v = value(params, "account_id"); v && !v->empty()) {
+    o["reporter_id"] = *v;
+  } else if (const auto* d = value(params, "device_id"); d && !d->empty()) {
+    o["reporter_id"] = *d;
+  }
+  if (const auto* v = value(params, "media_url"); v && !v->empty()) o["media_urls"] = json::array{json::string(*v)};
+
+  auto parsed = validate_report(o, registry, now, limits);
+  if (auto* rej = std::get_if<Rejection>(&parsed)) {
+    for (const FieldError& e : rej->errors) {
+      if (r.errors.size() >= kMaxListedErrors) break;
+      r.errors.push_back({400, open311_field(e.field) + ": " + e.reason});
+    }
+  }
+  if (!r.errors.empty()) return r;
+  return std::get<Report>(std::move(parsed));
+}
+
+std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Registry& registry, TimePoint now) {
+  if (auto bad = check_names(params, kQueryParams)) return *bad;
+  Rejected r;
+  ReportQuery q;
+  q.limit = kMaxResults;
+  if (const auto* v = value(params, "service_request_id")) q.ids = split_list(*v);
+  if (const auto* v = value(params, "service_code")) {
+    q.categories = split_list(*v);
+    for (const std::string& c : q.categories) {
+      if (!registry.category_index(c)) r.errors.push_back({400, "service_code: unknown service '" + c.substr(0, 64) + "'"});
+    }
+  }
+  for (const char* name : {"start_date", "end_date"}) {
+    const auto* v = value(params, name);
+    if (!v) continue;
+    auto t = parse_rfc3339(*v);
+    if (!t.ok()) {
+      r.errors.push_back({400, std::string(name) + ": must be a W3C / RFC 3339 date-time (" + t.error().message + ")"});
+    } else {
+      (std::string_view(name) == "start_date" ? q.start : q.end) = *t;
+    }
+  }
+  if (const auto* v = value(params, "status")) {
+    bool open = false, closed = false;
+    for (const std::string& s : split_list(*v)) {
+      if (s == "open") {
+        open = true;
+      } else if (s == "closed") {
+        closed = true;
+      } else {
+        r.errors.push_back({400, "status: unknown status '" + s.substr(0, 32) + "'; allowed: open, closed"});
+      }
+    }
+    if (open != closed) q.closed = closed;
+  }
+  if (!r.errors.empty()) return r;
+  // The spec's default: the last 90 days (a list of ids is not limited).
+  if (q.ids.empty() && !q.start) q.start = (q.end ? *q.end : now) - kDefaultSpan;
+  return q;
+}
+
+namespace {
+
+json::object request_object(const StoredReport& s, const Registry& registry) {
+  const Report& r = s.report;
+  const auto ci = registry.category_index(r.category);
+  json::object o{{"service_request_id", r.id},
+                 {"status", s.closed() ? "closed" : "open"},
+                 {"status_notes", s.updates.empty() ? "" : s.updates.back().note},
+                 {"service_name", ci ? registry.category(*ci).name : r.category},
+                 {"service_code", r.category},
+                 {"description", r.description},
+                 {"agency_responsible", s.updates.empty() ? "" : s.updates.back().agency},
+                 {"service_notice", s.delivery == Delivery::kQueued ? "queued at intake; delivery pending" : ""},
+                 {"requested_datetime", format_rfc3339(r.received_at)},
+                 {"updated_datetime", format_rfc3339(s.updated_at())},
+                 {"expected_datetime", nullptr},
+                 {"address", r.address},
+                 {"address_id", ""},
+                 {"zipcode", ""},
+                 {"media_url", r.media_urls.empty() ? "" : r.media_urls.front()}};
+  if (r.location) {
+    o["lat"] = r.location->lat;
+    o["long"] = r.location->lon;
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string request_json(const StoredReport& report, const Registry& registry) {
+  return json::serialize(request_object(report, registry));
+}
+
+std::string requests_json(const std::vector<StoredReport>& reports, const Registry& registry) {
+  json::array a;
+  for (const StoredReport& s : reports) a.push_back(request_object(s, registry));
+  return json::serialize(a);
+}
+
+}  // namespace ioc::intake::open311
