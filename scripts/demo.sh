@@ -57,7 +57,7 @@ wait_ready() {
 
 start ioc-broker "$bin/ioc-broker" --config "$config"
 wait_ready ioc-broker http://127.0.0.1:9104/readyz
-start ioc-intake "$bin/ioc-intake" --config "$config"
+start ioc-intake "$bin/ioc-intake" --config "$config" --set intake.spool.dir="$run/intake-spool"
 wait_ready ioc-intake http://127.0.0.1:8080/readyz
 start ioc-aggregator "$bin/ioc-aggregator" --config "$config"
 wait_ready ioc-aggregator http://127.0.0.1:9101/healthz

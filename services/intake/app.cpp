@@ -7,6 +7,7 @@
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "open311.hpp"
 
@@ -460,6 +461,14 @@ void Intake::submit(Report report, Api api, const Caller& caller, const http::Re
   if (key.empty() && !report.id.empty()) key = "id:" + report.id;  // the client's own report id
   auto s = std::make_shared<Submission>(Submission{std::move(report), {}, api, {}, std::move(res)});
   if (!key.empty()) {
+    if (!index_ready_.load() && producer_.connected()) {
+      // Until the reports stored before this start are read back, a retry
+      // could not be told from a new report.
+      http::Response r = error_for(api == Api::kOpen311, http::Status::service_unavailable, "starting",
+                                   "the intake is loading the idempotency keys of stored reports; retry shortly");
+      r.set(http::beast_http::field::retry_after, "1");
+      return s->res.send(std::move(r));
+    }
     s->idempotency_scope = caller.principal.name + '\x1f' + key;
     const auto begun = idempotency_.begin(s->idempotency_scope, fingerprint(req), now);
     switch (begun.kind) {
@@ -685,6 +694,31 @@ void Intake::follow_loop() {
       }
     }
     auto parts = whole_topic(cfg_.common, cfg_.topic);
+    // Retries are recognised once every report stored before this start
+    // has been read back.
+    std::vector<std::int64_t> report_end(parts.size(), 0);
+    {
+      kafka::Admin admin(cfg_.common.kafka);
+      for (std::size_t p = 0; p < parts.size() && !stop_.load(); ++p) {
+        auto w = admin.watermarks(cfg_.topic, parts[p].partition, std::chrono::seconds(5));
+        if (!w.ok()) {
+          --p;  // retry this partition
+          continue;
+        }
+        report_end[p] = w->log_end > w->log_start ? w->log_end : 0;
+      }
+    }
+    std::vector<std::int64_t> report_pos(parts.size(), 0);
+    auto check_caught_up = [&] {
+      for (std::size_t p = 0; p < parts.size(); ++p) {
+        if (report_pos[p] < report_end[p]) return;
+      }
+      if (!index_ready_.exchange(true)) {
+        log::info("report index caught up", {{"reports", static_cast<std::int64_t>(store_.size())},
+                                             {"idempotency_keys", static_cast<std::int64_t>(idempotency_.size())}});
+      }
+    };
+    check_caught_up();
     parts.insert(parts.end(), status_parts.begin(), status_parts.end());
     consumer.assign(parts);
     std::vector<std::int64_t> next(status_parts.size(), -1);
@@ -692,6 +726,9 @@ void Intake::follow_loop() {
     while (!stop_.load()) {
       for (const kafka::Message& msg : consumer.poll(500, std::chrono::milliseconds(200))) {
         if (msg.topic() == cfg_.topic) {
+          if (static_cast<std::size_t>(msg.partition()) < report_pos.size()) {
+            report_pos[static_cast<std::size_t>(msg.partition())] = msg.offset() + 1;
+          }
           Report r;
           if (codec::decode(msg.value(), r).ok()) remember(r, Delivery::kDelivered);  // else: the aggregator dead-letters it
           continue;
@@ -717,6 +754,7 @@ void Intake::follow_loop() {
                   {{"partition", msg.partition()}, {"offset", msg.offset()}, {"error", st.error().message}});
         (void)producer_.produce(cfg_.deadletter_topic, msg.key(), msg.value(), {}, h);
       }
+      if (!index_ready_.load()) check_caught_up();
       if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(5)) {
         last_commit = std::chrono::steady_clock::now();
         std::vector<kafka::TopicPartition> done;
@@ -740,6 +778,7 @@ metrics::Readiness Intake::readiness() const {
   const bool broker = producer_.connected();
   metrics::Readiness r;
   r.details["broker_connected"] = broker;
+  r.details["report_index_ready"] = index_ready_.load();
   if (spool_) {
     r.details["spool_depth"] = spool_->depth();
     r.details["spool_bytes"] = spool_->bytes();

@@ -128,6 +128,7 @@ class Intake {
   IdempotencyCache idempotency_;
   ReportStore store_;
 
+  std::atomic<bool> index_ready_{false};  // reports stored before start are indexed
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;

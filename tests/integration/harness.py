@@ -50,12 +50,14 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def http(method, url, body=None, content_type="application/json", timeout=15):
+def http(method, url, body=None, content_type="application/json", timeout=15, headers=None):
     """Returns (status, headers, body text); HTTP errors are values, not exceptions."""
     data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None and content_type:
         req.add_header("Content-Type", content_type)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read().decode()
@@ -86,8 +88,9 @@ class Service:
             n += 1
             self.log_path = os.path.join(workdir, f"{name}.{n}.log")
         self._log = open(self.log_path, "wb")
+        # Relative paths (the intake's spool) land in the test's own directory.
         self.proc = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=None if env is None else {**os.environ, **env})
+                                     cwd=workdir, env=None if env is None else {**os.environ, **env})
         self.returncode = None
 
     def kill9(self):
@@ -175,6 +178,16 @@ def proto_modules(workdir):
     sys.path.insert(0, out)
     import importlib
     return {m: importlib.import_module(f"ioc.v1.{m}_pb2") for m in ("report", "window_result")}
+
+
+def intake_args(bootstrap, port, *more):
+    """Arguments of an ioc-intake on `port` using the broker at `bootstrap`."""
+    return ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
+            "--set", f"http.listen=127.0.0.1:{port}", *more]
+
+
+def report_body(district="380", category="flood", **extra):
+    return json.dumps({"category": category, "district": district, "occurred_at": rfc3339(time.time() - 5), **extra})
 
 
 def read_topic(bootstrap, topic, timeout=30):

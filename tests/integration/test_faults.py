@@ -81,8 +81,10 @@ class FaultTest(SystemTestCase):
 
     def intake(self):
         port = free_port()
+        # One test client sends all the load: no per-address limit.
         self.system.start("ioc-intake", *self.common, "--set", f"http.listen=127.0.0.1:{port}",
-                          "--set", "intake.delivery_timeout=2s").wait_http(f"http://127.0.0.1:{port}/readyz")
+                          "--set", "intake.delivery_timeout=2s",
+                          "--set", "intake.rate_limit.per_ip=0").wait_http(f"http://127.0.0.1:{port}/readyz")
         return f"http://127.0.0.1:{port}/api/v1/reports"
 
     def aggregator(self, env=None, *extra):

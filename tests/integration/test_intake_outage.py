@@ -1,4 +1,4 @@
-"""ioc-intake while the broker is away: 503 with Retry-After and a not-ready
+"""ioc-intake without a spool while the broker is away: 503 with Retry-After and a not-ready
 /readyz (nothing is acknowledged that was not stored), then recovery when a
 broker is back at the same bootstrap address."""
 
@@ -16,7 +16,8 @@ class IntakeOutageTest(SystemTestCase):
         port = free_port()
         self.system.start("ioc-intake", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
                           "--set", f"http.listen=127.0.0.1:{port}", "--set", "intake.delivery_timeout=2s",
-                          "--set", "intake.retry_after=7s").wait_http(f"http://127.0.0.1:{port}/readyz")
+                          "--set", "intake.retry_after=7s",
+                          "--set", "intake.spool.dir=").wait_http(f"http://127.0.0.1:{port}/readyz")
         url = f"http://127.0.0.1:{port}/api/v1/reports"
 
         def post():

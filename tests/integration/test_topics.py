@@ -23,7 +23,7 @@ class TopicsTest(SystemTestCase):
             r = self.run_tool("ioc-topics")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             lines = r.stdout.splitlines()
-            self.assertEqual(len(lines), 7, r.stdout)
+            self.assertEqual(len(lines), 8, r.stdout)
             self.assertTrue(all(line.startswith("ok ") for line in lines), r.stdout)
         self.assertIn("ok       ioc.aggregates.v1 (6 partitions, replication cluster default, cleanup.policy=compact)",
                       r.stdout)

@@ -47,9 +47,12 @@ class IntakeTest : public ::testing::Test {
     server_ = std::make_unique<http::Server>(io_, o, std::move(router));
     server_->start();
     runner_ = std::thread([this] { io_.run(); });
-    for (int i = 0; wait_ready && i < 500 && !intake_->readiness().details.at("broker_connected").as_bool(); ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
+    // Connected, and the reports stored before are indexed (retries are recognised).
+    auto up = [this] {
+      const auto d = intake_->readiness().details;
+      return d.at("broker_connected").as_bool() && d.at("report_index_ready").as_bool();
+    };
+    for (int i = 0; wait_ready && i < 1000 && !up(); ++i) std::this_thread::sleep_for(10ms);
   }
 
   void TearDown() override {
