@@ -46,6 +46,7 @@ Config load_config(config::Source& src) {
       static_cast<std::size_t>(src.get_int("intake.idempotency.max_keys", 100'000, 1, 100'000'000));
   c.max_indexed_reports =
       static_cast<std::size_t>(src.get_int("intake.status.max_reports", 100'000, 1, 100'000'000));
+  c.noop_route = src.get_bool("intake.bench_noop_route", false);
   daemon::finish(src, "intake");
   return c;
 }
@@ -260,6 +261,14 @@ void Intake::add_routes(http::Router& router) {
                });
   };
   route(http::Verb::post, "/api/v1/reports", "reports", &Intake::post_report);
+  if (cfg_.noop_route) {
+    // The benchmarks' baseline: the same server, connection handling and
+    // body reading, and nothing else.
+    router.add(http::Verb::post, "/bench/noop", "bench_noop", [](const http::Request&, const http::Params&,
+                                                                 http::Responder res) {
+      res.send(http::make_response(http::Status::accepted, R"({"status":"accepted"})"));
+    });
+  }
   route(http::Verb::get, "/api/v1/reports/{id}", "report", &Intake::get_report);
   router.add(http::Verb::get, "/open311/v2/services.json", "open311_services",
              [this](const http::Request& req, const http::Params&, http::Responder res) {

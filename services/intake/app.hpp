@@ -61,6 +61,9 @@ struct Config {
   std::size_t idempotency_max_keys = 100'000;
   std::chrono::milliseconds idempotency_window{std::chrono::hours(24)};
   std::size_t max_indexed_reports = 100'000;
+  /// `intake.bench_noop_route`: serves POST /bench/noop (202, no work), the
+  /// baseline of bench/intake_wrk.sh.
+  bool noop_route = false;
 };
 
 Config load_config(config::Source& src);
