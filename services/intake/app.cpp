@@ -702,6 +702,7 @@ void Intake::follow_loop() {
         break;
       }
     }
+    if (stop_.load()) return;
     auto parts = whole_topic(cfg_.common, cfg_.topic);
     // Retries are recognised once every report stored before this start
     // has been read back.
@@ -717,6 +718,7 @@ void Intake::follow_loop() {
         report_end[p] = w->log_end > w->log_start ? w->log_end : 0;
       }
     }
+    if (stop_.load()) return;
     std::vector<std::int64_t> report_pos(parts.size(), 0);
     auto check_caught_up = [&] {
       for (std::size_t p = 0; p < parts.size(); ++p) {
