@@ -1,6 +1,7 @@
 """kill -9 of ioc-aggregator mid-stream: after a restart every window's final
 count equals a from-scratch computation (no double counts, no gaps), and any
-window published twice was published with the same value."""
+window published twice was published with the same value. SIGTERM while a
+replica reads a backlog (as after such a restart) ends it cleanly."""
 
 import collections
 import json
@@ -8,8 +9,8 @@ import signal
 import time
 import unittest
 
-from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, proto_modules, read_topic, rfc3339,
-                     wait_until)
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, proto_modules, read_topic,
+                     rfc3339, wait_until)
 
 
 class AggregatorCrashTest(SystemTestCase):
@@ -71,6 +72,46 @@ class AggregatorCrashTest(SystemTestCase):
         got = wait_until(lambda: (lambda f: f if len(f) >= len(want) else None)(finals()), 90, "all finals")
         self.assertEqual({k: v for k, v in got.items() if len(v) != 1}, {}, "a window published with two values")
         self.assertEqual({k: next(iter(v)) for k, v in got.items()}, want)
+        self.passed()
+
+    def test_sigterm_while_reading_a_backlog_exits_0(self):
+        # Regression: records fetched but not yet polled when the consumer
+        # closed aborted the process inside librdkafka (rd_kafka_q_serve:
+        # assert: res != RD_KAFKA_OP_RES_PASS) instead of exiting 0.
+        s = self.system
+        bootstrap = f"127.0.0.1:{free_port()}"
+        self.start_broker(bootstrap)
+        pb = proto_modules(s.workdir)
+        from confluent_kafka import Producer
+        backlog = 150_000  # read in a few hundred ms: long enough to stop a replica in the middle
+        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+        start_ms = int(time.time() * 1000) - 60_000
+        for i in range(backlog):
+            r = pb["report"].Report(id=f"b{i}", district=DISTRICTS[i % 7], category="flood")
+            r.occurred_at.FromMilliseconds(start_ms + i // 10)
+            while True:
+                try:
+                    producer.produce("ioc.reports.v1", key=r.district.encode(), value=r.SerializeToString())
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+        self.assertEqual(producer.flush(60), 0)
+
+        stopped_mid_backlog = 0
+        for run in range(5):  # a new group each time: every replica starts at the beginning of the backlog
+            port = free_port()
+            agg = s.start("ioc-aggregator", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
+                          "--set", f"http.listen=127.0.0.1:{port}", "--set", f"aggregator.group_id=backlog-{run}")
+
+            def accepted():
+                text = http("GET", f"http://127.0.0.1:{port}/metrics", timeout=2)[2]
+                return metric(text, "ioc_aggregator_events_total", {"outcome": "accepted"})
+            read = wait_until(accepted, 30, "the aggregator reading the backlog")
+            code = agg.stop()
+            self.assertEqual(code, 0, f"run {run}: exit {code} on SIGTERM\n{agg.log()[-2000:]}")
+            stopped_mid_backlog += read < backlog
+        # Otherwise this test checked nothing: every stop came after the backlog was read.
+        self.assertGreater(stopped_mid_backlog, 0, "no replica was stopped while reading the backlog")
         self.passed()
 
 

@@ -13,6 +13,13 @@
 
 namespace ioc::kafka {
 
+namespace {
+
+// Messages taken per call while serving the close queue.
+constexpr std::size_t kCloseBatch = 500;
+
+}  // namespace
+
 std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartition> out;
   if (list == nullptr) return out;
@@ -96,20 +103,28 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
 }
 
 std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds timeout) {
-  std::vector<rd_kafka_message_t*> raw(max);
-  const ssize_t n = rd_kafka_consume_batch_queue(queue_, static_cast<int>(timeout.count()), raw.data(), max);
   std::vector<Message> out;
-  if (n <= 0) return out;
-  out.reserve(static_cast<std::size_t>(n));
+  (void)consume(queue_, max, timeout, &out);
+  return out;
+}
+
+std::size_t Consumer::consume(rd_kafka_queue_t* q, std::size_t max, std::chrono::milliseconds timeout,
+                              std::vector<Message>* records) {
+  std::vector<rd_kafka_message_t*> raw(max);
+  const ssize_t n = rd_kafka_consume_batch_queue(q, static_cast<int>(timeout.count()), raw.data(), max);
+  if (n <= 0) return 0;
+  std::size_t count = 0;
+  if (records != nullptr) records->reserve(records->size() + static_cast<std::size_t>(n));
   for (ssize_t i = 0; i < n; ++i) {
     Message m(raw[static_cast<std::size_t>(i)]);
     if (m.error() == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.push_back(std::move(m));
+      ++count;
+      if (records != nullptr) records->push_back(std::move(m));
     } else if (m.error() != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       report({std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(m.error()), m.error_string()});
     }
   }
-  return out;
+  return count;
 }
 
 namespace {
@@ -232,12 +247,24 @@ void Consumer::close(std::chrono::milliseconds timeout) {
     log::warn("kafka consumer close", {{"error", rd_kafka_error_string(e)}});
     rd_kafka_error_destroy(e);
   }
-  // Rebalance callbacks (the final revoke) are served from this queue.
+  // librdkafka now forwards the consumer queue to `q`: the final revoke
+  // comes here, and so do records fetched but not yet polled, at once and
+  // until the partitions stop. Serve it as poll() serves the consumer queue
+  // (callbacks run, records and error events come back as messages), not
+  // with rd_kafka_queue_poll_callback(): its dispatcher cannot hand a
+  // record to anyone and aborts the process (rd_kafka_q_serve: assert:
+  // res != RD_KAFKA_OP_RES_PASS). The records are dropped: never handed
+  // over, never committed, so the partition's next owner reads them.
+  std::size_t dropped = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (rd_kafka_consumer_closed(rk_) == 0 && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_queue_poll_callback(q, 100);
+    dropped += consume(q, kCloseBatch, std::chrono::milliseconds(100), nullptr);
   }
   if (rd_kafka_consumer_closed(rk_) == 0) log::warn("kafka consumer did not leave its group in time");
+  if (dropped > 0) {
+    log::info("records fetched but not polled before close were left to the next owner",
+              {{"records", static_cast<std::int64_t>(dropped)}});
+  }
   rd_kafka_queue_destroy(q);
 }
 

@@ -155,6 +155,30 @@ TEST(ConsumerTest, CommitAndCloseReturnWhenTheBrokerIsGone) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
+// Regression: records fetched but not yet polled moved to the close queue,
+// and serving it with rd_kafka_queue_poll_callback() aborted the process
+// (rd_kafka_q_serve: assert: res != RD_KAFKA_OP_RES_PASS).
+TEST(ConsumerTest, CloseWithFetchedRecordsNotYetPolled) {
+  EmbeddedBroker broker(1, {{"t.backlog", 3}});
+  const ClientConfig cfg{broker.bootstrap_servers(), "test", {}};
+  {
+    Producer producer(cfg, Producer::Options{});
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(producer.produce("t.backlog", "k" + std::to_string(i % 30), "v").ok());
+    ASSERT_TRUE(producer.flush(10s).ok());
+  }
+  Recorder rec;
+  Consumer consumer(cfg, {.group_id = "g-backlog"}, &rec);
+  consumer.subscribe({"t.backlog"});
+  ASSERT_TRUE(wait_until([&] { return !consumer.poll(1, 50ms).empty(); }));
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer.handle());
+  const bool backlog = wait_until([&] { return rd_kafka_queue_length(queue) > 0; });
+  rd_kafka_queue_destroy(queue);
+  ASSERT_TRUE(backlog) << "no fetched records waiting in the consumer queue";
+  consumer.close();
+  EXPECT_EQ(rec.revoked, 1);
+  EXPECT_EQ(rd_kafka_consumer_closed(consumer.handle()), 1);
+}
+
 std::uint16_t free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

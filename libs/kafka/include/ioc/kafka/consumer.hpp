@@ -118,12 +118,20 @@ class Consumer {
 
 
   /// Leaves the group (revoking partitions through the listener), waiting
-  /// at most `timeout` when the coordinator is unreachable. Idempotent.
+  /// at most `timeout` when the coordinator is unreachable. Records fetched
+  /// but not yet returned by poll() are dropped (and were never committed).
+  /// Idempotent.
   void close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   rd_kafka_t* handle() { return rk_; }
 
  private:
+  /// Takes up to `max` messages from `q` (a consumer queue), serving the
+  /// callbacks queued before them. Records go to `records`, or are dropped
+  /// when it is null; error events are reported, EOF events dropped.
+  /// Returns how many records were taken.
+  std::size_t consume(rd_kafka_queue_t* q, std::size_t max, std::chrono::milliseconds timeout,
+                      std::vector<Message>* records);
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   /// Logs an error event and passes it to the listener.
   void report(ConsumerError e);
