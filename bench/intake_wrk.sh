@@ -112,7 +112,7 @@ wait_for "http://127.0.0.1:$broker_http/readyz" '"status":"ready"' 60 "$broker_p
 
 "$bin/ioc-intake" --config "$config" --set kafka.bootstrap_servers="127.0.0.1:$kafka_port" \
   --set http.listen="127.0.0.1:$intake_http" --set intake.rate_limit.per_ip=0 \
-  --set intake.bench_noop_route=true --set intake.spool.dir="$tmp/spool" >"$tmp/intake.log" 2>&1 &
+  --set intake.bench_noop_route=true --set intake.spool.dir="$tmp/spool" ${IOC_BENCH_INTAKE_ARGS:-} >"$tmp/intake.log" 2>&1 &
 intake_pid=$!
 wait_for "$url/readyz" '"broker_connected":true' 60 "$intake_pid" "intake ready with the broker"
 

@@ -47,6 +47,8 @@ Config load_config(config::Source& src) {
   c.max_indexed_reports =
       static_cast<std::size_t>(src.get_int("intake.status.max_reports", 100'000, 1, 100'000'000));
   c.noop_route = src.get_bool("intake.bench_noop_route", false);
+  c.linger = src.get_duration("intake.linger", std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  c.follow_reports = src.get_bool("intake.idempotency.follow_replicas", false);
   daemon::finish(src, "intake");
   return c;
 }
@@ -147,9 +149,7 @@ constexpr std::size_t kReplayBatch = 500;
 kafka::Producer::Options producer_options(const Config& cfg) {
   kafka::Producer::Options o;
   o.delivery_timeout = cfg.delivery_timeout;
-  // A reporter is waiting: send at once. Under concurrent load librdkafka still
-  // batches what accumulates while a request is in flight.
-  o.linger = std::chrono::milliseconds(0);
+  o.linger = cfg.linger;
   return o;
 }
 
@@ -540,7 +540,10 @@ void Intake::spool_it(std::shared_ptr<Submission> s, const std::string& why) {
   spool_->append(std::move(bytes), [this, s, why](const Status& st) {
     spooling_.fetch_sub(1);
     if (st.ok()) {
-      log::info("report queued in the spool", {{"id", s->report.id}, {"request_id", s->res.request_id()}, {"why", why}});
+      if (log::enabled(log::Level::kDebug)) {
+        log::debug("report queued in the spool", {{"id", s->report.id}, {"request_id", s->res.request_id()}, {"why", why}});
+      }
+      if (!spooling_logged_.exchange(true)) log::warn("reports go to the spool", {{"why", why}});
       complete(*s, Delivery::kQueued);
       std::lock_guard lock(mu_);
       cv_.notify_all();
@@ -672,9 +675,8 @@ void Intake::replay_loop() {
                 {{"delivered", static_cast<std::int64_t>(delivered)},
                  {"remaining", static_cast<std::int64_t>(spool_->depth())}});
       std::this_thread::sleep_for(std::chrono::seconds(1));
-    } else {
-      log::info("spool replayed", {{"delivered", static_cast<std::int64_t>(delivered)},
-                                   {"remaining", static_cast<std::int64_t>(spool_->depth())}});
+    } else if (spool_->depth() == 0 && spooling_logged_.exchange(false)) {
+      log::info("spool drained: reports go to the broker again", {{"last_batch", static_cast<std::int64_t>(delivered)}});
     }
   }
 }
@@ -720,19 +722,31 @@ void Intake::follow_loop() {
     }
     if (stop_.load()) return;
     std::vector<std::int64_t> report_pos(parts.size(), 0);
+    std::vector<std::int64_t> next(status_parts.size(), -1);
     auto check_caught_up = [&] {
       for (std::size_t p = 0; p < parts.size(); ++p) {
         if (report_pos[p] < report_end[p]) return;
       }
-      if (!index_ready_.exchange(true)) {
-        log::info("report index caught up", {{"reports", static_cast<std::int64_t>(store_.size())},
-                                             {"idempotency_keys", static_cast<std::int64_t>(idempotency_.size())}});
+      index_ready_.store(true);
+      log::info("report index caught up", {{"reports", static_cast<std::int64_t>(store_.size())},
+                                           {"idempotency_keys", static_cast<std::int64_t>(idempotency_.size())},
+                                           {"following_reports", cfg_.follow_reports}});
+      if (cfg_.follow_reports) return;
+      // Only operator updates from now on: this intake indexes its own
+      // reports as it stores them.
+      std::vector<kafka::TopicPartition> rest = status_parts;
+      for (std::size_t p = 0; p < rest.size(); ++p) {
+        if (next[p] >= 0) rest[p].offset = next[p];
       }
+      consumer.assign(rest);
     };
+    const auto all = [&] {
+      auto v = parts;
+      v.insert(v.end(), status_parts.begin(), status_parts.end());
+      return v;
+    }();
+    consumer.assign(all);
     check_caught_up();
-    parts.insert(parts.end(), status_parts.begin(), status_parts.end());
-    consumer.assign(parts);
-    std::vector<std::int64_t> next(status_parts.size(), -1);
     auto last_commit = std::chrono::steady_clock::now();
     while (!stop_.load()) {
       for (const kafka::Message& msg : consumer.poll(500, std::chrono::milliseconds(200))) {

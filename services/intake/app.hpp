@@ -64,6 +64,12 @@ struct Config {
   /// `intake.bench_noop_route`: serves POST /bench/noop (202, no work), the
   /// baseline of bench/intake_wrk.sh.
   bool noop_route = false;
+  /// `intake.linger`: how long the producer waits to fill a batch.
+  std::chrono::milliseconds linger{0};
+  /// `intake.idempotency.follow_replicas`: keep reading ioc.reports.v1
+  /// after the start-up catch-up, so retries that reach another replica are
+  /// recognised too. One consumer tailing the reports topic per replica.
+  bool follow_reports = false;
 };
 
 Config load_config(config::Source& src);
@@ -125,6 +131,7 @@ class Intake {
   kafka::Producer producer_;
   std::unique_ptr<Spool> spool_;
   std::atomic<std::int64_t> spooling_{0};  // appends not yet on disk
+  std::atomic<bool> spooling_logged_{false};
   KeyRing keys_;
   TokenBuckets per_ip_;
   TokenBuckets per_key_;
