@@ -285,7 +285,7 @@ void Intake::add_routes(http::Router& router) {
                                                    : std::nullopt;
                if (!body) {
                  return res.send(error_for(true, http::Status::not_found, "not_found",
-                                           "no such service: " + file.substr(0, 64) +
+                                           "no such service: " + echo(file) +
                                                " (services are listed at /open311/v2/services.json; only the "
                                                ".json format is served)"));
                }
@@ -371,7 +371,7 @@ void Intake::post_report(const http::Request& req, http::Responder res) {
     m_->invalid.Increment();
     return refuse(res, Api::kNative, http::Status::unsupported_media_type, "unsupported_media_type",
                   "Content-Type must be application/json, got '" +
-                      std::string(req[http::beast_http::field::content_type]).substr(0, 64) + "'");
+                      echo(req[http::beast_http::field::content_type]) + "'");
   }
   auto parsed = parse_report(req.body(), registry_, clock_.now(), cfg_.limits);
   if (auto* rej = std::get_if<Rejection>(&parsed)) {
@@ -387,7 +387,7 @@ void Intake::get_report(const http::Params& params, const http::Request& req, ht
   auto s = store_.get(id);
   if (!s) {
     return refuse(res, Api::kNative, http::Status::not_found, "not_found",
-                  "no report with id '" + id.substr(0, 64) + "' is known here (reports are kept for lookup while "
+                  "no report with id '" + echo(id) + "' is known here (reports are kept for lookup while "
                   "they are among the last intake.status.max_reports)");
   }
   res.send(http::make_response(http::Status::ok, json::serialize(report_json(*s))));
@@ -411,7 +411,7 @@ void Intake::post_open311(const http::Request& req, http::Responder res) {
     m_->invalid.Increment();
     return refuse(res, Api::kOpen311, http::Status::unsupported_media_type, "unsupported_media_type",
                   "Content-Type must be application/x-www-form-urlencoded or application/json, got '" +
-                      std::string(req[http::beast_http::field::content_type]).substr(0, 64) + "'");
+                      echo(req[http::beast_http::field::content_type]) + "'");
   }
   const std::string* key = nullptr;
   for (const auto& [k, v] : params) {
@@ -450,7 +450,7 @@ void Intake::get_open311_request(const http::Params& params, const http::Request
   auto s = store_.get(std::string_view(file).substr(0, file.size() - 5));
   if (!s) {
     return refuse(res, Api::kOpen311, http::Status::not_found, "not_found",
-                  "no service request with id '" + file.substr(0, 64) + "' is known here");
+                  "no service request with id '" + echo(file) + "' is known here");
   }
   res.send(http::make_response(http::Status::ok, open311::requests_json({*s}, registry_)));
 }

@@ -41,19 +41,29 @@ bool known(const std::string_view (&items)[N], std::string_view key) {
 }
 
 // Checks the parameter names; the values by name (the last of repeated ones).
+// Adds an error unless the list is full (a hostile request must not get a
+// reply many times its own size).
+void add(Rejected& r, std::string description) {
+  if (r.errors.size() < kMaxListedErrors) r.errors.push_back({400, std::move(description)});
+}
+
 template <std::size_t N>
 std::optional<Rejected> check_names(const Params& params, const std::string_view (&allowed)[N]) {
   Rejected r;
   for (std::size_t i = 0; i < params.size() && r.errors.size() < kMaxListedErrors; ++i) {
     const std::string& k = params[i].first;
-    const std::string shown = k.size() > kMaxEchoedFieldBytes ? k.substr(0, kMaxEchoedFieldBytes) + "..." : k;
+    const std::string shown = echo(k);
     if (!known(allowed, k)) {
-      r.errors.push_back({400, shown + ": unknown parameter; allowed: " + join(allowed)});
+      add(r, shown + ": unknown parameter; allowed: " + join(allowed));
+      continue;
+    }
+    if (!valid_utf8(params[i].second)) {
+      add(r, shown + ": must be UTF-8 text");
       continue;
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (params[j].first == k) {
-        r.errors.push_back({400, shown + ": given more than once"});
+        add(r, shown + ": given more than once");
         break;
       }
     }
@@ -160,21 +170,20 @@ std::variant<Params, Rejected> params_from_json(std::string_view body) {
   if (!v.is_object()) return Rejected{400, {{400, "request body must be a JSON object"}}};
   Params out;
   Rejected bad;
-  auto add = [&](std::string key, const json::value& x) {
+  auto put = [&](std::string key, const json::value& x) {
     if (x.is_string()) {
       out.emplace_back(std::move(key), std::string(x.get_string()));
     } else if (x.is_number()) {
       out.emplace_back(std::move(key), json::serialize(x));
-    } else if (!x.is_null() && bad.errors.size() < kMaxListedErrors) {
-      if (key.size() > kMaxEchoedFieldBytes) key = key.substr(0, kMaxEchoedFieldBytes) + "...";
-      bad.errors.push_back({400, key + ": must be a string or a number"});
+    } else if (!x.is_null()) {
+      add(bad, echo(key) + ": must be a string or a number");
     }
   };
   for (const auto& kv : v.get_object()) {
     if (kv.key() == "attribute" && kv.value().is_object()) {
-      for (const auto& a : kv.value().get_object()) add("attribute[" + std::string(a.key()) + "]", a.value());
+      for (const auto& a : kv.value().get_object()) put("attribute[" + std::string(a.key()) + "]", a.value());
     } else {
-      add(std::string(kv.key()), kv.value());
+      put(std::string(kv.key()), kv.value());
     }
   }
   if (!bad.errors.empty()) return bad;
@@ -192,12 +201,12 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
   const std::string* lat = value(params, "lat");
   const std::string* lon = value(params, "long");
   if ((lat == nullptr) != (lon == nullptr)) {
-    r.errors.push_back({400, std::string(lat ? "long" : "lat") + ": is required with " + (lat ? "lat" : "long")});
+    add(r, std::string(lat ? "long" : "lat") + ": is required with " + (lat ? "lat" : "long"));
   } else if (lat) {
     const auto la = number(*lat);
     const auto lo = number(*lon);
-    if (!la) r.errors.push_back({400, "lat: must be a decimal number of degrees, got '" + lat->substr(0, 32) + "'"});
-    if (!lo) r.errors.push_back({400, "long: must be a decimal number of degrees, got '" + lon->substr(0, 32) + "'"});
+    if (!la) add(r, "lat: must be a decimal number of degrees, got '" + echo(*lat, 32) + "'");
+    if (!lo) add(r, "long: must be a decimal number of degrees, got '" + echo(*lon, 32) + "'");
     if (la && lo) o["location"] = json::object{{"lat", *la}, {"lon", *lo}};
   }
   std::string address;
@@ -207,7 +216,7 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
   }
   if (!address.empty()) o["address"] = address;
   if (lat == nullptr && address.empty()) {
-    r.errors.push_back({400, "lat, long: a location is required: lat and long, or address_string, or address_id"});
+    add(r, "lat, long: a location is required: lat and long, or address_string, or address_id");
   }
   const std::string* occurred = value(params, "attribute[occurred_at]");
   o["occurred_at"] = occurred ? *occurred : format_rfc3339(now);
@@ -220,10 +229,7 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
 
   auto parsed = validate_report(o, registry, now, limits);
   if (auto* rej = std::get_if<Rejection>(&parsed)) {
-    for (const FieldError& e : rej->errors) {
-      if (r.errors.size() >= kMaxListedErrors) break;
-      r.errors.push_back({400, open311_field(e.field) + ": " + e.reason});
-    }
+    for (const FieldError& e : rej->errors) add(r, open311_field(e.field) + ": " + e.reason);
   }
   if (!r.errors.empty()) return r;
   return std::get<Report>(std::move(parsed));
@@ -238,7 +244,7 @@ std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Regi
   if (const auto* v = value(params, "service_code")) {
     q.categories = split_list(*v);
     for (const std::string& c : q.categories) {
-      if (!registry.category_index(c)) r.errors.push_back({400, "service_code: unknown service '" + c.substr(0, 64) + "'"});
+      if (!registry.category_index(c)) add(r, "service_code: unknown service '" + echo(c) + "'");
     }
   }
   for (const char* name : {"start_date", "end_date"}) {
@@ -246,7 +252,7 @@ std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Regi
     if (!v) continue;
     auto t = parse_rfc3339(*v);
     if (!t.ok()) {
-      r.errors.push_back({400, std::string(name) + ": must be a W3C / RFC 3339 date-time (" + t.error().message + ")"});
+      add(r, std::string(name) + ": must be a W3C / RFC 3339 date-time (" + t.error().message + ")");
     } else {
       (std::string_view(name) == "start_date" ? q.start : q.end) = *t;
     }
@@ -259,7 +265,7 @@ std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Regi
       } else if (s == "closed") {
         closed = true;
       } else {
-        r.errors.push_back({400, "status: unknown status '" + s.substr(0, 32) + "'; allowed: open, closed"});
+        add(r, "status: unknown status '" + echo(s, 32) + "'; allowed: open, closed");
       }
     }
     if (open != closed) q.closed = closed;

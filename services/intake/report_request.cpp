@@ -116,6 +116,60 @@ class Reader {
 
 }  // namespace
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i], or 0 (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string echo(std::string_view s, std::size_t max_bytes) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence(s, i);
+    const std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);
+    if (out.size() + piece.size() > max_bytes) return out + "...";
+    out += piece;
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 bool is_uuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -275,13 +329,7 @@ std::variant<Report, Rejection> validate_report(const json::object& o, const Reg
       errors.resize(kMaxListedErrors);
       message += " (the first " + std::to_string(kMaxListedErrors) + " are listed)";
     }
-    for (FieldError& e : errors) {
-      if (e.field.size() <= kMaxEchoedFieldBytes) continue;
-      std::size_t cut = kMaxEchoedFieldBytes;
-      while (cut > 0 && (static_cast<unsigned char>(e.field[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-      e.field.resize(cut);
-      e.field += "...";
-    }
+    for (FieldError& e : errors) e.field = echo(e.field);
     return Rejection{422, "validation_failed", std::move(message), std::move(errors)};
   }
   return rep;

@@ -59,6 +59,13 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
 std::variant<Report, Rejection> validate_report(const boost::json::object& o, const Registry& registry,
                                                 TimePoint now, const ReportLimits& limits);
 
+/// True when `s` is well-formed UTF-8.
+bool valid_utf8(std::string_view s);
+/// `s` made safe to repeat in an error message: at most `max_bytes`, cut on
+/// a character boundary (then "..." is added), and any byte that is not
+/// part of well-formed UTF-8 shown as U+FFFD.
+std::string echo(std::string_view s, std::size_t max_bytes = kMaxEchoedFieldBytes);
+
 /// True for a UUID in its 8-4-4-4-12 hex form.
 bool is_uuid(std::string_view s);
 

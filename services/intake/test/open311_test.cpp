@@ -175,3 +175,32 @@ TEST(Open311Test, ARequestHasTheSpecFields) {
 
 }  // namespace
 }  // namespace ioc::intake::open311
+
+namespace ioc::intake::open311 {
+namespace {
+
+TEST(Open311Test, TextThatIsNotUtf8IsRefusedAndNeverEchoedRaw) {
+  auto r = parse_request({{"service_code", "flood"}, {"attribute[district]", "380"}, {"lat", "19.8"},
+                          {"long", "105.7"}, {"description", "ng\xFF"}},
+                         registry(), kNow, {});
+  ASSERT_TRUE(std::holds_alternative<Rejected>(r));
+  EXPECT_EQ(std::get<Rejected>(r).errors[0].description, "description: must be UTF-8 text");
+  r = parse_request({{"\xFF\xFEname", "1"}}, registry(), kNow, {});
+  ASSERT_TRUE(std::holds_alternative<Rejected>(r));
+  const std::string body = to_json(std::get<Rejected>(r).errors);
+  boost::system::error_code ec;
+  (void)json::parse(body, ec);  // strict parser: UTF-8 only
+  EXPECT_FALSE(ec) << body;
+  EXPECT_EQ(std::get<Rejected>(r).errors[0].description.substr(0, 10), "\xEF\xBF\xBD\xEF\xBF\xBDname");
+}
+
+TEST(Open311Test, QueryErrorsAreCapped) {
+  std::string codes;
+  for (int i = 0; i < 100; ++i) codes += "x" + std::to_string(i) + ",";
+  auto q = parse_query({{"service_code", codes}}, registry(), kNow);
+  ASSERT_TRUE(std::holds_alternative<Rejected>(q));
+  EXPECT_EQ(std::get<Rejected>(q).errors.size(), kMaxListedErrors);
+}
+
+}  // namespace
+}  // namespace ioc::intake::open311

@@ -144,3 +144,20 @@ TEST_F(ReportRequestTest, RejectsInvalidUtf8AndDeepNesting) {
 
 }  // namespace
 }  // namespace ioc::intake
+
+namespace ioc::intake {
+namespace {
+
+TEST(EchoTest, CutsOnCharacterBoundariesAndReplacesBadBytes) {
+  EXPECT_EQ(echo("abc"), "abc");
+  EXPECT_EQ(echo("ngập lụt", 5), "ngậ...");  // "ngậ" is 5 bytes; the next character would not fit
+  EXPECT_EQ(echo("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(echo("\xE1\xBA"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // a truncated sequence
+  EXPECT_TRUE(valid_utf8("Thanh Hóa"));
+  EXPECT_FALSE(valid_utf8("\xC0\xAF"));        // overlong
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));    // surrogate
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80")); // past U+10FFFF
+}
+
+}  // namespace
+}  // namespace ioc::intake
