@@ -211,7 +211,7 @@ std::vector<kafka::TopicPartition> whole_topic(const daemon::CommonConfig& c, co
     if (t.name == topic) partitions = t.partitions;
   }
   std::vector<kafka::TopicPartition> out;
-  for (int p = 0; p < partitions; ++p) out.push_back({topic, p, RD_KAFKA_OFFSET_BEGINNING, {}});
+  for (int p = 0; p < partitions; ++p) out.push_back({topic, p, kafka::TopicPartition::kOffsetBeginning, {}});
   return out;
 }
 

@@ -1,7 +1,10 @@
 #include "ioc/kafka/admin.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include "conf.hpp"
-#include "ioc/kafka/errors.hpp"
+#include "errors.hpp"
+#include "partition_list.hpp"
 
 namespace ioc::kafka {
 

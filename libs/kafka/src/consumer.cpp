@@ -1,5 +1,7 @@
 #include "ioc/kafka/consumer.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cstdlib>
@@ -9,9 +11,20 @@
 #include "conf.hpp"
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
-#include "ioc/kafka/errors.hpp"
+#include "errors.hpp"
+#include "partition_list.hpp"
 
 namespace ioc::kafka {
+
+static_assert(TopicPartition::kOffsetStored == RD_KAFKA_OFFSET_INVALID);
+static_assert(TopicPartition::kOffsetBeginning == RD_KAFKA_OFFSET_BEGINNING);
+
+struct Consumer::Callbacks {
+  static void error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int stats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                        void* opaque);
+};
 
 namespace {
 
@@ -69,12 +82,12 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
       rd_kafka_conf_destroy(conf);
       throw ConfigError("kafka consumer", "statistics.interval.ms", err);
     }
-    rd_kafka_conf_set_stats_cb(conf, &Consumer::stats_cb);
+    rd_kafka_conf_set_stats_cb(conf, &Consumer::Callbacks::stats);
   }
-  rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalance_cb);
+  rd_kafka_conf_set_rebalance_cb(conf, &Consumer::Callbacks::rebalance);
   // Client-wide errors (a broker down, all brokers down) come here, served
   // inside poll(); without it librdkafka only logs them.
-  rd_kafka_conf_set_error_cb(conf, &Consumer::error_cb);
+  rd_kafka_conf_set_error_cb(conf, &Consumer::Callbacks::error);
   rk_ = detail::make_handle(RD_KAFKA_CONSUMER, conf);
   rd_kafka_poll_set_consumer(rk_);
   queue_ = rd_kafka_queue_get_consumer(rk_);
@@ -121,7 +134,7 @@ std::size_t Consumer::consume(rd_kafka_queue_t* q, std::size_t max, std::chrono:
       ++count;
       if (records != nullptr) records->push_back(std::move(m));
     } else if (m.error() != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      report({std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(m.error()), m.error_string()});
+      report({std::string(m.topic()), m.partition(), m.offset(), rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(m.error())), m.error_string()});
     }
   }
   return count;
@@ -223,11 +236,11 @@ void Consumer::report(ConsumerError e) {
   if (listener_ != nullptr) listener_->on_error(e);
 }
 
-void Consumer::error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+void Consumer::Callbacks::error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   static_cast<Consumer*>(opaque)->report({"", -1, -1, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason});
 }
 
-int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+int Consumer::Callbacks::stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
   auto* self = static_cast<Consumer*>(opaque);
   if (self->listener_ == nullptr) return 0;
   auto stats = parse_consumer_stats(std::string_view(json, len));
@@ -268,8 +281,8 @@ void Consumer::close(std::chrono::milliseconds timeout) {
   rd_kafka_queue_destroy(q);
 }
 
-void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                            void* opaque) {
+void Consumer::Callbacks::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                    void* opaque) {
   auto* self = static_cast<Consumer*>(opaque);
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {

@@ -1,6 +1,23 @@
 #include "ioc/kafka/message.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 namespace ioc::kafka {
+
+Message::Message(rd_kafka_message_t* m)
+    : m_(m),
+      topic_(m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : std::string_view()),
+      key_(static_cast<const char*>(m->key), m->key_len),
+      value_(static_cast<const char*>(m->payload), m->len),
+      offset_(m->offset),
+      partition_(m->partition),
+      error_(m->err) {}
+
+void Message::Destroy::operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+
+std::string Message::error_string() const { return rd_kafka_message_errstr(m_.get()); }
+
+std::int64_t Message::timestamp_ms() const { return rd_kafka_message_timestamp(m_.get(), nullptr); }
 
 std::optional<std::string_view> Message::header(const char* name) const {
   rd_kafka_headers_t* hdrs = nullptr;

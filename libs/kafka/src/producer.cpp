@@ -1,13 +1,22 @@
 #include "ioc/kafka/producer.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <array>
 #include <memory>
 
 #include "conf.hpp"
 #include "ioc/core/log.hpp"
-#include "ioc/kafka/errors.hpp"
+#include "errors.hpp"
 
 namespace ioc::kafka {
+
+struct Producer::Callbacks {
+  static void delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+  static void error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+};
+
+std::int64_t Producer::in_flight() const { return rd_kafka_outq_len(rk_); }
 
 Producer::Producer(const ClientConfig& cfg, const Options& opts) : opts_(opts) {
   rd_kafka_conf_t* conf = detail::make_conf(
@@ -23,8 +32,8 @@ Producer::Producer(const ClientConfig& cfg, const Options& opts) : opts_(opts) {
       // promise rests on these two, so users cannot turn them off.
       {{"enable.idempotence", "true"}, {"acks", "all"}});
   rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, &Producer::on_delivery_cb);
-  rd_kafka_conf_set_error_cb(conf, &Producer::on_error_cb);
+  rd_kafka_conf_set_dr_msg_cb(conf, &Producer::Callbacks::delivery);
+  rd_kafka_conf_set_error_cb(conf, &Producer::Callbacks::error);
   rk_ = detail::make_handle(RD_KAFKA_PRODUCER, conf);
   poller_ = std::thread([this] { poll_loop(); });
   prober_ = std::thread([this] { probe_loop(); });
@@ -88,7 +97,7 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
     return to_error(err, "produce " + topic_name);
   }
-  (void)cb.release();  // owned by the record now; freed in on_delivery_cb
+  (void)cb.release();  // owned by the record now; freed in Callbacks::delivery
   return {};
 }
 
@@ -98,7 +107,7 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   return {};
 }
 
-void Producer::on_delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   std::unique_ptr<OnDelivery> cb(static_cast<OnDelivery*>(m->_private));
   DeliveryReport report;
@@ -115,7 +124,7 @@ void Producer::on_delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* op
   if (cb) (*cb)(report);
 }
 
-void Producer::on_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+void Producer::Callbacks::error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {

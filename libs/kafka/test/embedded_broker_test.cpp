@@ -3,6 +3,7 @@
 #include "ioc/kafka/embedded_broker.hpp"
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "ioc/kafka/errors.hpp"
+#include "errors.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,6 @@
 /// monitor, the services' start checks, ioc-topics and tests. Every call blocks for at most its timeout and does network
 /// I/O. Not thread-safe: one owner thread.
 
-#include <librdkafka/rdkafka.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -16,6 +14,8 @@
 #include "ioc/kafka/client_config.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/topics.hpp"
+
+struct rd_kafka_s;  // librdkafka's rd_kafka_t, opaque here
 
 namespace ioc::kafka {
 
@@ -51,11 +51,11 @@ class Admin {
   [[nodiscard]] Result<std::vector<std::string>> groups(std::chrono::milliseconds timeout);
 
  private:
-  rd_kafka_t* group_handle(const std::string& group);
+  ::rd_kafka_s* group_handle(const std::string& group);
 
   ClientConfig cfg_;
-  rd_kafka_t* rk_ = nullptr;
-  std::map<std::string, rd_kafka_t*> group_handles_;
+  ::rd_kafka_s* rk_ = nullptr;
+  std::map<std::string, ::rd_kafka_s*> group_handles_;
 };
 
 }  // namespace ioc::kafka

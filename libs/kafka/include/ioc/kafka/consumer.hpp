@@ -9,8 +9,6 @@
 /// Not thread-safe: one thread owns it (the service's poll thread). The
 /// destructor leaves the group cleanly (close()).
 
-#include <librdkafka/rdkafka.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,6 +17,10 @@
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/client_config.hpp"
 #include "ioc/kafka/message.hpp"
+
+// librdkafka's handles (rd_kafka_t, rd_kafka_queue_t), opaque here.
+struct rd_kafka_s;
+struct rd_kafka_queue_s;
 
 namespace ioc::kafka {
 
@@ -31,7 +33,8 @@ struct TopicPartition {
   /// Commit metadata stored with a committed offset (e.g. a watermark).
   std::string metadata;
 
-  static constexpr std::int64_t kOffsetStored = RD_KAFKA_OFFSET_INVALID;
+  static constexpr std::int64_t kOffsetStored = -1001;    // RD_KAFKA_OFFSET_INVALID
+  static constexpr std::int64_t kOffsetBeginning = -2;    // RD_KAFKA_OFFSET_BEGINNING: the oldest record kept
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
 };
 
@@ -123,30 +126,25 @@ class Consumer {
   /// Idempotent.
   void close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  rd_kafka_t* handle() { return rk_; }
+  /// The librdkafka handle, for tests that drive librdkafka directly.
+  ::rd_kafka_s* handle() { return rk_; }
 
  private:
   /// Takes up to `max` messages from `q` (a consumer queue), serving the
   /// callbacks queued before them. Records go to `records`, or are dropped
   /// when it is null; error events are reported, EOF events dropped.
   /// Returns how many records were taken.
-  std::size_t consume(rd_kafka_queue_t* q, std::size_t max, std::chrono::milliseconds timeout,
+  std::size_t consume(::rd_kafka_queue_s* q, std::size_t max, std::chrono::milliseconds timeout,
                       std::vector<Message>* records);
-  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   /// Logs an error event and passes it to the listener.
   void report(ConsumerError e);
-  static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
-  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                           void* opaque);
+  struct Callbacks;  // librdkafka's callbacks (error, stats, rebalance)
+  friend struct Callbacks;
 
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_queue_t* queue_ = nullptr;
+  ::rd_kafka_s* rk_ = nullptr;
+  ::rd_kafka_queue_s* queue_ = nullptr;
   RebalanceListener* listener_ = nullptr;
   bool closed_ = false;
 };
-
-/// Converts between librdkafka lists and TopicPartition vectors.
-std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list);
-rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartition>& parts);
 
 }  // namespace ioc::kafka

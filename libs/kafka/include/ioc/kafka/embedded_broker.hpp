@@ -19,14 +19,13 @@
 ///
 /// Thread-safe after construction (the mock runs its own I/O thread).
 
-#include <librdkafka/rdkafka.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "ioc/kafka/topics.hpp"
 
+struct rd_kafka_s;                // librdkafka's rd_kafka_t, opaque here
 struct rd_kafka_mock_cluster_s;  // from <librdkafka/rdkafka_mock.h>
 
 namespace ioc::kafka {
@@ -51,7 +50,7 @@ class EmbeddedBroker {
   std::string bootstrap_servers() const;
 
  private:
-  rd_kafka_t* rk_ = nullptr;
+  ::rd_kafka_s* rk_ = nullptr;
   ::rd_kafka_mock_cluster_s* cluster_ = nullptr;
 };
 

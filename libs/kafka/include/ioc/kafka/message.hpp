@@ -4,8 +4,6 @@
 /// A Message must be destroyed before the Consumer it came from (librdkafka
 /// blocks the consumer's destruction until its messages are released).
 
-#include <librdkafka/rdkafka.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+struct rd_kafka_message_s;  // librdkafka's rd_kafka_message_t
+
 namespace ioc::kafka {
 
 /// Header name/value pairs to attach when producing.
@@ -21,20 +21,21 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class Message {
  public:
-  explicit Message(rd_kafka_message_t* m) : m_(m) {}
+  /// Takes ownership of a message from librdkafka.
+  explicit Message(::rd_kafka_message_s* m);
 
-  /// RD_KAFKA_RESP_ERR_NO_ERROR for a record; otherwise a consumer event
-  /// (partition EOF, error) carried in-band by librdkafka.
-  rd_kafka_resp_err_t error() const { return m_->err; }
-  std::string error_string() const { return rd_kafka_message_errstr(m_.get()); }
+  /// 0 for a record; otherwise the librdkafka error code of a consumer
+  /// event (partition EOF, error) carried in-band.
+  int error() const { return error_; }
+  std::string error_string() const;
 
-  std::string_view topic() const { return m_->rkt != nullptr ? rd_kafka_topic_name(m_->rkt) : std::string_view(); }
-  std::int32_t partition() const { return m_->partition; }
-  std::int64_t offset() const { return m_->offset; }
-  std::string_view key() const { return {static_cast<const char*>(m_->key), m_->key_len}; }
-  std::string_view value() const { return {static_cast<const char*>(m_->payload), m_->len}; }
+  std::string_view topic() const { return topic_; }
+  std::int32_t partition() const { return partition_; }
+  std::int64_t offset() const { return offset_; }
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
   /// Record timestamp (ms since epoch), or -1 when absent.
-  std::int64_t timestamp_ms() const { return rd_kafka_message_timestamp(m_.get(), nullptr); }
+  std::int64_t timestamp_ms() const;
   /// Value of the last header named `name`, if present.
   std::optional<std::string_view> header(const char* name) const;
   /// All headers as owned pairs (for forwarding to the dead-letter topic).
@@ -42,9 +43,16 @@ class Message {
 
  private:
   struct Destroy {
-    void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+    void operator()(::rd_kafka_message_s* m) const;
   };
-  std::unique_ptr<rd_kafka_message_t, Destroy> m_;
+  // The views point into librdkafka's buffers, owned by m_ (stable across moves).
+  std::unique_ptr<::rd_kafka_message_s, Destroy> m_;
+  std::string_view topic_;
+  std::string_view key_;
+  std::string_view value_;
+  std::int64_t offset_ = -1;
+  std::int32_t partition_ = -1;
+  int error_ = 0;
 };
 
 }  // namespace ioc::kafka

@@ -7,7 +7,6 @@
 /// elsewhere). The destructor flushes (bounded by Options::close_timeout)
 /// and joins its threads.
 
-#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +20,8 @@
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/client_config.hpp"
 #include "ioc/kafka/message.hpp"
+
+struct rd_kafka_s;  // librdkafka's rd_kafka_t, opaque here
 
 namespace ioc::kafka {
 
@@ -61,18 +62,18 @@ class Producer {
   /// True while the most recent probe or delivery reached a broker.
   bool connected() const { return connected_.load(std::memory_order_acquire); }
   /// Records queued or in flight.
-  std::int64_t in_flight() const { return rd_kafka_outq_len(rk_); }
+  std::int64_t in_flight() const;
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
 
  private:
-  static void on_delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
-  static void on_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque);
+  struct Callbacks;  // librdkafka's callbacks (delivery, error)
+  friend struct Callbacks;
   void poll_loop();
   void probe_loop();
 
   Options opts_;
-  rd_kafka_t* rk_ = nullptr;
+  ::rd_kafka_s* rk_ = nullptr;
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> delivered_{0};
