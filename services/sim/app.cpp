@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ioc/codec/codec.hpp"
+#include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/http/client.hpp"
 #include "ioc/kafka/producer.hpp"
@@ -27,8 +28,43 @@ Config load_config(config::Source& src) {
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
   c.generator.silent_station_fraction = src.get_double("sim.silent_station_fraction", 0.01, 0, 1);
   c.duration = src.get_duration("sim.duration", c.duration);
+  if (const std::string kind = src.get_string("sim.scenario.kind", ""); !kind.empty()) {
+    auto k = parse_scenario_kind(kind);
+    if (!k.ok()) throw ConfigError(src.file().value_or("settings"), "sim.scenario.kind", k.error().message);
+    Scenario s;
+    s.kind = *k;
+    s.district = src.get_string("sim.scenario.district", "");
+    s.start = src.get_duration("sim.scenario.start", s.start);
+    s.duration = src.get_duration("sim.scenario.duration", s.duration, std::chrono::seconds(1));
+    s.reports_per_second = src.get_double("sim.scenario.reports_per_second", s.reports_per_second, 0.01, 10'000);
+    s.delay = src.get_duration("sim.scenario.delay", s.delay, std::chrono::seconds(1));
+    s.feed = src.get_string("sim.scenario.feed", s.feed);
+    c.scenarios.push_back(std::move(s));
+  }
   daemon::finish(src, "sim");
   return c;
+}
+
+std::vector<std::string> expand_shortcuts(const std::vector<std::string>& args) {
+  static const std::pair<const char*, const char*> kShortcuts[] = {{"--scenario", "sim.scenario.kind"},
+                                                                   {"--district", "sim.scenario.district"},
+                                                                   {"--start", "sim.scenario.start"},
+                                                                   {"--duration", "sim.scenario.duration"},
+                                                                   {"--seed", "sim.seed"}};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const char* key = nullptr;
+    for (const auto& [flag, k] : kShortcuts) {
+      if (args[i] == flag) key = k;
+    }
+    if (key != nullptr && i + 1 < args.size()) {
+      out.emplace_back("--set");
+      out.push_back(std::string(key) + "=" + args[++i]);
+    } else {
+      out.push_back(args[i]);
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -72,7 +108,8 @@ void paced(double rate, StopFlag& stop, Emit emit) {
       ++sent;
     }
     next = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(tick, pause);
-    if (pause.count() > 0) sent = static_cast<std::uint64_t>((elapsed + std::chrono::duration<double>(pause).count()) * rate);
+    if (pause.count() > 0)
+      sent = static_cast<std::uint64_t>((elapsed + std::chrono::duration<double>(pause).count()) * rate);
   }
 }
 
@@ -82,54 +119,68 @@ int run(const Config& cfg) {
   log::init(cfg.common.service, cfg.common.log_level);
   daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
   const Registry registry = daemon::load_registry(cfg.common);
+  for (const Scenario& s : cfg.scenarios) {
+    if (Status st = validate(s, registry); !st.ok()) throw ConfigError("settings", "sim.scenario", st.error().message);
+  }
+  GeneratorOptions options = cfg.generator;
+  options.timeline = Timeline(cfg.scenarios, SystemClock::instance().now());
   daemon::Front front(cfg.common);
   auto& sent = prometheus::BuildCounter()
                    .Name("ioc_sim_sent_total")
                    .Help("Synthetic records sent, by stream and outcome")
                    .Register(front.registry());
-  kafka::Producer producer(cfg.common.kafka,
-                           kafka::Producer::Options{});
+  kafka::Producer producer(cfg.common.kafka, kafka::Producer::Options{});
   front.start([&producer] {
     return producer.connected() ? metrics::Readiness{} : metrics::Readiness{false, "kafka brokers unreachable"};
   });
   StopFlag stop;
 
-  std::thread reports([&] {
-    Generator gen(registry, cfg.generator);
-    http::Client client(cfg.intake_host, cfg.intake_port, std::chrono::seconds(15));
-    auto& accepted = sent.Add({{"stream", "reports"}, {"outcome", "accepted"}});
-    auto& rejected = sent.Add({{"stream", "reports"}, {"outcome", "rejected"}});
-    auto& retry = sent.Add({{"stream", "reports"}, {"outcome", "unavailable"}});
-    paced(cfg.reports_per_second, stop, [&]() -> std::chrono::milliseconds {
-      const SystemClock& clock = SystemClock::instance();
-      auto res = client.post("/api/v1/reports", gen.next_report_json(clock.now()), "application/json");
-      if (!res.ok()) {
-        retry.Increment();
-        return std::chrono::seconds(1);
-      }
-      if (res->result() == http::Status::accepted) {
-        accepted.Increment();
-        return std::chrono::milliseconds(0);
-      }
-      if (res->result() == http::Status::service_unavailable) {
-        retry.Increment();
-        int after = 1;
-        try {
-          after = std::stoi(std::string((*res)[http::beast_http::field::retry_after]));
-        } catch (const std::exception&) {
-          after = 1;
+  // Reports go through the intake, as an app would send them; the flood
+  // scenarios' surge runs beside the steady stream.
+  auto report_stream = [&](const char* stream, double rate, auto next) {
+    return std::thread([&, stream, rate, next] {
+      Generator gen(registry, options);
+      http::Client client(cfg.intake_host, cfg.intake_port, std::chrono::seconds(15));
+      auto& accepted = sent.Add({{"stream", stream}, {"outcome", "accepted"}});
+      auto& rejected = sent.Add({{"stream", stream}, {"outcome", "rejected"}});
+      auto& retry = sent.Add({{"stream", stream}, {"outcome", "unavailable"}});
+      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+        const std::optional<std::string> body = next(gen, SystemClock::instance().now());
+        if (!body) return std::chrono::milliseconds(0);  // no scenario active now
+        auto res = client.post("/api/v1/reports", *body, "application/json");
+        if (!res.ok()) {
+          retry.Increment();
+          return std::chrono::seconds(1);
         }
-        return std::chrono::seconds(std::clamp(after, 1, 60));
-      }
-      rejected.Increment();
-      log::warn("report rejected", {{"status", res->result_int()}, {"body", res->body()}});
-      return std::chrono::milliseconds(0);
+        if (res->result() == http::Status::accepted) {
+          accepted.Increment();
+          return std::chrono::milliseconds(0);
+        }
+        if (res->result() == http::Status::service_unavailable) {
+          retry.Increment();
+          int after = 1;
+          try {
+            after = std::stoi(std::string((*res)[http::beast_http::field::retry_after]));
+          } catch (const std::exception&) {
+            after = 1;
+          }
+          return std::chrono::seconds(std::clamp(after, 1, 60));
+        }
+        rejected.Increment();
+        log::warn("report rejected", {{"status", res->result_int()}, {"body", res->body()}});
+        return std::chrono::milliseconds(0);
+      });
     });
+  };
+  std::thread reports = report_stream("reports", cfg.reports_per_second, [](Generator& g, TimePoint now) {
+    return std::optional<std::string>(g.next_report_json(now));
   });
+  std::thread surge = report_stream("scenario_reports", options.timeline.max_flood_rate(),
+                                    [](Generator& g, TimePoint now) { return g.next_flood_report_json(now); });
 
   auto kafka_stream = [&](const char* stream, double rate, auto next, const char* topic) {
     return std::thread([&, stream, rate, next, topic] {
-      Generator gen(registry, cfg.generator);
+      Generator gen(registry, options);
       auto& ok = sent.Add({{"stream", stream}, {"outcome", "queued"}});
       auto& failed = sent.Add({{"stream", stream}, {"outcome", "failed"}});
       std::string bytes;
@@ -146,8 +197,8 @@ int run(const Config& cfg) {
     });
   };
   std::thread transactions = kafka_stream(
-      "transactions", cfg.transactions_per_second,
-      [](Generator& g, TimePoint now) { return g.next_transaction(now); }, kafka::topics::kTransactions);
+      "transactions", cfg.transactions_per_second, [](Generator& g, TimePoint now) { return g.next_transaction(now); },
+      kafka::topics::kTransactions);
   std::thread telemetry = kafka_stream(
       "telemetry", cfg.telemetry_per_second, [](Generator& g, TimePoint now) { return g.next_telemetry(now); },
       kafka::topics::kTelemetry);
@@ -156,6 +207,12 @@ int run(const Config& cfg) {
                                   {"reports_per_second", cfg.reports_per_second},
                                   {"transactions_per_second", cfg.transactions_per_second},
                                   {"telemetry_per_second", cfg.telemetry_per_second}});
+  for (const Scenario& s : cfg.scenarios) {
+    log::info("scenario scheduled", {{"scenario", to_string(s.kind)},
+                                     {"district", s.district.empty() ? "all" : s.district},
+                                     {"start_s", static_cast<std::int64_t>(s.start.count() / 1000)},
+                                     {"duration_s", static_cast<std::int64_t>(s.duration.count() / 1000)}});
+  }
   std::thread timer;
   if (cfg.duration.count() > 0) {
     timer = std::thread([&] {
@@ -166,6 +223,7 @@ int run(const Config& cfg) {
   log::info("shutting down", {{"signal", sig}});
   stop.set();
   reports.join();
+  surge.join();
   transactions.join();
   telemetry.join();
   if (timer.joinable()) timer.join();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "generator.hpp"
 #include "ioc/config/source.hpp"
@@ -22,9 +23,18 @@ struct Config {
   double telemetry_per_second = 100;
   GeneratorOptions generator;
   std::chrono::milliseconds duration{0};  // 0: until stopped
+  /// `sim.scenario.*` (none when sim.scenario.kind is unset); placed on the
+  /// clock when the simulator starts.
+  std::vector<Scenario> scenarios;
 };
 
 Config load_config(config::Source& src);
+
+/// Expands the command line's scenario shortcuts into settings:
+/// `--scenario K --district D --start 30s --duration 5m --seed N` become
+/// `--set sim.scenario.kind=K ...` and `--set sim.seed=N`; other arguments
+/// are kept as they are.
+std::vector<std::string> expand_shortcuts(const std::vector<std::string>& args);
 int run(const Config& cfg);
 
 }  // namespace ioc::sim

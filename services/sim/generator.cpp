@@ -11,10 +11,11 @@ namespace {
 
 // Relative frequency of report categories by code; unknown codes get 1.
 double category_weight(const std::string& code) {
-  static const std::pair<const char*, double> kWeights[] = {
-      {"flood", 25},         {"traffic_accident", 15}, {"road_damage", 12}, {"utility_outage", 10},
-      {"pollution", 8},      {"public_order", 8},      {"fire", 6},         {"health_emergency", 6},
-      {"landslide", 5},      {"other", 5}};
+  static const std::pair<const char*, double> kWeights[] = {{"flood", 25},       {"traffic_accident", 15},
+                                                            {"road_damage", 12}, {"utility_outage", 10},
+                                                            {"pollution", 8},    {"public_order", 8},
+                                                            {"fire", 6},         {"health_emergency", 6},
+                                                            {"landslide", 5},    {"other", 5}};
   for (const auto& [c, w] : kWeights) {
     if (code == c) return w;
   }
@@ -22,11 +23,16 @@ double category_weight(const std::string& code) {
 }
 
 constexpr const char* kServices[] = {"1.001234", "1.004227", "2.000012", "1.010044", "2.001880", "1.003505"};
-constexpr const char* kDescriptions[] = {
-    "Nước ngập sâu trên đường, xe máy chết máy", "Va chạm giữa xe tải và xe máy", "Mặt đường sụt lún, ổ gà lớn",
-    "Mất điện cả khu dân cư",                  "Khói bụi từ bãi rác",          "Tụ tập gây rối trật tự",
-    "Cháy nhà dân, cần hỗ trợ",                "Người bị thương cần cấp cứu",  "Sạt lở taluy dương",
-    "Phản ánh khác"};
+constexpr const char* kDescriptions[] = {"Nước ngập sâu trên đường, xe máy chết máy",
+                                         "Va chạm giữa xe tải và xe máy",
+                                         "Mặt đường sụt lún, ổ gà lớn",
+                                         "Mất điện cả khu dân cư",
+                                         "Khói bụi từ bãi rác",
+                                         "Tụ tập gây rối trật tự",
+                                         "Cháy nhà dân, cần hỗ trợ",
+                                         "Người bị thương cần cấp cứu",
+                                         "Sạt lở taluy dương",
+                                         "Phản ánh khác"};
 
 }  // namespace
 
@@ -55,7 +61,7 @@ Generator::Generator(const Registry& registry, GeneratorOptions options)
       stations_.push_back({id, d, TelemetryKind::kBtsHeartbeat});
     }
   }
-  for (std::size_t i = 0; i < districts.size(); i += 3) {
+  for (std::size_t i = 0; i < districts.size(); ++i) {  // a water level and a rain gauge per district
     stations_.push_back({"wl-" + districts[i].code, districts[i].code, TelemetryKind::kWaterLevel});
     stations_.push_back({"rain-" + districts[i].code, districts[i].code, TelemetryKind::kRainfall});
   }
@@ -93,20 +99,38 @@ ServiceTransaction Generator::next_transaction(TimePoint now) {
   t.district = registry_.district(static_cast<Registry::Index>(di)).code;
   t.service_code = kServices[std::uniform_int_distribution<std::size_t>(0, std::size(kServices) - 1)(rng_)];
   t.service_level = std::bernoulli_distribution(0.3)(rng_) ? ServiceLevel::kFullOnline : ServiceLevel::kPartialOnline;
-  t.channel = std::bernoulli_distribution(online_rate_[static_cast<std::size_t>(di)])(rng_) ? Channel::kOnline
-                                                                                          : Channel::kCounter;
+  double online = online_rate_[static_cast<std::size_t>(di)];
+  if (options_.timeline.active(ScenarioKind::kPortalOutage, now, t.district) != nullptr) {
+    online *= 0.05;  // the portal is down: almost everyone queues at the counter
+  }
+  t.channel = std::bernoulli_distribution(online)(rng_) ? Channel::kOnline : Channel::kCounter;
   const double r = std::uniform_real_distribution<double>(0, 1)(rng_);
-  t.status = r < 0.5 ? TransactionStatus::kSubmitted : r < 0.95 ? TransactionStatus::kCompleted : TransactionStatus::kOverdue;
+  t.status = r < 0.5    ? TransactionStatus::kSubmitted
+             : r < 0.95 ? TransactionStatus::kCompleted
+                        : TransactionStatus::kOverdue;
   if (t.status != TransactionStatus::kSubmitted) {
     t.processing_ms = std::uniform_int_distribution<std::int64_t>(3'600'000, 15 * 86'400'000LL)(rng_);
   }
   t.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 2000)(rng_));
+  if (const Scenario* late = options_.timeline.active(ScenarioKind::kLateData, now);
+      late != nullptr && late->feed == "transactions") {
+    t.occurred_at -= late->delay;
+  }
   t.received_at = now;
   return t;
 }
 
 Telemetry Generator::next_telemetry(TimePoint now) {
-  const Station& s = stations_[next_station_++ % stations_.size()];
+  // Skip stations silenced by an outage (at most one round).
+  const Station* pick = &stations_[next_station_++ % stations_.size()];
+  for (std::size_t tries = 0; tries < stations_.size() && pick->kind == TelemetryKind::kBtsHeartbeat &&
+                              options_.timeline.active(ScenarioKind::kBtsOutage, now, pick->district) != nullptr;
+       ++tries) {
+    pick = &stations_[next_station_++ % stations_.size()];
+  }
+  const Station& s = *pick;
+  const Scenario* flood = options_.timeline.active(ScenarioKind::kFlood, now, s.district);
+  const double crest = flood != nullptr ? options_.timeline.progress_peak(*flood, now) : 0.0;
   Telemetry m;
   m.source_id = s.id;
   m.district = s.district;
@@ -116,11 +140,11 @@ Telemetry Generator::next_telemetry(TimePoint now) {
       m.value = std::bernoulli_distribution(0.995)(rng_) ? 1.0 : 0.0;
       break;
     case TelemetryKind::kWaterLevel:
-      m.value = std::normal_distribution<double>(2.5, 0.4)(rng_);
+      m.value = std::normal_distribution<double>(2.5, 0.4)(rng_) + 3.5 * crest;  // a flood crest: +3.5 m
       m.unit = "m";
       break;
     case TelemetryKind::kRainfall:
-      m.value = std::max(0.0, std::normal_distribution<double>(3, 4)(rng_));
+      m.value = std::max(0.0, std::normal_distribution<double>(3, 4)(rng_)) + (flood != nullptr ? 20 + 30 * crest : 0);
       m.unit = "mm";
       break;
     case TelemetryKind::kAirQuality:
@@ -130,8 +154,25 @@ Telemetry Generator::next_telemetry(TimePoint now) {
       break;
   }
   m.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 500)(rng_));
+  if (const Scenario* late = options_.timeline.active(ScenarioKind::kLateData, now);
+      late != nullptr && late->feed == "telemetry") {
+    m.occurred_at -= late->delay;
+  }
   m.received_at = now;
   return m;
+}
+
+std::optional<std::string> Generator::next_flood_report_json(TimePoint now) {
+  const Scenario* flood = options_.timeline.active(ScenarioKind::kFlood, now);
+  if (flood == nullptr) return std::nullopt;
+  const bool landslide = std::bernoulli_distribution(0.3)(rng_);
+  boost::json::object o;
+  o["category"] = landslide ? "landslide" : "flood";
+  o["district"] = flood->district;
+  o["description"] = landslide ? "Sạt lở đất, đường bị chia cắt" : "Nước lên nhanh, nhà dân bị ngập";
+  o["occurred_at"] = format_rfc3339(now - Millis(std::uniform_int_distribution<int>(0, 20'000)(rng_)));
+  o["reporter_id"] = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
+  return boost::json::serialize(o);
 }
 
 }  // namespace ioc::sim

@@ -5,6 +5,7 @@
 /// Not thread-safe: one per producing thread.
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/model.hpp"
 #include "ioc/core/registry.hpp"
+#include "scenario.hpp"
 
 namespace ioc::sim {
 
@@ -24,6 +26,8 @@ struct GeneratorOptions {
   int stations = 1283;
   /// Share of stations that never send a heartbeat (to be detected as silent).
   double silent_station_fraction = 0.01;
+  /// What happens on top of the steady traffic (scenario.hpp).
+  Timeline timeline;
 };
 
 class Generator {
@@ -33,8 +37,12 @@ class Generator {
   /// A JSON body for POST /api/v1/reports with occurred_at near `now`.
   std::string next_report_json(TimePoint now);
   ServiceTransaction next_transaction(TimePoint now);
-  /// The next heartbeat or sensor reading, round-robin over live stations.
+  /// The next heartbeat or sensor reading, round-robin over live stations
+  /// (stations silenced by a bts-outage are skipped).
   Telemetry next_telemetry(TimePoint now);
+  /// A flood or landslide report in the district of a flood active at
+  /// `now`, or nullopt when none is.
+  std::optional<std::string> next_flood_report_json(TimePoint now);
 
   const std::vector<std::string>& silent_stations() const { return silent_; }
 

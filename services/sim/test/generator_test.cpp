@@ -5,6 +5,7 @@
 #include <map>
 
 #include "ioc/config/registry_loader.hpp"
+#include "app.hpp"
 #include "report_request.hpp"
 
 namespace ioc::sim {
@@ -71,6 +72,125 @@ TEST(GeneratorTest, TransactionsHaveDistrictSpecificOnlineRates) {
     hi = std::max(hi, rate);
   }
   EXPECT_GT(hi - lo, 0.2);  // districts differ, as the national figures do
+}
+
+}  // namespace
+}  // namespace ioc::sim
+
+namespace ioc::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint kOrigin = from_epoch_ms(1719822600000);
+
+Generator with(const Registry& reg, std::vector<Scenario> scenarios, std::uint64_t seed = 5) {
+  GeneratorOptions o;
+  o.seed = seed;
+  o.timeline = Timeline(std::move(scenarios), kOrigin);
+  return Generator(reg, o);
+}
+
+TEST(ScenarioTest, AFloodSurgesReportsAndRaisesWaterInItsDistrictOnlyWhileItLasts) {
+  const Registry reg = shipped();
+  Scenario flood{.kind = ScenarioKind::kFlood, .district = "381", .start = 60s, .duration = 120s};
+  ASSERT_TRUE(validate(flood, reg).ok());
+  Generator gen = with(reg, {flood});
+  EXPECT_FALSE(gen.next_flood_report_json(kOrigin + 59s));
+  EXPECT_FALSE(gen.next_flood_report_json(kOrigin + 180s));
+  const TimePoint crest = kOrigin + 120s;
+  for (int i = 0; i < 50; ++i) {
+    auto body = gen.next_flood_report_json(crest);
+    ASSERT_TRUE(body);
+    auto r = intake::parse_report(*body, reg, crest, intake::ReportLimits{});
+    ASSERT_TRUE(std::holds_alternative<Report>(r)) << *body;
+    EXPECT_EQ(std::get<Report>(r).district, "381");
+    EXPECT_TRUE(std::get<Report>(r).category == "flood" || std::get<Report>(r).category == "landslide");
+  }
+  auto water = [&](TimePoint now, const std::string& station) {
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < 20'000 && n < 20; ++i) {
+      const Telemetry t = gen.next_telemetry(now);
+      if (t.source_id == station) {
+        sum += t.value;
+        ++n;
+      }
+    }
+    return sum / n;
+  };
+  EXPECT_GT(water(crest, "wl-381"), 5.0);           // 2.5 m normally, +3.5 m at the crest
+  EXPECT_LT(water(crest, "wl-380"), 4.0);           // other districts stay dry
+  EXPECT_LT(water(kOrigin + 30s, "wl-381"), 4.0);   // before the flood
+}
+
+TEST(ScenarioTest, ABtsOutageSilencesTheDistrictsStations) {
+  const Registry reg = shipped();
+  Generator gen = with(reg, {{.kind = ScenarioKind::kBtsOutage, .district = "384", .start = 0s, .duration = 60s}});
+  auto heartbeats_from = [&](TimePoint now) {
+    int n = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const Telemetry t = gen.next_telemetry(now);
+      n += t.kind == TelemetryKind::kBtsHeartbeat && t.district == "384";
+    }
+    return n;
+  };
+  EXPECT_EQ(heartbeats_from(kOrigin + 10s), 0);
+  EXPECT_GT(heartbeats_from(kOrigin + 61s), 0);
+}
+
+TEST(ScenarioTest, APortalOutageCollapsesTheOnlineRate) {
+  const Registry reg = shipped();
+  Generator gen = with(reg, {{.kind = ScenarioKind::kPortalOutage, .start = 60s, .duration = 60s}});
+  auto online_share = [&](TimePoint now) {
+    int online = 0;
+    for (int i = 0; i < 4000; ++i) online += gen.next_transaction(now).channel == Channel::kOnline;
+    return online / 4000.0;
+  };
+  const double before = online_share(kOrigin);
+  const double during = online_share(kOrigin + 90s);
+  EXPECT_GT(before, 0.3);
+  EXPECT_LT(during, before * 0.1);
+}
+
+TEST(ScenarioTest, LateDataDelaysOneFeedOnly) {
+  const Registry reg = shipped();
+  Generator gen = with(reg, {{.kind = ScenarioKind::kLateData, .start = 0s, .duration = 60s, .delay = 3h,
+                              .feed = "telemetry"}});
+  const TimePoint now = kOrigin + 1s;
+  const Telemetry t = gen.next_telemetry(now);
+  EXPECT_LE(t.occurred_at, now - 3h);
+  EXPECT_GT(t.occurred_at, now - 3h - 1s);
+  EXPECT_EQ(t.received_at, now);
+  EXPECT_GT(gen.next_transaction(now).occurred_at, now - 3s);
+}
+
+TEST(ScenarioTest, DeterministicForASeedWithScenarios) {
+  const Registry reg = shipped();
+  const std::vector<Scenario> s = {{.kind = ScenarioKind::kFlood, .district = "380", .start = 0s, .duration = 60s},
+                                   {.kind = ScenarioKind::kBtsOutage, .district = "381", .start = 0s, .duration = 60s}};
+  Generator a = with(reg, s, 9);
+  Generator b = with(reg, s, 9);
+  for (int i = 0; i < 200; ++i) {
+    const TimePoint now = kOrigin + std::chrono::milliseconds(i * 100);
+    EXPECT_EQ(a.next_flood_report_json(now), b.next_flood_report_json(now));
+    EXPECT_EQ(a.next_telemetry(now), b.next_telemetry(now));
+  }
+}
+
+TEST(ScenarioTest, SettingsAreCheckedWithPreciseErrors) {
+  const Registry reg = shipped();
+  EXPECT_EQ(parse_scenario_kind("tsunami").error().message,
+            "unknown scenario 'tsunami'; allowed: flood, bts-outage, portal-outage, late-data");
+  EXPECT_NE(validate({.kind = ScenarioKind::kFlood}, reg).error().message.find("needs a district code"),
+            std::string::npos);
+  EXPECT_NE(validate({.kind = ScenarioKind::kBtsOutage, .district = "999"}, reg).error().message.find("unknown district"),
+            std::string::npos);
+  EXPECT_NE(validate({.kind = ScenarioKind::kLateData, .feed = "reports"}, reg).error().message.find("feed"),
+            std::string::npos);
+  EXPECT_EQ(expand_shortcuts({"--config", "f.yaml", "--scenario", "flood", "--district", "380", "--seed", "4"}),
+            (std::vector<std::string>{"--config", "f.yaml", "--set", "sim.scenario.kind=flood", "--set",
+                                      "sim.scenario.district=380", "--set", "sim.seed=4"}));
 }
 
 }  // namespace

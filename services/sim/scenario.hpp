@@ -1,0 +1,69 @@
+#pragma once
+/// Scenarios: what happens to the province while the simulator runs, on top
+/// of its steady traffic. Each has a start (after the simulator starts) and a
+/// duration, and is deterministic with the generator's seed:
+///   flood          a surge of flood and landslide reports in one district,
+///                  its water levels rising to a crest and falling back, and
+///                  heavy rain there;
+///   bts-outage     the BTS stations of one district stop their heartbeats;
+///   portal-outage  online applications collapse (one district or, with no
+///                  district, the whole province): the online rate drops;
+///   late-data      one feed (telemetry or transactions) delivers records
+///                  `delay` after they happened.
+/// Pure values; thread-safe to share once built.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ioc/core/clock.hpp"
+#include "ioc/core/registry.hpp"
+#include "ioc/core/result.hpp"
+
+namespace ioc::sim {
+
+enum class ScenarioKind { kFlood, kBtsOutage, kPortalOutage, kLateData };
+const char* to_string(ScenarioKind kind);
+/// "flood" | "bts-outage" | "portal-outage" | "late-data".
+Result<ScenarioKind> parse_scenario_kind(std::string_view text);
+
+struct Scenario {
+  ScenarioKind kind = ScenarioKind::kFlood;
+  std::string district;                // flood, bts-outage: required; portal-outage: "" = whole province
+  std::chrono::milliseconds start{0};  // after the simulator starts
+  std::chrono::milliseconds duration{std::chrono::minutes(5)};
+  /// flood: extra flood and landslide reports per second in the district.
+  double reports_per_second = 1.0;
+  /// late-data: how long after the event its record arrives.
+  std::chrono::milliseconds delay{std::chrono::hours(3)};
+  /// late-data: "telemetry" or "transactions".
+  std::string feed = "telemetry";
+};
+
+/// Checks a scenario against the registry; the error names the setting and
+/// what is allowed.
+[[nodiscard]] Status validate(const Scenario& s, const Registry& registry);
+
+/// A scenario placed on the clock: active in [from, until).
+class Timeline {
+ public:
+  Timeline() = default;
+  Timeline(std::vector<Scenario> scenarios, TimePoint origin);
+
+  /// The first scenario of `kind` active at `now` (and, when `district` is
+  /// given, about that district or the whole province), or nullptr.
+  const Scenario* active(ScenarioKind kind, TimePoint now, std::string_view district = {}) const;
+  /// 0 → 1 → 0 over the scenario's window (its crest halfway), for `now` in it.
+  double progress_peak(const Scenario& s, TimePoint now) const;
+  /// Highest flood report rate of all flood scenarios (0 without any).
+  double max_flood_rate() const;
+  const std::vector<Scenario>& scenarios() const { return scenarios_; }
+
+ private:
+  std::vector<Scenario> scenarios_;
+  TimePoint origin_{};
+};
+
+}  // namespace ioc::sim
