@@ -7,6 +7,7 @@
 namespace ioc::aggregator {
 
 int run(const Config& cfg) {
+  if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   log::init(cfg.common.service, cfg.common.log_level);
   daemon::check_topics(cfg.common, {cfg.input_topic, cfg.output_topic, cfg.deadletter_topic});
   const Registry registry = daemon::load_registry(cfg.common);

@@ -91,6 +91,7 @@ class Watcher {
 }  // namespace
 
 int run(const Config& cfg) {
+  if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   log::init(cfg.common.service, cfg.common.log_level);
   // Broker i listens on, and advertises, bootstrap port + i - 1: the same
   // addresses after every restart, so clients reconnect by themselves.

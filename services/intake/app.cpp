@@ -850,6 +850,10 @@ void Intake::flush(std::chrono::milliseconds timeout) {
 }
 
 int run(const Config& cfg) {
+  if (cfg.common.check_only) {
+    if (!cfg.keys_file.empty()) KeyRing check(cfg.keys_file);  // throws ConfigError when invalid
+    return daemon::config_ok(cfg.common);
+  }
   log::init(cfg.common.service, cfg.common.log_level);
   daemon::check_topics(cfg.common, {cfg.topic, cfg.status_topic});
   const Registry registry = daemon::load_registry(cfg.common);

@@ -26,6 +26,7 @@ std::string describe(const kafka::TopicSpec& t) {
 }  // namespace
 
 int run(const Config& cfg, bool check_only, std::ostream& out) {
+  if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   kafka::Admin admin(cfg.common.kafka);
   const auto& plan = cfg.common.topics;
   std::vector<std::string> created;

@@ -78,6 +78,7 @@ Source Source::from_args(int argc, const char* const* argv, const char* const* e
   desc.add_options()                                              //
       ("help,h", "show usage")                                    //
       ("config,c", po::value<std::string>(), "YAML config file")  //
+      ("check-config", "validate the settings and the files they name, then exit")  //
       ("set,s", po::value<std::vector<std::string>>()->composing(), "override a key: --set section.key=value");
   po::variables_map vm;
   try {
@@ -107,7 +108,9 @@ Source Source::from_args(int argc, const char* const* argv, const char* const* e
   }
   std::optional<std::string> file;
   if (vm.count("config")) file = vm["config"].as<std::string>();
-  return Source(std::move(file), std::move(flags), std::move(env));
+  Source out(std::move(file), std::move(flags), std::move(env));
+  out.check_only_ = vm.count("check-config") > 0;
+  return out;
 }
 
 std::string Source::env_name(std::string_view key) {

@@ -28,6 +28,7 @@ namespace asio = boost::asio;
 CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen) {
   CommonConfig c;
   c.service = service;
+  c.check_only = src.check_only();
   const std::string level = src.get_string("log.level", "info");
   if (!log::parse_level(level, c.log_level)) {
     throw ConfigError(src.file().value_or("settings"), "log.level", "must be debug, info, warn or error, got '" + level + "'");
@@ -95,6 +96,13 @@ void finish(const config::Source& src, const std::string& service_section) {
 }
 
 Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }
+
+int config_ok(const CommonConfig& cfg) {
+  const Registry registry = load_registry(cfg);
+  std::cout << cfg.service << ": configuration OK (" << registry.districts().size() << " districts, "
+            << registry.categories().size() << " categories)\n";
+  return 0;
+}
 
 Front::Front(const CommonConfig& cfg, unsigned threads)
     : cfg_(cfg),
@@ -201,7 +209,7 @@ int main(int argc, char** argv, char** envp, const std::string& service,
     bool help = false;
     config::Source src = config::Source::from_args(argc, argv, envp, &help);
     if (help) {
-      std::cout << "usage: " << service << " [--config FILE] [--set key=value ...]\n"
+      std::cout << "usage: " << service << " [--config FILE] [--set key=value ...] [--check-config]\n"
                 << "Settings come from built-in defaults < the YAML file < IOC_* environment variables\n"
                 << "(key upper-cased, '.' -> '_') < --set flags. See README.md, \"Configuration\".\n";
       return 0;

@@ -37,12 +37,15 @@ class Source {
   Source(std::optional<std::string> file, std::map<std::string, std::string> flags,
          std::map<std::string, std::string> env);
 
-  /// Parses argv: `--config FILE`, `--set key=value` (repeatable), `--help`.
-  /// Throws ConfigError on a malformed flag. `help` is set when --help was given.
+  /// Parses argv: `--config FILE`, `--set key=value` (repeatable),
+  /// `--check-config`, `--help`. Throws ConfigError on a malformed flag.
+  /// `help` is set when --help was given.
   static Source from_args(int argc, const char* const* argv, const char* const* envp, bool* help = nullptr);
 
   /// The YAML file, if any; relative paths in it resolve against its folder.
   const std::optional<std::string>& file() const { return file_; }
+  /// --check-config: validate every setting and file, then exit (no network).
+  bool check_only() const { return check_only_; }
 
   std::string get_string(std::string_view key, std::string def);
   std::int64_t get_int(std::string_view key, std::int64_t def, std::int64_t min, std::int64_t max);
@@ -84,6 +87,7 @@ class Source {
   std::map<std::string, std::string> flags_;
   std::map<std::string, std::string> env_;
   std::set<std::string> consumed_;
+  bool check_only_ = false;
 };
 
 }  // namespace ioc::config

@@ -42,6 +42,9 @@ struct CommonConfig {
   /// with `topics.default_partitions`, `topics.replication_factor` and
   /// `topics.partitions.<topic>` overrides).
   std::vector<kafka::TopicSpec> topics;
+  /// `--check-config`: the service validates its settings and files, then
+  /// exits through config_ok() without touching the network.
+  bool check_only = false;
 };
 
 /// Reads the common sections. `default_listen` is the service's port (e.g.
@@ -61,6 +64,10 @@ void finish(const config::Source& src, const std::string& service_section);
 
 /// Loads the province registry named by `cfg`.
 Registry load_registry(const CommonConfig& cfg);
+
+/// The end of `--check-config`: loads the registry files (a bad one throws
+/// ConfigError: exit 2), prints "<service>: configuration OK" and returns 0.
+int config_ok(const CommonConfig& cfg);
 
 /// The HTTP front of a daemon and its event loop. Construct, add routes to
 /// router(), start(); then wait_for_signal() blocks until SIGINT/SIGTERM (or
