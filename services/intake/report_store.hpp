@@ -112,7 +112,6 @@ class IdempotencyCache {
   void learn(const std::string& scope, RememberedResponse response, TimePoint created, TimePoint now);
 
   std::size_t size() const;
-  std::chrono::milliseconds window() const { return window_; }
 
  private:
   struct Entry {

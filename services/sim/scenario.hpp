@@ -59,7 +59,6 @@ class Timeline {
   double progress_peak(const Scenario& s, TimePoint now) const;
   /// Highest flood report rate of all flood scenarios (0 without any).
   double max_flood_rate() const;
-  const std::vector<Scenario>& scenarios() const { return scenarios_; }
 
  private:
   std::vector<Scenario> scenarios_;
