@@ -842,11 +842,13 @@ void Intake::flush(std::chrono::milliseconds timeout) {
     cv_.notify_all();
   }
   if (replayer_.joinable()) replayer_.join();
-  if (follower_.joinable()) follower_.join();
-  if (spool_) spool_->close();
+  // Reports still waiting for the broker either get their acknowledgement or
+  // fail over to the spool, which therefore closes last.
   if (Status s = producer_.flush(timeout); !s.ok()) {
     log::error("reports not acknowledged at shutdown", {{"error", s.error().message}});
   }
+  if (follower_.joinable()) follower_.join();
+  if (spool_) spool_->close();
 }
 
 int run(const Config& cfg) {
