@@ -28,9 +28,14 @@ Config load_config(config::Source& src) {
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
   c.generator.silent_station_fraction = src.get_double("sim.silent_station_fraction", 0.01, 0, 1);
   c.duration = src.get_duration("sim.duration", c.duration);
-  if (const std::string kind = src.get_string("sim.scenario.kind", ""); !kind.empty()) {
+  if (const std::string kind = src.get_string("sim.scenario.kind", ""); kind == "demo") {
+    c.scenarios = demo_sequence();
+  } else if (!kind.empty()) {
     auto k = parse_scenario_kind(kind);
-    if (!k.ok()) throw ConfigError(src.file().value_or("settings"), "sim.scenario.kind", k.error().message);
+    if (!k.ok()) {
+      throw ConfigError(src.file().value_or("settings"), "sim.scenario.kind",
+                        k.error().message + ", or demo (a scripted sequence)");
+    }
     Scenario s;
     s.kind = *k;
     s.district = src.get_string("sim.scenario.district", "");

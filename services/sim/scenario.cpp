@@ -50,6 +50,16 @@ Status validate(const Scenario& s, const Registry& registry) {
   return {};
 }
 
+std::vector<Scenario> demo_sequence() {
+  using std::chrono::seconds;
+  return {
+      {.kind = ScenarioKind::kFlood, .district = "380", .start = seconds(20), .duration = seconds(150),
+       .reports_per_second = 2},
+      {.kind = ScenarioKind::kBtsOutage, .district = "384", .start = seconds(40), .duration = seconds(120)},
+      {.kind = ScenarioKind::kPortalOutage, .start = seconds(60), .duration = seconds(120)},
+  };
+}
+
 Timeline::Timeline(std::vector<Scenario> scenarios, TimePoint origin)
     : scenarios_(std::move(scenarios)), origin_(origin) {}
 

@@ -46,6 +46,12 @@ struct Scenario {
 /// what is allowed.
 [[nodiscard]] Status validate(const Scenario& s, const Registry& registry);
 
+/// `--scenario demo`: a short scripted sequence for a first look, over in
+/// under four minutes: a flood in the provincial city (380) from 0:20 to
+/// 2:50, the BTS stations of Mường Lát (384) silent from 0:40 to 2:40, and
+/// the online portal down province-wide from 1:00 to 3:00.
+std::vector<Scenario> demo_sequence();
+
 /// A scenario placed on the clock: active in [from, until).
 class Timeline {
  public:

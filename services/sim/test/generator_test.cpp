@@ -178,6 +178,20 @@ TEST(ScenarioTest, DeterministicForASeedWithScenarios) {
   }
 }
 
+TEST(ScenarioTest, TheDemoSequenceIsValidAndOverInUnderFourMinutes) {
+  const Registry reg = shipped();
+  const std::vector<Scenario> demo = demo_sequence();
+  ASSERT_EQ(demo.size(), 3u);
+  for (const Scenario& s : demo) {
+    EXPECT_TRUE(validate(s, reg).ok()) << to_string(s.kind);
+    EXPECT_LE(s.start + s.duration, std::chrono::minutes(4)) << to_string(s.kind);
+  }
+  const Timeline t(demo, kOrigin);
+  EXPECT_NE(t.active(ScenarioKind::kFlood, kOrigin + 90s, "380"), nullptr);
+  EXPECT_NE(t.active(ScenarioKind::kPortalOutage, kOrigin + 90s, "395"), nullptr);  // province-wide
+  EXPECT_EQ(t.active(ScenarioKind::kFlood, kOrigin + 240s), nullptr);
+}
+
 TEST(ScenarioTest, SettingsAreCheckedWithPreciseErrors) {
   const Registry reg = shipped();
   EXPECT_EQ(parse_scenario_kind("tsunami").error().message,
