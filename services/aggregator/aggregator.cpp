@@ -198,13 +198,9 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
 }
 
 void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason) {
-  kafka::Headers h = m.headers();
-  h.emplace_back("ioc.source.topic", std::string(m.topic()));
-  h.emplace_back("ioc.source.partition", std::to_string(m.partition()));
-  h.emplace_back("ioc.source.offset", std::to_string(m.offset()));
-  h.emplace_back("ioc.error", reason);
-  h.emplace_back("ioc.service", cfg_.common.service);
-  if (Status s = producer_.produce(cfg_.deadletter_topic, m.key(), m.value(), {}, h); !s.ok()) {
+  if (Status s = producer_.produce(cfg_.deadletter_topic, m.key(), m.value(), {},
+                                   m.dead_letter_headers(reason, cfg_.common.service));
+      !s.ok()) {
     metrics_->output_errors.Increment();
     outputs_lost_ = true;
     log::error("dead letter not queued", {{"error", s.error().message}, {"reason", reason}});

@@ -769,15 +769,13 @@ void Intake::follow_loop() {
         }
         if (p < frontier.size() && msg.offset() < frontier[p]) continue;  // dead-lettered before
         m_->updates_invalid.Increment();
-        kafka::Headers h = msg.headers();
-        h.emplace_back("ioc.source.topic", std::string(msg.topic()));
-        h.emplace_back("ioc.source.partition", std::to_string(msg.partition()));
-        h.emplace_back("ioc.source.offset", std::to_string(msg.offset()));
-        h.emplace_back("ioc.error", st.error().message);
-        h.emplace_back("ioc.service", cfg_.common.service);
         log::warn("invalid report status update dead-lettered",
                   {{"partition", msg.partition()}, {"offset", msg.offset()}, {"error", st.error().message}});
-        (void)producer_.produce(cfg_.deadletter_topic, msg.key(), msg.value(), {}, h);
+        if (Status q = producer_.produce(cfg_.deadletter_topic, msg.key(), msg.value(), {},
+                                         msg.dead_letter_headers(st.error().message, cfg_.common.service));
+            !q.ok()) {
+          log::error("dead letter not queued", {{"error", q.error().message}, {"offset", msg.offset()}});
+        }
       }
       if (!index_ready_.load()) check_caught_up();
       if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(5)) {
