@@ -127,11 +127,6 @@ struct Intake::Metrics {
   prometheus::Gauge& api_keys;
 };
 
-/// Who is calling.
-struct Intake::Caller {
-  Principal principal;  // name "" with auth off
-};
-
 /// One report on its way to the broker or the spool.
 struct Intake::Submission {
   Report report;
@@ -231,13 +226,16 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
       store_(cfg.max_indexed_reports) {
   if (!cfg.spool.dir.empty()) {
     spool_ = std::make_unique<Spool>(cfg.spool);
-    // Reports waiting in the spool are known to lookups and retries at once.
-    auto pending = spool_->peek(spool_->depth());
-    if (pending.ok()) {
+    // Reports waiting in the spool are known to lookups and retries at
+    // once; read a batch at a time, as the replayer does.
+    for (std::uint64_t after = 0;;) {
+      auto pending = spool_->peek(kReplayBatch, after);
+      if (!pending.ok() || pending->empty()) break;
       for (const SpooledRecord& rec : *pending) {
         Report r;
         if (codec::decode(rec.payload, r).ok()) remember(r, Delivery::kQueued);
       }
+      after = pending->back().seq;
     }
     m_->spool_corrupt.Set(static_cast<double>(spool_->corrupt_records()));
     replayer_ = std::thread([this] { replay_loop(); });
@@ -303,7 +301,7 @@ void Intake::refuse(const http::Responder& res, Api api, http::Status status, st
   res.send(error_for(api == Api::kOpen311, status, code, message));
 }
 
-std::optional<Intake::Caller> Intake::admit(const http::Request& req, const http::Responder& res, Api api,
+std::optional<Principal> Intake::admit(const http::Request& req, const http::Responder& res, Api api,
                                             Scope scope, const std::string* api_key_param) {
   const TimePoint now = clock_.now();
   auto limited = [&](const TokenBuckets::Decision& d, std::string_view who) {
@@ -318,17 +316,13 @@ std::optional<Intake::Caller> Intake::admit(const http::Request& req, const http
     limited(d, "address");
     return std::nullopt;
   }
-  Caller caller;
-  if (!keys_.enabled()) {
-    caller.principal.scopes = kSubmit | kRead;
-    return caller;
-  }
+  if (!keys_.enabled()) return Principal{"", kSubmit | kRead};
   std::string key(req["X-API-Key"]);
   if (key.empty() && api_key_param != nullptr) key = *api_key_param;
   if (key.empty()) {
     if (auto q = http::query_param(req.target(), "api_key")) key = *q;
   }
-  if (scope == Scope{0} && key.empty()) return caller;  // public: service discovery
+  if (scope == Scope{0} && key.empty()) return Principal{};  // public: service discovery
   if (key.empty()) {
     m_->unauthorized.Increment();
     http::Response r = error_for(api == Api::kOpen311, http::Status::unauthorized, "unauthorized",
@@ -357,8 +351,7 @@ std::optional<Intake::Caller> Intake::admit(const http::Request& req, const http
     limited(d, "API key");
     return std::nullopt;
   }
-  caller.principal = std::move(*p);
-  return caller;
+  return p;
 }
 
 // ---------------------------------------------------------------- native API
@@ -457,7 +450,7 @@ void Intake::get_open311_request(const http::Params& params, const http::Request
 
 // ---------------------------------------------------------------- submission
 
-void Intake::submit(Report report, Api api, const Caller& caller, const http::Request& req, http::Responder res) {
+void Intake::submit(Report report, Api api, const Principal& caller, const http::Request& req, http::Responder res) {
   const TimePoint now = clock_.now();
   std::string key(req["Idempotency-Key"]);
   if (key.size() > kMaxIdempotencyKey ||
@@ -478,7 +471,7 @@ void Intake::submit(Report report, Api api, const Caller& caller, const http::Re
       r.set(http::beast_http::field::retry_after, "1");
       return s->res.send(std::move(r));
     }
-    s->idempotency_scope = caller.principal.name + '\x1f' + key;
+    s->idempotency_scope = caller.name + '\x1f' + key;
     const auto begun = idempotency_.begin(s->idempotency_scope, fingerprint(req), now);
     switch (begun.kind) {
       case IdempotencyCache::Begin::kNew: break;
@@ -505,7 +498,7 @@ void Intake::submit(Report report, Api api, const Caller& caller, const http::Re
   if (r.id.empty()) r.id = ids_.next();
   r.received_at = now;
   r.source = std::string(api_name(api == Api::kOpen311));
-  r.client = caller.principal.name;
+  r.client = caller.name;
   codec::encode(r, s->bytes);
   store_.put(r, Delivery::kReceived);
   // While anything waits in the spool, new reports queue behind it: the
@@ -712,12 +705,9 @@ void Intake::follow_loop() {
     {
       kafka::Admin admin(cfg_.common.kafka);
       for (std::size_t p = 0; p < parts.size() && !stop_.load(); ++p) {
-        auto w = admin.watermarks(cfg_.topic, parts[p].partition, std::chrono::seconds(5));
-        if (!w.ok()) {
-          --p;  // retry this partition
-          continue;
-        }
-        report_end[p] = w->log_end > w->log_start ? w->log_end : 0;
+        Result<kafka::Watermarks> w = admin.watermarks(cfg_.topic, parts[p].partition, std::chrono::seconds(5));
+        while (!w.ok() && !stop_.load()) w = admin.watermarks(cfg_.topic, parts[p].partition, std::chrono::seconds(5));
+        if (w.ok()) report_end[p] = w->log_end > w->log_start ? w->log_end : 0;
       }
     }
     if (stop_.load()) return;

@@ -96,12 +96,11 @@ class Intake {
  private:
   struct Metrics;
   enum class Api { kNative, kOpen311 };
-  struct Caller;
   struct Submission;
 
-  // Rate limits and API key checks; on refusal the response is sent and
-  // nullopt returned.
-  std::optional<Caller> admit(const http::Request& req, const http::Responder& res, Api api, Scope scope,
+  // Rate limits and API key checks: who is calling (name "" with auth off),
+  // or nullopt after the refusal was sent.
+  std::optional<Principal> admit(const http::Request& req, const http::Responder& res, Api api, Scope scope,
                               const std::string* api_key_param);
   void refuse(const http::Responder& res, Api api, http::Status status, std::string_view code,
               const std::string& message) const;
@@ -111,7 +110,7 @@ class Intake {
   void get_open311_requests(const http::Request& req, http::Responder res);
   void get_open311_request(const http::Params& params, const http::Request& req, http::Responder res);
   // Idempotency, then store or spool; answers through `res`.
-  void submit(Report report, Api api, const Caller& caller, const http::Request& req, http::Responder res);
+  void submit(Report report, Api api, const Principal& caller, const http::Request& req, http::Responder res);
   void deliver(std::shared_ptr<Submission> s);
   void spool_it(std::shared_ptr<Submission> s, const std::string& why);
   void complete(const Submission& s, Delivery delivery);
