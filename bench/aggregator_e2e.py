@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 os.environ.setdefault("IOC_BIN", os.path.join(ROOT, "build/bin"))
 os.environ.setdefault("IOC_SOURCE", ROOT)
 
-from harness import CONFIG, DISTRICTS, System, free_port, http, metric, proto_modules, wait_until  # noqa: E402
+from harness import (CONFIG, DISTRICTS, System, free_port, http, metric, produce, proto_modules,  # noqa: E402
+                     wait_until)
 
 CATEGORIES = ["flood", "landslide", "fire", "traffic_accident", "road_damage", "pollution", "public_order",
               "utility_outage", "health_emergency", "other"]
@@ -66,12 +67,7 @@ def produce_reports(bootstrap, pb, count, event_ms, rate=None):
         t = event_ms(i)
         r.occurred_at.FromMilliseconds(t)
         r.received_at.FromMilliseconds(t)
-        while True:
-            try:
-                p.produce("ioc.reports.v1", key=r.district.encode(), value=r.SerializeToString())
-                break
-            except BufferError:
-                p.poll(0.05)
+        produce(p, "ioc.reports.v1", r.SerializeToString(), r.district.encode())
         if i % 10000 == 0:
             p.poll(0)
     p.flush(60)

@@ -121,19 +121,13 @@ void paced(double rate, StopFlag& stop, Emit emit) {
 }  // namespace
 
 int run(const Config& cfg) {
-  if (cfg.common.check_only) {
-    const Registry registry = daemon::load_registry(cfg.common);
-    for (const Scenario& s : cfg.scenarios) {
-      if (Status st = validate(s, registry); !st.ok()) throw ConfigError("settings", "sim.scenario", st.error().message);
-    }
-    return daemon::config_ok(cfg.common);
-  }
-  log::init(cfg.common.service, cfg.common.log_level);
-  daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
   const Registry registry = daemon::load_registry(cfg.common);
   for (const Scenario& s : cfg.scenarios) {
     if (Status st = validate(s, registry); !st.ok()) throw ConfigError("settings", "sim.scenario", st.error().message);
   }
+  if (cfg.common.check_only) return daemon::config_ok(cfg.common);
+  log::init(cfg.common.service, cfg.common.log_level);
+  daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
   GeneratorOptions options = cfg.generator;
   options.timeline = Timeline(cfg.scenarios, SystemClock::instance().now());
   daemon::Front front(cfg.common);

@@ -180,6 +180,16 @@ def proto_modules(workdir):
     return {m: importlib.import_module(f"ioc.v1.{m}_pb2") for m in ("report", "window_result")}
 
 
+def produce(producer, topic, value, key=None, **options):
+    """confluent-kafka's produce(), waiting for room while its local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, **options)
+            return
+        except BufferError:
+            producer.poll(0.1)
+
+
 def intake_args(bootstrap, port, *more):
     """Arguments of an ioc-intake on `port` using the broker at `bootstrap`."""
     return ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",

@@ -9,8 +9,8 @@ import signal
 import time
 import unittest
 
-from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, proto_modules, read_topic,
-                     rfc3339, wait_until)
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, produce, proto_modules,
+                     read_topic, rfc3339, wait_until)
 
 
 class AggregatorCrashTest(SystemTestCase):
@@ -89,12 +89,7 @@ class AggregatorCrashTest(SystemTestCase):
         for i in range(backlog):
             r = pb["report"].Report(id=f"b{i}", district=DISTRICTS[i % 7], category="flood")
             r.occurred_at.FromMilliseconds(start_ms + i // 10)
-            while True:
-                try:
-                    producer.produce("ioc.reports.v1", key=r.district.encode(), value=r.SerializeToString())
-                    break
-                except BufferError:
-                    producer.poll(0.1)
+            produce(producer, "ioc.reports.v1", r.SerializeToString(), r.district.encode())
         self.assertEqual(producer.flush(60), 0)
 
         stopped_mid_backlog = 0

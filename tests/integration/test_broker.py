@@ -5,7 +5,7 @@ mock's silent pruning visible."""
 import subprocess
 import unittest
 
-from harness import SystemTestCase, free_port, http, metric, wait_until
+from harness import SystemTestCase, free_port, http, metric, produce, wait_until
 
 TOPIC = "retention.test"
 
@@ -68,12 +68,7 @@ class BrokerTest(SystemTestCase):
         # ~8 MB into one partition: more than the ~5 MB the embedded broker keeps.
         payload = b"x" * 200
         for i in range(40000):
-            while True:
-                try:
-                    p.produce(TOPIC, value=payload)
-                    break
-                except BufferError:
-                    p.poll(0.1)
+            produce(p, TOPIC, payload)
         self.assertEqual(p.flush(60), 0)
 
         def loss():

@@ -17,8 +17,8 @@ import threading
 import time
 import unittest
 
-from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, free_port, http, metric, proto_modules, read_topic,
-                     rfc3339, wait_until)
+from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, free_port, http, metric, produce, proto_modules,
+                     read_topic, rfc3339, wait_until)
 
 WINDOW_S = 10
 AGGREGATOR = ["--set", f"aggregator.window={WINDOW_S}s", "--set", "aggregator.allowed_lateness=5s",
@@ -109,15 +109,7 @@ class FaultTest(SystemTestCase):
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20})
         for key, value in records:
-            while True:
-                try:
-                    if partition is None:
-                        p.produce(REPORTS, key=key, value=value)
-                    else:
-                        p.produce(REPORTS, key=key, value=value, partition=partition)
-                    break
-                except BufferError:
-                    p.poll(0.1)
+            produce(p, REPORTS, value, key, **({} if partition is None else {"partition": partition}))
         self.assertEqual(p.flush(60), 0)
 
     def report(self, rid, district, t, category="flood", description=""):
