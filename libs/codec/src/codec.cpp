@@ -5,6 +5,7 @@
 #include "ioc/v1/report.pb.h"
 #include "ioc/v1/telemetry.pb.h"
 #include "ioc/v1/transaction.pb.h"
+#include "ioc/v1/alert_event.pb.h"
 #include "ioc/v1/window_result.pb.h"
 
 namespace ioc::codec {
@@ -235,6 +236,94 @@ Status decode(std::string_view bytes, WindowResult& out) {
   for (const auto& v : m.values()) out.values.push_back({v.name(), v.value()});
   out.sample_ids.assign(m.sample_ids().begin(), m.sample_ids().end());
   out.watermark = from_proto(m.watermark());
+  return {};
+}
+
+// ---------------------------------------------------------------- AlertEvent
+
+namespace {
+
+template <typename Repeated>
+void labels_to_proto(const std::vector<Label>& in, Repeated* out) {
+  for (const Label& l : in) {
+    auto* g = out->Add();
+    g->set_name(l.name);
+    g->set_value(l.value);
+  }
+}
+
+template <typename Repeated>
+std::vector<Label> labels_from_proto(const Repeated& in) {
+  std::vector<Label> out;
+  out.reserve(static_cast<std::size_t>(in.size()));
+  for (const auto& g : in) out.push_back({g.name(), g.value()});
+  return out;
+}
+
+}  // namespace
+
+void encode(const AlertEvent& in, std::string& out) {
+  auto& m = scratch<v1::AlertEvent>();
+  m.set_fingerprint(in.fingerprint);
+  m.set_id(in.id);
+  m.set_rule(in.rule);
+  m.set_state(static_cast<v1::AlertEvent::State>(in.state));
+  m.set_severity(in.severity);
+  m.set_view(in.view);
+  labels_to_proto(in.group, m.mutable_group());
+  to_proto(in.window_start, m.mutable_window_start());
+  to_proto(in.window_end, m.mutable_window_end());
+  m.set_value(in.value);
+  m.set_threshold(in.threshold);
+  m.set_comparator(in.comparator);
+  for (const auto& id : in.sample_ids) m.add_sample_ids(id);
+  m.set_category(in.category);
+  m.set_sub_category(in.sub_category);
+  m.set_description(in.description);
+  m.set_summary(in.summary);
+  m.set_scenario(in.scenario);
+  labels_to_proto(in.labels, m.mutable_labels());
+  labels_to_proto(in.annotations, m.mutable_annotations());
+  to_proto(in.starts_at, m.mutable_starts_at());
+  if (in.ends_at != TimePoint{}) to_proto(in.ends_at, m.mutable_ends_at());
+  to_proto(in.sent_at, m.mutable_sent_at());
+  m.set_revision(in.revision);
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, AlertEvent& out) {
+  auto& m = scratch<v1::AlertEvent>();
+  if (Status s = parse(bytes, m); !s.ok()) return s;
+  if (m.fingerprint().empty()) return missing("AlertEvent", "fingerprint");
+  if (m.rule().empty()) return missing("AlertEvent", "rule");
+  if (m.state() == v1::AlertEvent::STATE_UNSPECIFIED || !v1::AlertEvent::State_IsValid(m.state())) {
+    return missing("AlertEvent", "state");
+  }
+  if (!m.has_starts_at()) return missing("AlertEvent", "starts_at");
+  out.fingerprint = m.fingerprint();
+  out.id = m.id();
+  out.rule = m.rule();
+  out.state = static_cast<AlertEvent::State>(m.state());
+  out.severity = m.severity();
+  out.view = m.view();
+  out.group = labels_from_proto(m.group());
+  out.window_start = from_proto(m.window_start());
+  out.window_end = from_proto(m.window_end());
+  out.value = m.value();
+  out.threshold = m.threshold();
+  out.comparator = m.comparator();
+  out.sample_ids.assign(m.sample_ids().begin(), m.sample_ids().end());
+  out.category = m.category();
+  out.sub_category = m.sub_category();
+  out.description = m.description();
+  out.summary = m.summary();
+  out.scenario = m.scenario();
+  out.labels = labels_from_proto(m.labels());
+  out.annotations = labels_from_proto(m.annotations());
+  out.starts_at = from_proto(m.starts_at());
+  out.ends_at = m.has_ends_at() ? from_proto(m.ends_at()) : TimePoint{};
+  out.sent_at = from_proto(m.sent_at());
+  out.revision = m.revision();
   return {};
 }
 

@@ -70,6 +70,43 @@ TEST(CodecTest, WindowResultRoundTrip) {
   EXPECT_EQ(w, out);
 }
 
+TEST(CodecTest, AlertEventRoundTrip) {
+  AlertEvent a;
+  a.fingerprint = "f00d";
+  a.id = "f00d-60000";
+  a.rule = "flood_surge";
+  a.state = AlertEvent::State::kFiring;
+  a.severity = "critical";
+  a.view = "reports_15m";
+  a.group = {{"district", "380"}, {"category", "flood"}};
+  a.window_start = from_epoch_ms(0);
+  a.window_end = from_epoch_ms(900'000);
+  a.value = 25;
+  a.threshold = 20;
+  a.comparator = ">=";
+  a.sample_ids = {"r1"};
+  a.category = "naturalDisaster";
+  a.sub_category = "flood";
+  a.summary = "25 flood reports in 15 min in 380";
+  a.scenario = "Call the district's steering committee.";
+  a.labels = {{"alertname", "flood_surge"}, {"district", "380"}};
+  a.annotations = {{"summary", "25 flood reports"}};
+  a.starts_at = from_epoch_ms(60'000);
+  a.sent_at = from_epoch_ms(61'000);
+  a.revision = 2;
+  AlertEvent out;
+  ASSERT_TRUE(decode(encode(a), out).ok());
+  EXPECT_EQ(a, out);
+
+  a.state = AlertEvent::State::kResolved;
+  a.ends_at = from_epoch_ms(120'000);
+  ASSERT_TRUE(decode(encode(a), out).ok());
+  EXPECT_EQ(a, out);
+
+  a.rule.clear();
+  EXPECT_FALSE(decode(encode(a), out).ok());
+}
+
 TEST(CodecTest, GarbageAndMissingFieldsAreErrors) {
   Report out;
   const Status garbage = decode("\xff\xff\xff\xff not protobuf", out);

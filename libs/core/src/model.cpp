@@ -15,3 +15,17 @@ std::string window_result_key(const WindowResult& r) {
 }
 
 }  // namespace ioc
+
+namespace ioc {
+
+const char* to_string(AlertEvent::State state) {
+  switch (state) {
+    case AlertEvent::State::kFiring: return "firing";
+    case AlertEvent::State::kResolved: return "resolved";
+    case AlertEvent::State::kPending: return "pending";
+    case AlertEvent::State::kUnspecified: break;
+  }
+  return "unspecified";
+}
+
+}  // namespace ioc

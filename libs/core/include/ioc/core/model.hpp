@@ -102,6 +102,38 @@ struct WindowResult {
   friend bool operator==(const WindowResult&, const WindowResult&) = default;
 };
 
+/// A change of an alert's state (topic ioc.alerts.v1, key: fingerprint).
+struct AlertEvent {
+  enum class State : std::uint8_t { kUnspecified, kFiring, kResolved, kPending };
+  std::string fingerprint;  // stable hash of rule + group labels
+  std::string id;           // one firing episode: fingerprint + "-" + starts_at ms
+  std::string rule;
+  State state = State::kUnspecified;
+  std::string severity;     // info | warning | critical
+  std::string view;
+  std::vector<Label> group;
+  TimePoint window_start{};
+  TimePoint window_end{};
+  double value = 0;
+  double threshold = 0;
+  std::string comparator;
+  std::vector<std::string> sample_ids;
+  std::string category;      // FIWARE Smart Data Models Alert category, e.g. naturalDisaster
+  std::string sub_category;  // e.g. flood
+  std::string description;
+  std::string summary;
+  std::string scenario;      // what the operator should do
+  std::vector<Label> labels;
+  std::vector<Label> annotations;
+  TimePoint starts_at{};
+  TimePoint ends_at{};  // resolved only
+  TimePoint sent_at{};
+  std::uint32_t revision = 0;
+  friend bool operator==(const AlertEvent&, const AlertEvent&) = default;
+};
+
+const char* to_string(AlertEvent::State state);
+
 /// The record key of a WindowResult: "<view>|<v1>/<v2>...|<window start ms>".
 std::string window_result_key(const WindowResult& r);
 
