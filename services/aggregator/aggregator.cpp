@@ -52,6 +52,15 @@ void values_of(const ViewConfig& v, std::span<const double> engine_values, std::
   }
 }
 
+/// Cooperative rebalancing unless configured otherwise: a replica joining
+/// or leaving moves only the partitions that change owner, and the others
+/// keep their state and keep flowing.
+kafka::ClientConfig group_client(const Config& cfg) {
+  kafka::ClientConfig c = cfg.common.kafka;
+  c.properties.try_emplace("partition.assignment.strategy", "cooperative-sticky");
+  return c;
+}
+
 }  // namespace
 
 std::set<std::string> Aggregator::replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
@@ -142,7 +151,7 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
+      consumer_(group_client(cfg), {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
       admin_(cfg.common.kafka),
       reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
       store_(cfg.state_topic, producer_, admin_, reader_),
