@@ -154,7 +154,7 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       consumer_(group_client(cfg), {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
       admin_(cfg.common.kafka),
       reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
-      store_(cfg.state_topic, producer_, admin_, reader_),
+      store_(cfg.group_id, cfg.state_topic, producer_, admin_, reader_),
       labels_(cfg.views.size()),
       gauge_series_(cfg.views.size(), 0),
       view_accepted_n_(cfg.views.size(), 0) {
