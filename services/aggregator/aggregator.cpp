@@ -18,6 +18,18 @@ namespace {
 
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
 
+/// Published revision of a final result: kFinalRevision + its engine
+/// revision, above every early result of its window. A replica that takes a
+/// partition over restarts revisions from the checkpoint and does not repeat
+/// the early results its predecessor published after that checkpoint (and
+/// before a crash); without this, its final could carry the revision of such
+/// a partial early result, or a lower one, and lose the upsert.
+constexpr std::uint32_t kFinalRevision = 1U << 31;
+
+std::uint32_t published_revision(std::uint32_t revision, bool final) {
+  return final ? kFinalRevision + revision : revision;
+}
+
 std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
   return h;
@@ -528,7 +540,7 @@ void Aggregator::publish(Unit& u, std::span<const window::WindowResult> results)
     for (std::size_t g = 0; g < v.group_names.size(); ++g) out.group.push_back({v.group_names[g], (*labels)[g]});
     out.window_start = from_epoch_ms(r.start_ms);
     out.window_end = from_epoch_ms(r.end_ms);
-    out.revision = r.revision;
+    out.revision = published_revision(r.revision, r.final);
     out.final = r.final;
     out.count = r.count;
     values_of(v, r.values, values);
@@ -762,7 +774,7 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
                        {"window_end", format_rfc3339(from_epoch_ms(w.end_ms))},
                        {"open", open},
                        {"final", w.final},
-                       {"revision", w.revision},
+                       {"revision", published_revision(w.revision, w.final)},
                        {"count", w.count},
                        {"values", std::move(vals)}});
   };

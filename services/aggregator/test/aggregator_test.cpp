@@ -335,6 +335,50 @@ views:
   EXPECT_EQ(dead, 0u);
 }
 
+// Regression: after a kill -9, the successor's final of a window could carry
+// the revision of an early result the killed replica had published after its
+// last checkpoint (or a lower one): revisions restart from the checkpoint, and
+// "a higher revision replaces a lower one" kept the partial early value. A
+// final now outranks every early result of its window.
+TEST_F(AggregatorTest, FinalOutranksEveryEarlyResultOfItsWindow) {
+  cfg_.views = parse_views(R"(
+views:
+  reports_by_district_category:
+    source: reports
+    group_by: [district, category]
+    window: {tumbling: 1m}
+    allowed_lateness: 10s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: {mode: both, interval: 1s}
+    aggregations: [count]
+)",
+                           "test-views.yaml");
+  start();
+  const std::string key = kView + "|380/flood|" + std::to_string(kBase);
+  auto revisions = [&] {
+    std::vector<std::pair<std::uint32_t, bool>> out;
+    read_all(kafka::topics::kAggregates, 2, [&](const kafka::Message& m) {
+      WindowResult r;
+      EXPECT_TRUE(codec::decode(m.value(), r).ok());
+      if (m.key() == key) out.emplace_back(r.revision, r.final);
+    });
+    return out;
+  };
+  send("380", "flood", kBase + 1'000, "a1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (revisions().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  send("380", "flood", kBase + 200'000, "w1");  // closes [0,1m)
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_EQ(final_count("380/flood", kBase, 1), 1);
+  const auto seen = revisions();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<std::uint32_t, bool>{1, false}));
+  EXPECT_EQ(seen[1], (std::pair<std::uint32_t, bool>{(1U << 31) + 2, true}));
+}
+
 // Regression: readiness was set by the first assignment and never cleared.
 TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
   cfg_.stats_interval = 100ms;
