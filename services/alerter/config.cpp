@@ -82,7 +82,8 @@ Config load_config(config::Source& src) {
   c.deadletter_topic = src.get_string("alerter.deadletter_topic", c.deadletter_topic);
   for (const std::string& f : src.get_list("alerter.rules", {"rules.yaml"})) c.rule_files.push_back(resolve(src, f));
   if (c.rule_files.empty()) throw ConfigError(source, "alerter.rules", "must name at least one rule file");
-  c.views_file = resolve(src, src.get_string("alerter.views", "views.yaml"));
+  // The aggregator's views file unless the alerter is told otherwise: the rules must fit what it produces.
+  c.views_file = resolve(src, src.get_string("alerter.views", src.get_string("aggregator.views", "views.yaml")));
   c.state_dir = src.get_string("alerter.state_dir", c.state_dir);
   c.checkpoint_interval = src.get_duration("alerter.checkpoint_interval", c.checkpoint_interval, std::chrono::milliseconds(100));
   c.evaluation_interval = src.get_duration("alerter.evaluation_interval", c.evaluation_interval, std::chrono::milliseconds(50));
