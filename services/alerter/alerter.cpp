@@ -291,11 +291,17 @@ void Alerter::dead_letter(const kafka::Message& m, const std::string& reason) {
 
 void Alerter::handle(const kafka::Message& m, TimePoint now) {
   const std::int32_t p = m.partition();
-  if (auto it = positions_.find(p); it != positions_.end() && m.offset() < it->second && m.offset() == 0) {
-    // The embedded broker restarted and lost its topics: so did ioc.alerts.v1.
-    log::warn("input offsets went back: the broker lost its log; publishing the active alerts again",
-              {{"topic", m.topic()}, {"partition", p}});
+  if (auto it = positions_.find(p); it != positions_.end() && m.offset() < it->second) {
+    // Offsets only go back when the broker lost its log (the embedded broker
+    // restarted): ioc.alerts.v1 is gone too, and the aggregator counts its
+    // windows anew, with revisions from 1.
+    log::warn("input offsets went back: the broker lost its log; publishing the active alerts again and taking "
+              "the aggregator's new revisions",
+              {{"topic", m.topic()}, {"partition", p}, {"offset", m.offset()}, {"expected", it->second}});
+    evaluator_.forget_revisions();
     for (const AlertEvent& e : book_.active()) produce(e);
+    positions_.clear();  // every partition starts over: detect it once
+    restored_offsets_.clear();
   }
   positions_[p] = m.offset() + 1;
   WindowResult r;

@@ -1156,6 +1156,15 @@ std::vector<AlertStatus> Evaluator::active() const {
   return out;
 }
 
+void Evaluator::forget_revisions() {
+  for (RuleState& rs : impl_->states) {
+    for (Series& s : rs.series) {
+      for (Slot& slot : s.recent) slot.revision = 0;
+      for (HistoryEntry& h : s.history) h.revision = 0;
+    }
+  }
+}
+
 EvaluatorStats Evaluator::stats() const {
   EvaluatorStats st;
   st.evaluations = impl_->evaluations;

@@ -58,6 +58,18 @@ TEST_F(EvaluatorTest, ALowerRevisionNeverOverridesAHigherOne) {
   EXPECT_EQ(e.active()[0].evaluation.value, 25);
 }
 
+TEST_F(EvaluatorTest, AfterForgettingRevisionsTheNextResultWins) {
+  // The aggregator lost its log with the broker and counts the window anew.
+  Evaluator e = make(surge_rule());
+  (void)e.add(result("reports_1m", flood(), 0, 60, 9, 25), at(10));
+  EXPECT_EQ(states(touched(e, 10)), "firing");
+  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(20)), Ingest::kStale);
+  e.forget_revisions();
+  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(21)), Ingest::kApplied);
+  EXPECT_EQ(states(touched(e, 21)), "resolved");
+  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(22)), Ingest::kStale);
+}
+
 TEST_F(EvaluatorTest, OutOfOrderRevisionsEndInTheSameStateAsInOrder) {
   std::vector<WindowResult> in;
   for (std::uint32_t rev = 1; rev <= 6; ++rev) in.push_back(result("reports_1m", flood(), 0, 60, rev, rev * 5));

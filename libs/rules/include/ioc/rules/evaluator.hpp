@@ -112,6 +112,11 @@ class Evaluator {
   /// Alerts that are pending or firing.
   std::vector<AlertStatus> active() const;
 
+  /// The producer of the results started its revisions over (a broker that
+  /// lost its log, and an aggregator recomputing from nothing): from now on
+  /// the next result of a known window replaces it whatever its revision.
+  void forget_revisions();
+
   /// Takes an alert's last published event as its lifecycle, unless this
   /// evaluator already knows a later one. False when no rule of that name
   /// exists or the labels do not form that fingerprint under it (the rule
