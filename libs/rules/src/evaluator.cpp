@@ -313,9 +313,24 @@ struct Evaluator::Impl {
   const Registry* registry;
   EvaluatorOptions options;
   std::vector<RuleState> states;
-  boost::unordered_flat_map<std::string, std::vector<std::uint32_t>> by_view;
+  /// Rules per view, indexed by one equality matcher each (label -> value ->
+  /// rules), so a result is only matched against the rules that can take it.
+  struct ViewRules {
+    std::vector<std::string> labels;  // index labels, in order
+    std::vector<boost::unordered_flat_map<std::string, std::vector<std::uint32_t>>> by_value;
+    std::vector<std::uint32_t> unindexed;
+  };
+  boost::unordered_flat_map<std::string, ViewRules> by_view;
   std::uint64_t evaluations = 0;
   std::string scratch_key;
+  std::vector<std::uint32_t> scratch_rules;
+  std::vector<Label> scratch_labels;
+  struct MemberState {
+    const std::string* name;
+    std::int64_t heard;
+    bool breach;
+  };
+  mutable std::vector<MemberState> member_scratch_;
 
   Impl(RuleSet r, const ViewCatalog* c, const Registry* reg, EvaluatorOptions o)
       : rules(std::move(r)), catalog(c), registry(reg), options(o) {
@@ -350,7 +365,19 @@ struct Evaluator::Impl {
       for (const Requirement& q : rule.require) rs.i_require.push_back(add_name(rs, q.value));
       IOC_CHECK_MSG(rs.names.size() <= kMaxValues, "the parser bounds the values a rule reads");
       rs.keeps_history = rule.kind == ConditionKind::kBaseline;
-      by_view[rule.view].push_back(static_cast<std::uint32_t>(i));
+      ViewRules& vr = by_view[rule.view];
+      auto m = std::find_if(rule.match.begin(), rule.match.end(), [](const Matcher& x) { return !x.negate; });
+      if (m == rule.match.end()) {
+        vr.unindexed.push_back(static_cast<std::uint32_t>(i));
+      } else {
+        auto l = std::find(vr.labels.begin(), vr.labels.end(), m->label);
+        if (l == vr.labels.end()) {
+          vr.labels.push_back(m->label);
+          vr.by_value.emplace_back();
+          l = vr.labels.end() - 1;
+        }
+        for (const std::string& v : m->values) vr.by_value[static_cast<std::size_t>(l - vr.labels.begin())][v].push_back(static_cast<std::uint32_t>(i));
+      }
     }
   }
 
@@ -410,12 +437,24 @@ struct Evaluator::Impl {
     }
     auto it = by_view.find(r.view);
     if (it == by_view.end()) return Ingest::kUnmatched;
+    const ViewRules& vr = it->second;
+    scratch_rules.assign(vr.unindexed.begin(), vr.unindexed.end());
+    for (std::size_t li = 0; li < vr.labels.size(); ++li) {
+      if (const std::string* v = label_value(r.group, vr.labels[li])) {
+        if (auto rit = vr.by_value[li].find(*v); rit != vr.by_value[li].end()) {
+          scratch_rules.insert(scratch_rules.end(), rit->second.begin(), rit->second.end());
+        }
+      }
+    }
+    std::sort(scratch_rules.begin(), scratch_rules.end());  // rule order: deterministic outcomes
     const std::int64_t now = to_epoch_ms(now_tp);
     bool applied = false;
     bool stale = false;
     bool expired = false;
-    std::vector<Label> labels;
-    for (std::uint32_t ri : it->second) {
+    std::vector<Label>& labels = scratch_labels;
+    scratch_key.clear();
+    for (const Label& l : r.group) append_key(scratch_key, l);
+    for (std::uint32_t ri : scratch_rules) {
       RuleState& rs = states[ri];
       const Rule& rule = *rs.rule;
       if (!matches(rule, r.group) || !alert_labels(rule, r.group, labels)) continue;
@@ -427,8 +466,6 @@ struct Evaluator::Impl {
       }
       // The earliest window this rule has data of: baselines reaching further back are unknown.
       if (rs.observing_since == kNever || start < rs.observing_since) rs.observing_since = start;
-      scratch_key.clear();
-      for (const Label& l : r.group) append_key(scratch_key, l);
       std::uint32_t si = 0;
       if (auto sit = rs.series_by_key.find(scratch_key); sit != rs.series_by_key.end()) {
         si = sit->second;
@@ -611,9 +648,38 @@ struct Evaluator::Impl {
     return Verdict::kHold;
   }
 
-  Evaluation evaluate_values(const RuleState& rs, const Alert& a, std::int64_t now) const {
+  /// Resets `e` for a new evaluation, keeping its buffers.
+  static void reset(Evaluation& e) {
+    e.verdict = Verdict::kClear;
+    e.has_data = false;
+    e.value = 0;
+    e.threshold = 0;
+    e.clear_threshold = 0;
+    e.baseline.reset();
+    e.window_start = {};
+    e.window_end = {};
+    e.sample_ids.clear();
+    e.members.clear();
+  }
+
+  void collect_samples(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
+    for (std::uint32_t si : a.series) {
+      const Slot* slot = current(rs.series[si], now, rs.rule->grace.count());
+      if (slot == nullptr || !slot->has(rs.i_value)) continue;
+      for (const std::string& id : slot->samples) {
+        if (e.sample_ids.size() >= options.max_sample_ids) return;
+        e.sample_ids.push_back(id);
+      }
+    }
+  }
+
+  // Evidence is gathered only where it is shown: alerts that fire, pend or are about to.
+  static bool wants_samples(const Alert& a, Verdict v) {
+    return v == Verdict::kFire || a.lc.phase != Phase::kInactive;
+  }
+
+  void evaluate_values(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
     const Rule& rule = *rs.rule;
-    Evaluation e;
     e.threshold = rule.fire.value;
     e.clear_threshold = rule.clear.value;
     double value = 0;
@@ -621,10 +687,8 @@ struct Evaluator::Impl {
     std::array<double, kMaxValues> req{};
     bool any = false;
     const Slot* window = nullptr;
-    std::vector<std::pair<const Series*, const Slot*>> parts;
     for (std::uint32_t si : a.series) {
-      const Series& s = rs.series[si];
-      const Slot* slot = current(s, now, rule.grace.count());
+      const Slot* slot = current(rs.series[si], now, rule.grace.count());
       if (slot == nullptr || !slot->has(rs.i_value)) continue;
       if (rs.i_denominator >= 0 && !slot->has(rs.i_denominator)) continue;
       value = combine(rule.combine, value, slot->v[static_cast<std::size_t>(rs.i_value)], !any);
@@ -635,70 +699,64 @@ struct Evaluator::Impl {
       }
       any = true;
       if (window == nullptr || slot->end < window->end) window = slot;
-      parts.emplace_back(&s, slot);
-      for (const std::string& id : slot->samples) {
-        if (e.sample_ids.size() >= options.max_sample_ids) break;
-        e.sample_ids.push_back(id);
-      }
     }
     if (!any) {
       e.verdict = Verdict::kClear;  // no current window: nothing to alert on
-      return e;
+      return;
     }
     e.has_data = true;
     e.window_start = from_epoch_ms(window->start);
     e.window_end = from_epoch_ms(window->end);
-    for (std::size_t q = 0; q < rs.i_require.size(); ++q) {
-      if (!rule.require[q].cmp.holds(req[q])) {
-        e.value = rule.kind == ConditionKind::kRatio ? (den != 0 ? value / den : 0) : value;
-        e.verdict = Verdict::kUnknown;
-        return e;
-      }
-    }
-    switch (rule.kind) {
-      case ConditionKind::kThreshold:
-        e.value = value;
-        e.verdict = judge(rule, value);
-        return e;
-      case ConditionKind::kRatio:
-        if (den == 0) {
-          e.verdict = Verdict::kUnknown;
-          return e;
-        }
-        e.value = value / den;
-        e.verdict = judge(rule, e.value);
-        return e;
-      case ConditionKind::kBaseline: {
-        e.value = value;
-        const std::int64_t step = window->end - window->start;
-        double base = 0;
-        bool first = true;
-        for (const auto& [s, slot] : parts) {
-          auto b = series_baseline(rs, *s, slot->start, step);
-          if (!b) {
-            e.verdict = Verdict::kUnknown;  // not watching long enough to know the past
-            return e;
+    e.value = rule.kind == ConditionKind::kRatio ? (den != 0 ? value / den : 0) : value;
+    bool required = true;
+    for (std::size_t q = 0; q < rs.i_require.size(); ++q) required = required && rule.require[q].cmp.holds(req[q]);
+    if (!required) {
+      e.verdict = Verdict::kUnknown;
+    } else {
+      switch (rule.kind) {
+        case ConditionKind::kThreshold:
+          e.verdict = judge(rule, value);
+          break;
+        case ConditionKind::kRatio:
+          e.verdict = den == 0 ? Verdict::kUnknown : judge(rule, e.value);
+          break;
+        case ConditionKind::kBaseline: {
+          const std::int64_t step = window->end - window->start;
+          double base = 0;
+          bool first = true;
+          bool known = true;
+          for (std::uint32_t si : a.series) {
+            const Slot* slot = current(rs.series[si], now, rule.grace.count());
+            if (slot == nullptr || !slot->has(rs.i_value)) continue;
+            auto b = series_baseline(rs, rs.series[si], slot->start, step);
+            if (!b) {
+              known = false;  // not watching long enough to know the past
+              break;
+            }
+            base = combine(rule.combine, base, *b, first);
+            first = false;
           }
-          base = combine(rule.combine, base, *b, first);
-          first = false;
+          if (!known) {
+            e.verdict = Verdict::kUnknown;
+            break;
+          }
+          e.baseline = base;
+          const double floor = std::max(base, rule.baseline.floor);
+          e.threshold = rule.fire.value * floor;
+          e.clear_threshold = rule.clear.value * floor;
+          e.verdict = judge(rule, value / floor);
+          break;
         }
-        e.baseline = base;
-        const double floor = std::max(base, rule.baseline.floor);
-        e.threshold = rule.fire.value * floor;
-        e.clear_threshold = rule.clear.value * floor;
-        e.verdict = judge(rule, value / floor);
-        return e;
+        case ConditionKind::kAbsence:
+        case ConditionKind::kMembers:
+          break;
       }
-      case ConditionKind::kAbsence:
-      case ConditionKind::kMembers:
-        break;
     }
-    return e;
+    if (wants_samples(a, e.verdict)) collect_samples(rs, a, now, e);
   }
 
-  Evaluation evaluate_absence(const RuleState& rs, const Alert& a, std::int64_t now) const {
+  void evaluate_absence(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
     const Rule& rule = *rs.rule;
-    Evaluation e;
     std::int64_t heard = kNever;
     for (std::uint32_t si : a.series) heard = std::max(heard, rs.series[si].last_heard);
     if (heard == kNever) heard = a.created_at;  // a view never heard from: silent since the alerter looked
@@ -708,77 +766,72 @@ struct Evaluator::Impl {
     e.threshold = e.clear_threshold = static_cast<double>(rule.absence.silent_for.count()) / 1000.0;
     e.window_end = from_epoch_ms(heard);
     e.verdict = silent >= rule.absence.silent_for.count() ? Verdict::kFire : Verdict::kClear;
-    return e;
   }
 
-  Evaluation evaluate_members(const RuleState& rs, const Alert& a, std::int64_t now) const {
+  void evaluate_members(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
     const Rule& rule = *rs.rule;
-    Evaluation e;
     e.threshold = rule.fire.value;
     e.clear_threshold = rule.clear.value;
-    // Members of this group and whether each breaches (series of one member merge).
-    std::vector<std::pair<const std::string*, std::int64_t>> heard;  // absence: member -> last heard
-    std::vector<const std::string*> breaching;
-    if (rule.members.absence) {
-      for (std::uint32_t si : a.series) {
-        const Series& s = rs.series[si];
-        auto it = std::find_if(heard.begin(), heard.end(), [&](const auto& p) { return *p.first == s.member; });
-        if (it == heard.end()) {
-          heard.emplace_back(&s.member, s.last_heard);
-        } else {
-          it->second = std::max(it->second, s.last_heard);
-        }
-      }
-      for (const auto& [m, t] : heard) {
-        if (t != kNever && now - t >= rule.members.absence->silent_for.count()) breaching.push_back(m);
-      }
-    } else {
-      std::vector<const std::string*> seen;
-      for (std::uint32_t si : a.series) {
-        const Series& s = rs.series[si];
+    // Members of this group, each with its breach; series of one member merge.
+    auto& members = member_scratch_;
+    members.clear();
+    for (std::uint32_t si : a.series) {
+      const Series& s = rs.series[si];
+      if (rule.members.absence) {
+        members.push_back({&s.member, s.last_heard, false});
+      } else {
         const Slot* slot = current(s, now, rule.grace.count());
-        if (slot == nullptr || !slot->has(rs.i_value)) continue;
-        if (!rule.members.when.holds(slot->v[static_cast<std::size_t>(rs.i_value)])) continue;
-        if (std::find_if(breaching.begin(), breaching.end(), [&](const std::string* m) { return *m == s.member; }) ==
-            breaching.end()) {
-          breaching.push_back(&s.member);
-        }
+        const bool breach = slot != nullptr && slot->has(rs.i_value) &&
+                            rule.members.when.holds(slot->v[static_cast<std::size_t>(rs.i_value)]);
+        members.push_back({&s.member, kNever, breach});
       }
     }
-    std::sort(breaching.begin(), breaching.end(), [](const std::string* x, const std::string* y) { return *x < *y; });
-    for (const std::string* m : breaching) {
-      if (e.members.size() >= options.max_members) break;
-      e.members.push_back(*m);
-    }
-    for (const std::string* m : breaching) {
-      if (e.sample_ids.size() >= options.max_sample_ids) break;
-      e.sample_ids.push_back(*m);
+    std::sort(members.begin(), members.end(), [](const MemberState& x, const MemberState& y) {
+      return *x.name < *y.name;
+    });
+    std::size_t breaching = 0;
+    for (std::size_t i = 0; i < members.size();) {
+      std::size_t j = i;
+      std::int64_t heard = kNever;
+      bool breach = false;
+      for (; j < members.size() && *members[j].name == *members[i].name; ++j) {
+        heard = std::max(heard, members[j].heard);
+        breach = breach || members[j].breach;
+      }
+      if (rule.members.absence) {
+        breach = heard != kNever && now - heard >= rule.members.absence->silent_for.count();
+      }
+      if (breach) {
+        ++breaching;
+        if (e.members.size() < options.max_members) e.members.push_back(*members[i].name);
+        if (e.sample_ids.size() < options.max_sample_ids) e.sample_ids.push_back(*members[i].name);
+      }
+      i = j;
     }
     e.has_data = !a.series.empty();
-    e.value = static_cast<double>(breaching.size());
+    e.value = static_cast<double>(breaching);
     e.verdict = judge(rule, e.value);
-    return e;
   }
 
-  Evaluation evaluate_one(const RuleState& rs, const Alert& a, std::int64_t now) const {
+  void evaluate_one(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
+    reset(e);
     switch (rs.rule->kind) {
       case ConditionKind::kThreshold:
       case ConditionKind::kRatio:
       case ConditionKind::kBaseline:
-        return evaluate_values(rs, a, now);
+        return evaluate_values(rs, a, now, e);
       case ConditionKind::kAbsence:
-        return evaluate_absence(rs, a, now);
+        return evaluate_absence(rs, a, now, e);
       case ConditionKind::kMembers:
-        return evaluate_members(rs, a, now);
+        return evaluate_members(rs, a, now, e);
     }
-    return {};
   }
 
   void run(RuleState& rs, Alert& a, TimePoint now_tp, std::vector<AlertEvent>& out) {
     const std::int64_t now = to_epoch_ms(now_tp);
     const Rule& rule = *rs.rule;
     ++evaluations;
-    a.last = evaluate_one(rs, a, now);
+    evaluate_one(rs, a, now, a.last);
     const Step step = a.lc.step(a.last.verdict, now_tp, rule.for_, rule.keep_firing_for);
     switch (step) {
       case Step::kNone:
