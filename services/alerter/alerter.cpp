@@ -42,8 +42,19 @@ Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatal
       evaluator_(std::move(rules), &views, &registry, evaluator_options(cfg)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.linger = std::chrono::milliseconds(1),
                                                            .delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this) {
+      consumer_(cfg.common.kafka,
+                {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval, .fetch_wait_max = cfg.fetch_wait_max},
+                this) {
   metrics_->rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
+  writer_ = std::make_unique<CheckpointWriter>(cfg.state_dir, [this](const Status& s) {
+    if (!s.ok()) {
+      metrics_->checkpoints.Add({{"outcome", "failed"}}).Increment();
+      log::error("checkpoint not written", {{"error", s.error().message}, {"dir", cfg_.state_dir}});
+      return;
+    }
+    metrics_->checkpoints.Add({{"outcome", "ok"}}).Increment();
+    metrics_->checkpoint_time.Set(static_cast<double>(to_epoch_ms(clock_.now())) / 1000.0);
+  });
 }
 
 Alerter::~Alerter() = default;
@@ -426,14 +437,11 @@ void Alerter::resend(TimePoint now) {
   for (const AlertEvent& e : book_.notifiable(now, cfg_.alertmanager.resolved_retention)) notifier_->enqueue(e, true);
 }
 
-void Alerter::checkpoint(TimePoint now) {
+void Alerter::checkpoint(TimePoint now, bool commit) {
   checkpoint_due_ = false;
-  // Alert events reach the topic before the checkpoint that knows them.
-  if (broker_reachable_) {
-    if (Status s = producer_.flush(kFlushTimeout); !s.ok()) {
-      log::warn("alert events not acknowledged before the checkpoint", {{"error", s.error().message}});
-    }
-  }
+  // No flush of the alert events first: an event the checkpoint knows and
+  // the topic lacks (a crash before its delivery) is published again at
+  // restore, so the poll loop never waits for the broker or the disk here.
   Checkpoint c;
   c.topic = cfg_.input_topic;
   c.offsets = positions_;
@@ -441,15 +449,9 @@ void Alerter::checkpoint(TimePoint now) {
   c.rules = evaluator_.snapshot();
   c.events = book_.events();
   c.written_at = now;
-  if (Status s = save_checkpoint(cfg_.state_dir, c); !s.ok()) {
-    metrics_->checkpoints.Add({{"outcome", "failed"}}).Increment();
-    log::error("checkpoint not written", {{"error", s.error().message}, {"dir", cfg_.state_dir}});
-    return;
-  }
-  metrics_->checkpoints.Add({{"outcome", "ok"}}).Increment();
-  metrics_->checkpoint_time.Set(static_cast<double>(to_epoch_ms(now)) / 1000.0);
+  writer_->submit(encode_checkpoint(c));
   // The group's offsets are for operators (lag, retention warnings); the checkpoint is what counts.
-  if (broker_reachable_ && !positions_.empty()) {
+  if (commit && broker_reachable_ && !positions_.empty()) {
     std::vector<kafka::TopicPartition> offsets;
     for (const auto& [p, o] : positions_) offsets.push_back({cfg_.input_topic, p, o});
     if (Status s = consumer_.commit(offsets, kCommitTimeout); !s.ok()) {
@@ -485,6 +487,7 @@ bool Alerter::run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
   auto last_eval = Clock::now();
   auto last_checkpoint = last_eval;
+  auto last_commit = last_eval;
   auto last_resend = last_eval;
   auto last_gauges = last_eval - std::chrono::seconds(1);
   auto last_assign = last_eval - std::chrono::seconds(1);
@@ -516,19 +519,26 @@ bool Alerter::run(const std::atomic<bool>& stop) {
       last_resend = t2;
     }
     if (view_dirty_) refresh_view();
-    if (checkpoint_due_ || t2 - last_checkpoint >= cfg_.checkpoint_interval) {
-      checkpoint(now);
-      last_checkpoint = Clock::now();
+    // Transitions are checkpointed soon (at most once a second; the topic
+    // has them meanwhile), everything else every checkpoint_interval.
+    if (t2 - last_checkpoint >= cfg_.checkpoint_interval ||
+        (checkpoint_due_ && t2 - last_checkpoint >= std::min<std::chrono::milliseconds>(cfg_.checkpoint_interval,
+                                                                                         std::chrono::seconds(1)))) {
+      const bool periodic = t2 - last_commit >= cfg_.checkpoint_interval;
+      checkpoint(now, periodic);
+      if (periodic) last_commit = t2;
+      last_checkpoint = t2;
     }
     if (t2 - last_gauges >= std::chrono::seconds(1)) {
       update_gauges();
       last_gauges = t2;
     }
   }
-  checkpoint(clock_.now());
   if (Status s = producer_.flush(kFlushTimeout); !s.ok()) {
     log::warn("alert events not acknowledged at shutdown (the checkpoint has them)", {{"error", s.error().message}});
   }
+  checkpoint(clock_.now(), true);
+  writer_->flush();
   consumer_.close();
   return true;
 }

@@ -33,6 +33,7 @@
 
 #include "alert_book.hpp"
 #include "api.hpp"
+#include "checkpoint.hpp"
 #include "config.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
@@ -86,7 +87,9 @@ class Alerter : public kafka::RebalanceListener {
   void resolve_orphans(TimePoint now);
   void apply_new_rules(TimePoint now);
   void resend(TimePoint now);
-  void checkpoint(TimePoint now);
+  /// Hands the state to the writer thread; `commit` also commits the
+  /// offsets to the consumer group (for operators' lag views).
+  void checkpoint(TimePoint now, bool commit);
   void refresh_view();
   void update_gauges();
   void apply_stats(const kafka::ConsumerStats& stats);
@@ -102,6 +105,7 @@ class Alerter : public kafka::RebalanceListener {
   AlertBook book_;
   kafka::Producer producer_;
   kafka::Consumer consumer_;
+  std::unique_ptr<CheckpointWriter> writer_;
 
   std::map<std::int32_t, std::int64_t> positions_;  // next offset to read, per partition
   std::map<std::int32_t, std::int64_t> restored_offsets_;

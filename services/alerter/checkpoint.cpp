@@ -132,12 +132,15 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
 }
 
 Status save_checkpoint(const std::string& dir, const Checkpoint& c) {
+  return save_checkpoint_bytes(dir, encode_checkpoint(c));
+}
+
+Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return unavailable("create " + dir + ": " + ec.message());
   const std::string path = (std::filesystem::path(dir) / kFile).string();
   const std::string tmp = path + ".tmp";
-  const std::string bytes = encode_checkpoint(c);
   {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return unavailable("open " + tmp + ": " + std::strerror(errno));
@@ -172,6 +175,52 @@ Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir) {
   auto c = decode_checkpoint(ss.str());
   if (!c.ok()) return data_loss(path + ": " + c.error().message);
   return std::optional<Checkpoint>(std::move(c).value());
+}
+
+}  // namespace ioc::alerter
+
+namespace ioc::alerter {
+
+CheckpointWriter::CheckpointWriter(std::string dir, std::function<void(const Status&)> done)
+    : dir_(std::move(dir)), done_(std::move(done)), thread_([this] { loop(); }) {}
+
+CheckpointWriter::~CheckpointWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CheckpointWriter::submit(std::string bytes) {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = std::move(bytes);
+  }
+  cv_.notify_all();
+}
+
+void CheckpointWriter::flush() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !pending_ && !writing_; });
+}
+
+void CheckpointWriter::loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || pending_.has_value(); });
+    if (!pending_) return;  // stopping with nothing left to write
+    std::string bytes = std::move(*pending_);
+    pending_.reset();
+    writing_ = true;
+    lock.unlock();
+    const Status s = save_checkpoint_bytes(dir_, bytes);
+    if (done_) done_(s);
+    lock.lock();
+    writing_ = false;
+    cv_.notify_all();
+  }
 }
 
 }  // namespace ioc::alerter

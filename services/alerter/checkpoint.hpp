@@ -8,8 +8,12 @@
 /// restart, which loses every topic.
 /// Blocking file I/O; not thread-safe (the poll thread owns it).
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +37,36 @@ std::string encode_checkpoint(const Checkpoint& c);
 
 /// Writes `dir`/alerter.checkpoint atomically (creating `dir`).
 [[nodiscard]] Status save_checkpoint(const std::string& dir, const Checkpoint& c);
+/// The same with bytes from encode_checkpoint().
+[[nodiscard]] Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes);
+
+/// Writes checkpoints on its own thread, so the poll loop never waits for
+/// the disk: submit() hands over the encoded bytes (a newer checkpoint
+/// replaces one not yet written), flush() waits until the last one is on
+/// disk. `done` runs on the writer thread after each write. Thread-safe.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(std::string dir, std::function<void(const Status&)> done);
+  ~CheckpointWriter();
+  CheckpointWriter(const CheckpointWriter&) = delete;
+  CheckpointWriter& operator=(const CheckpointWriter&) = delete;
+
+  void submit(std::string bytes);
+  /// Blocks until everything submitted so far is written (or failed).
+  void flush();
+
+ private:
+  void loop();
+
+  std::string dir_;
+  std::function<void(const Status&)> done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<std::string> pending_;
+  bool writing_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
 /// The checkpoint in `dir`; nullopt when there is none. A damaged file is
 /// an error (kDataLoss) naming it.
 [[nodiscard]] Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir);

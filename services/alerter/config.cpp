@@ -92,6 +92,7 @@ Config load_config(config::Source& src) {
   c.delivery_timeout = src.get_duration("alerter.delivery_timeout", c.delivery_timeout, std::chrono::milliseconds(100));
   c.stats_interval = src.get_duration("alerter.stats_interval", c.stats_interval, std::chrono::milliseconds(50));
   c.stall_timeout = src.get_duration("alerter.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
+  c.fetch_wait_max = src.get_duration("alerter.fetch_wait_max", c.fetch_wait_max, std::chrono::milliseconds(1));
   c.restore_timeout = src.get_duration("alerter.restore_timeout", c.restore_timeout, std::chrono::milliseconds(100));
   c.external_url = src.get_string("alerter.external_url", c.external_url);
   while (!c.external_url.empty() && c.external_url.back() == '/') c.external_url.pop_back();

@@ -68,6 +68,10 @@ struct Config {
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds stats_interval{1'000};
   std::chrono::milliseconds stall_timeout{30'000};
+  /// The consumer's fetch.wait.max.ms: a result waits at most this long at
+  /// the embedded broker, which holds every fetch that long (Kafka answers
+  /// as soon as data arrives, so there it only bounds idle polling).
+  std::chrono::milliseconds fetch_wait_max{10};
   /// How long to read ioc.alerts.v1 back at start.
   std::chrono::milliseconds restore_timeout{30'000};
   /// Base of links in alerts (Alertmanager's generatorURL, CAP <web>).
