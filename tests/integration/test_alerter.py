@@ -201,8 +201,19 @@ receivers:
         r.values.add(name="count", value=count)
         r.sample_ids.extend(samples)
         key = f"{view}|{district}/{category}|{start_ms}"
-        produce(self.producer, "ioc.aggregates.v1", r.SerializeToString(), key.encode())
-        self.producer.flush(10)
+        self.deliver(r.SerializeToString(), key.encode())
+
+    def deliver(self, value, key):
+        """Produces one record to ioc.aggregates.v1 and waits for the broker's
+        acknowledgement, producing again if it failed (a broker restarting)."""
+        deadline = time.monotonic() + 30
+        while True:
+            outcome = []
+            produce(self.producer, "ioc.aggregates.v1", value, key, on_delivery=lambda err, msg: outcome.append(err))
+            self.producer.flush(10)
+            if outcome and outcome[0] is None:
+                return
+            self.assertLess(time.monotonic(), deadline, f"record not delivered: {outcome}")
 
     def published(self, rule=None):
         """ioc.alerts.v1 as decoded AlertEvents, in partition order."""
@@ -432,8 +443,7 @@ class AlertLifecycleTest(AlerterTestCase):
             r.window_end.FromMilliseconds(start_ms + 5000)
             r.watermark.FromMilliseconds(int(time.time() * 1000))
             r.values.add(name="count", value=count)
-            produce(self.producer, "ioc.aggregates.v1", r.SerializeToString(), f"station_5s|{station}".encode())
-            self.producer.flush(10)
+            self.deliver(r.SerializeToString(), f"station_5s|{station}".encode())
 
         start = int(time.time() * 1000)
         heartbeat("bts-384-0001", start, 1, 1)
