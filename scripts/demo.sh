@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole system on the embedded default: ioc-broker, ioc-intake,
-# ioc-aggregator, ioc-sim and Prometheus. Ctrl-C (or SIGTERM) stops every
-# process it started. Logs: .run/<service>.log
+# ioc-aggregator, ioc-alerter, ioc-sim (playing the scripted demo: a flood,
+# a BTS outage, a portal outage), Prometheus, and Alertmanager when it is
+# installed. Ctrl-C (or SIGTERM) stops every process it started.
+# Logs: .run/<service>.log
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -27,7 +29,10 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in 9092 9104 8080 9101 9103 9090; do
+alertmanager=$(command -v prometheus-alertmanager || true)
+ports=(9092 9104 8080 9101 9102 9103 9090)
+[[ -n $alertmanager ]] && ports+=(9093)
+for port in "${ports[@]}"; do
   if port_in_use "$port"; then
     echo "port $port is already in use; stop whatever listens there (another demo?) and retry" >&2
     exit 1
@@ -61,13 +66,30 @@ start ioc-intake "$bin/ioc-intake" --config "$config" --set intake.spool.dir="$r
 wait_ready ioc-intake http://127.0.0.1:8080/readyz
 start ioc-aggregator "$bin/ioc-aggregator" --config "$config"
 wait_ready ioc-aggregator http://127.0.0.1:9101/healthz
-start ioc-sim "$bin/ioc-sim" --config "$config"
+alerter_args=()
+if [[ -n $alertmanager ]]; then
+  rm -rf "$run/alertmanager"
+  start alertmanager "$alertmanager" --config.file="$root/deploy/alertmanager/alertmanager.yml" \
+    --storage.path="$run/alertmanager" --web.listen-address=127.0.0.1:9093 --cluster.listen-address=
+  wait_ready alertmanager http://127.0.0.1:9093/-/ready
+  alerter_args+=(--set alerter.alertmanager.url=http://127.0.0.1:9093)
+fi
+# The demo's alerts fire and resolve within minutes: rules-demo.yaml replaces
+# the production flood and BTS rules with one-minute windows and short timers.
+# Every run starts with fresh alert state (the embedded broker starts empty).
+rm -rf "$run/alerter-state"
+start ioc-alerter "$bin/ioc-alerter" --config "$config" --set alerter.rules=rules.yaml,rules-demo.yaml \
+  --set alerter.state_dir="$run/alerter-state" "${alerter_args[@]}"
+wait_ready ioc-alerter http://127.0.0.1:9102/healthz
+start ioc-sim "$bin/ioc-sim" --config "$config" --scenario demo
 wait_ready ioc-sim http://127.0.0.1:9103/healthz
 rm -rf "$run/prometheus"
 start prometheus prometheus --config.file="$root/deploy/prometheus/prometheus.yml" \
   --storage.tsdb.path="$run/prometheus" --web.listen-address=127.0.0.1:9090
 wait_ready prometheus http://127.0.0.1:9090/-/ready
 
+am_url="(not installed: apt-get install prometheus-alertmanager)"
+[[ -n $alertmanager ]] && am_url="http://127.0.0.1:9093/#/alerts   (routing: deploy/alertmanager/alertmanager.yml)"
 cat <<MSG
 
 IOC stream processor is running (embedded broker; data is kept in memory only).
@@ -77,7 +99,10 @@ IOC stream processor is running (embedded broker; data is kept in memory only).
   Aggregator metrics http://127.0.0.1:9101/metrics   (ioc_view_value: the KPIs of deploy/config/views.yaml)
   Aggregator views   http://127.0.0.1:9101/api/v1/views/transactions_1h?district=380
   Broker metrics     http://127.0.0.1:9104/metrics   (per-partition log start/end offsets)
-  Simulator metrics  http://127.0.0.1:9103/metrics
+  Alerts             http://127.0.0.1:9102/api/v1/alerts   (each as CAP 1.2: /api/v1/alerts/{id}.cap)
+  Alerter metrics    http://127.0.0.1:9102/metrics
+  Alertmanager       $am_url
+  Simulator metrics  http://127.0.0.1:9103/metrics   (scripted demo: flood in 380 at 0:20-2:50, BTS of 384 silent 0:40-2:40, portal down 1:00-3:00)
   Prometheus         http://127.0.0.1:9090/graph?g0.expr=ioc_view_value%7Bvalue%3D%22online_ratio%22%2Cview%3D%22transactions_1h%22%7D
   Kafka bootstrap    127.0.0.1:9092   (e.g. kcat -b 127.0.0.1:9092 -C -t ioc.aggregates.v1)
 

@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
-  curl procps iproute2 wrk
+  curl procps iproute2 wrk libxml2-utils
 )
 
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (only a

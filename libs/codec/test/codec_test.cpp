@@ -103,6 +103,10 @@ TEST(CodecTest, AlertEventRoundTrip) {
   ASSERT_TRUE(decode(encode(a), out).ok());
   EXPECT_EQ(a, out);
 
+  a.state = AlertEvent::State::kInactive;  // a pending alert that never fired
+  ASSERT_TRUE(decode(encode(a), out).ok());
+  EXPECT_EQ(a, out);
+
   a.rule.clear();
   EXPECT_FALSE(decode(encode(a), out).ok());
 }

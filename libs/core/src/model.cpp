@@ -23,6 +23,7 @@ const char* to_string(AlertEvent::State state) {
     case AlertEvent::State::kFiring: return "firing";
     case AlertEvent::State::kResolved: return "resolved";
     case AlertEvent::State::kPending: return "pending";
+    case AlertEvent::State::kInactive: return "inactive";
     case AlertEvent::State::kUnspecified: break;
   }
   return "unspecified";

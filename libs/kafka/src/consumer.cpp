@@ -1,5 +1,7 @@
 #include "ioc/kafka/consumer.hpp"
 
+#include <algorithm>
+
 #include <librdkafka/rdkafka.h>
 
 #include <boost/json/parse.hpp>
@@ -70,7 +72,7 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
           {"auto.offset.reset", opts.auto_offset_reset},
           {"session.timeout.ms", std::to_string(opts.session_timeout.count())},
           {"max.poll.interval.ms", std::to_string(opts.max_poll_interval.count())},
-          {"fetch.wait.max.ms", "100"},
+          {"fetch.wait.max.ms", std::to_string(opts.fetch_wait_max.count())},
           {"reconnect.backoff.max.ms", "1000"},
       },
       {{"group.id", opts.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
@@ -124,8 +126,14 @@ std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds t
 std::size_t Consumer::consume(rd_kafka_queue_t* q, std::size_t max, std::chrono::milliseconds timeout,
                               std::vector<Message>* records) {
   std::vector<rd_kafka_message_t*> raw(max);
-  const ssize_t n = rd_kafka_consume_batch_queue(q, static_cast<int>(timeout.count()), raw.data(), max);
-  if (n <= 0) return 0;
+  if (max == 0) return 0;
+  // A batch call waits out its whole timeout unless the batch fills up; wait
+  // for the first record only, then take what is already there.
+  rd_kafka_message_t* first = rd_kafka_consume_queue(q, static_cast<int>(timeout.count()));
+  if (first == nullptr) return 0;
+  raw[0] = first;
+  const ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(q, 0, raw.data() + 1, max - 1) : 0;
+  const ssize_t n = 1 + std::max<ssize_t>(more, 0);
   std::size_t count = 0;
   if (records != nullptr) records->reserve(records->size() + static_cast<std::size_t>(n));
   for (ssize_t i = 0; i < n; ++i) {

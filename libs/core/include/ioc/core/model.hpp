@@ -104,7 +104,9 @@ struct WindowResult {
 
 /// A change of an alert's state (topic ioc.alerts.v1, key: fingerprint).
 struct AlertEvent {
-  enum class State : std::uint8_t { kUnspecified, kFiring, kResolved, kPending };
+  /// Numbered as in proto/ioc/v1/alert_event.proto. kInactive: a pending
+  /// alert whose condition ended before it fired (it was never notified).
+  enum class State : std::uint8_t { kUnspecified, kFiring, kResolved, kPending, kInactive };
   std::string fingerprint;  // stable hash of rule + group labels
   std::string id;           // one firing episode: fingerprint + "-" + starts_at ms
   std::string rule;

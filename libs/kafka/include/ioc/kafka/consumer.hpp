@@ -89,6 +89,10 @@ class Consumer {
     std::chrono::milliseconds session_timeout{10'000};
     std::chrono::milliseconds max_poll_interval{300'000};
     std::chrono::milliseconds stats_interval{0};  // 0: no on_stats()
+    /// How long the broker may hold a fetch waiting for data. Kafka answers
+    /// as soon as data arrives; the embedded broker (librdkafka's mock)
+    /// always waits this long, so it bounds the delivery latency there.
+    std::chrono::milliseconds fetch_wait_max{100};
   };
 
   /// Throws ioc::ConfigError when the client cannot be configured.

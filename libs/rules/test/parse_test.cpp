@@ -1,0 +1,293 @@
+#include "ioc/rules/parse.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ioc::rules {
+namespace {
+
+const std::string kViews = R"y(
+views:
+  reports_15m:
+    source: reports
+    group_by: [district, category]
+    window: {hopping: 15m, advance: 1m}
+    aggregations: [count]
+  transactions_1h:
+    group_by: [district]
+    window: {tumbling: 1h}
+    aggregations:
+      - count
+      - {name: online, count_where: {channel: online}}
+      - {name: processing_ms, quantiles: [0.5, 0.95], of: processing_ms}
+    ratios:
+      online_ratio: [online, count]
+  station_5m:
+    group_by: [district, source_id, kind]
+    window: {tumbling: 5m}
+    aggregations: [count, {name: last, last: value}]
+  recent_sliding:
+    group_by: [district]
+    window: {sliding: 1m}
+    aggregations: [count]
+)y";
+
+ViewCatalog catalog() {
+  auto c = ViewCatalog::parse(kViews, "views.yaml");
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  return std::move(c).value();
+}
+
+// A valid rule, to be broken one field at a time.
+std::string rule(const std::string& extra = "", const std::string& fire = "\">= 20\"") {
+  return "rules:\n"
+         "  - name: FloodReportSurge\n"
+         "    view: reports_15m\n"
+         "    match: {category: [flood, landslide]}\n"
+         "    value: count\n"
+         "    fire: " + fire + "\n"
+         "    category_from: category\n"
+         "    annotations: {summary: \"{{value}} reports in {{district_name}}\"}\n"
+         "    scenario: Call the district.\n" + extra;
+}
+
+std::vector<std::string> errors(const std::string& yaml) {
+  const ViewCatalog views = catalog();
+  Parsed p = parse_rules(yaml, "rules.yaml", &views);
+  std::vector<std::string> out;
+  for (const auto& e : p.errors) out.push_back(e.to_string());
+  return out;
+}
+
+::testing::AssertionResult has_error(const std::vector<std::string>& errs, const std::string& needle) {
+  for (const auto& e : errs) {
+    if (e.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+  }
+  std::string all;
+  for (const auto& e : errs) all += "\n  " + e;
+  return ::testing::AssertionFailure() << "no error contains '" << needle << "'; errors:" << all;
+}
+
+TEST(ViewCatalogTest, NamesValuesLikeTheAggregator) {
+  const ViewCatalog c = catalog();
+  const ViewInfo* t = c.find("transactions_1h");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->values, (std::set<std::string>{"count", "online", "online_ratio", "processing_ms_p50",
+                                              "processing_ms_p95"}));
+  EXPECT_TRUE(t->ratios.contains("online_ratio"));
+  EXPECT_EQ(c.find("reports_15m")->advance, std::chrono::minutes(1));
+  EXPECT_EQ(quantile_suffix(0.999), "p99.9");
+}
+
+TEST(ViewCatalogTest, ShippedViewsLoad) {
+  auto c = ViewCatalog::load_file(IOC_DEFAULT_CONFIG_DIR "/views.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_NE(c->find("reports_15m"), nullptr);
+  EXPECT_TRUE(c->find("transactions_1h")->values.contains("online_ratio"));
+}
+
+TEST(ParseTest, ShippedRulesAreValid) {
+  auto views = ViewCatalog::load_file(IOC_DEFAULT_CONFIG_DIR "/views.yaml");
+  ASSERT_TRUE(views.ok());
+  for (const char* file : {"rules.yaml", "rules-demo.yaml"}) {
+    Parsed p = load_rules({std::string(IOC_DEFAULT_CONFIG_DIR "/") + file}, &*views);
+    for (const auto& e : p.errors) ADD_FAILURE() << e.to_string();
+    EXPECT_FALSE(p.rules.rules.empty()) << file;
+  }
+}
+
+TEST(ParseTest, ReadsEveryPartOfARule) {
+  const ViewCatalog views = catalog();
+  Parsed p = parse_rules(R"y(
+defaults:
+  for: 1m
+  labels: {team: ioc}
+rules:
+  - name: OnlineRateLow
+    view: transactions_1h
+    value: online_ratio
+    require: {count: ">= 30"}
+    fire: "< 0.80"
+    clear: ">= 0.85"
+    keep_firing_for: 10m
+    severity: critical
+    labels: {channel: online}
+    category: publicService
+    sub_category: onlineApplications
+    cap_category: Other
+    event: Online rate low
+    annotations:
+      summary: "{{value_percent}} online in {{district_name}}"
+    scenario: Check the portal.
+)y", "r.yaml", &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  ASSERT_EQ(p.rules.rules.size(), 1u);
+  const Rule& r = p.rules.rules[0];
+  EXPECT_EQ(r.kind, ConditionKind::kThreshold);
+  EXPECT_EQ(r.value, "online_ratio");
+  EXPECT_EQ(r.fire, (Comparison{Op::kLt, 0.80}));
+  EXPECT_EQ(r.clear, (Comparison{Op::kGe, 0.85}));
+  ASSERT_EQ(r.require.size(), 1u);
+  EXPECT_EQ(r.require[0].value, "count");
+  EXPECT_EQ(r.for_, std::chrono::minutes(1));  // from defaults
+  EXPECT_EQ(r.keep_firing_for, std::chrono::minutes(10));
+  EXPECT_EQ(r.severity, Severity::kCritical);
+  EXPECT_EQ(r.labels, (std::vector<std::pair<std::string, std::string>>{{"team", "ioc"}, {"channel", "online"}}));
+  EXPECT_EQ(r.where.line, 6);
+}
+
+TEST(ParseTest, ClearDefaultsToTheNegatedFireCondition) {
+  const ViewCatalog views = catalog();
+  Parsed p = parse_rules(rule(), "rules.yaml", &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  EXPECT_EQ(p.rules.rules[0].clear, (Comparison{Op::kLt, 20}));
+}
+
+TEST(ParseTest, BadComparisonNamesFileLineColumnAndWhatIsAllowed) {
+  const auto errs = errors(rule("", "\"=> 20\""));
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0],
+            "rules.yaml:6:11: rules[0] (FloodReportSurge).fire: must be a comparison like '>= 20' (one of >, <, >=, <= "
+            "and a number), got '=> 20'");
+}
+
+TEST(ParseTest, UnknownViewListsTheKnownOnes) {
+  std::string y = rule();
+  y.replace(y.find("reports_15m"), 11, "reports_5m");
+  EXPECT_TRUE(has_error(errors(y), "rules.yaml:3:11: rules[0] (FloodReportSurge).view: unknown view 'reports_5m' "
+                                   "(views.yaml has: reports_15m, transactions_1h, station_5m, recent_sliding)"));
+}
+
+TEST(ParseTest, UnknownValueListsTheViewsValues) {
+  std::string y = rule();
+  y.replace(y.find("value: count"), 12, "value: total");
+  EXPECT_TRUE(has_error(errors(y), ":5:12: rules[0] (FloodReportSurge).value: view 'reports_15m' has no value 'total'; "
+                                   "it has: count"));
+}
+
+TEST(ParseTest, UnknownLabelsAndKeys) {
+  std::string y = rule("    colour: red\n");
+  y.replace(y.find("{category:"), 10, "{kind:");
+  const auto errs = errors(y);
+  EXPECT_TRUE(has_error(errs, ":4:13: rules[0] (FloodReportSurge).match.kind: view 'reports_15m' has no label 'kind'"));
+  EXPECT_TRUE(has_error(errs, ":10:5: rules[0] (FloodReportSurge).colour: unknown key; allowed: name, view"));
+}
+
+TEST(ParseTest, ClearThatOverlapsFireIsRejected) {
+  EXPECT_TRUE(has_error(errors(rule("    clear: \"< 25\"\n")),
+                        "clear: overlaps fire '>= 20' (a value of 20 satisfies both)"));
+  EXPECT_TRUE(has_error(errors(rule("    clear: \">= 5\"\n")), "clear: must point the other way than fire '>= 20'"));
+  EXPECT_TRUE(errors(rule("    clear: \"< 20\"\n")).empty());
+}
+
+TEST(ParseTest, SummaryScenarioAndCategoryAreRequired) {
+  const auto errs = errors("rules:\n  - name: X\n    view: reports_15m\n    value: count\n    fire: '> 1'\n");
+  EXPECT_TRUE(has_error(errs, "rules[0] (X).annotations.summary: is required"));
+  EXPECT_TRUE(has_error(errs, "rules[0] (X).scenario: is required"));
+  EXPECT_TRUE(has_error(errs, "rules[0] (X).category: is required"));
+}
+
+TEST(ParseTest, UnknownPlaceholderIsNamed) {
+  std::string y = rule();
+  y.replace(y.find("{{district_name}}"), 17, "{{station}}");
+  EXPECT_TRUE(has_error(errors(y), "annotations.summary: unknown placeholder '{{station}}'; known here:"));
+}
+
+TEST(ParseTest, SummingARatioAcrossGroupsIsRejected) {
+  const auto errs = errors(R"y(rules:
+  - name: OnlineProvince
+    view: transactions_1h
+    group_by: []
+    value: online_ratio
+    fire: "< 0.8"
+    category: publicService
+    annotations: {summary: x}
+    scenario: y
+)y");
+  EXPECT_TRUE(has_error(errs, "group_by: merges groups of view 'transactions_1h' but 'online_ratio' is a ratio"));
+}
+
+TEST(ParseTest, ConditionShapes) {
+  const auto none = errors("rules:\n  - name: X\n    view: reports_15m\n    category: c\n"
+                           "    annotations: {summary: s}\n    scenario: y\n");
+  EXPECT_TRUE(has_error(none, "rules[0] (X): needs a condition"));
+  const auto two = errors(rule("    absent_for: 5m\n    ratio: [count, count]\n"));
+  EXPECT_TRUE(has_error(two, "has more than one condition"));
+  const auto absence_fire = errors("rules:\n  - name: S\n    view: station_5m\n    absent_for: 5m\n    fire: '> 1'\n"
+                                   "    category: c\n    annotations: {summary: s}\n    scenario: y\n");
+  EXPECT_TRUE(has_error(absence_fire, ":5:11: rules[0] (S).fire: an absence rule fires after absent_for"));
+  const auto members = errors("rules:\n  - name: M\n    view: station_5m\n    members: {label: source_id}\n"
+                              "    fire: '>= 5'\n    category: c\n    annotations: {summary: s}\n    scenario: y\n");
+  EXPECT_TRUE(has_error(members, "rules[0] (M).group_by: is required with members"));
+  EXPECT_TRUE(has_error(members, "rules[0] (M).members: needs absent_for: D"));
+  const auto sliding = errors("rules:\n  - name: B\n    view: recent_sliding\n    value: count\n"
+                              "    baseline: {same_window: 24h}\n    fire: '>= 3'\n    category: c\n"
+                              "    annotations: {summary: s}\n    scenario: y\n");
+  EXPECT_TRUE(has_error(sliding, "baseline: needs a tumbling or hopping view"));
+  const auto bad_duration = errors(rule("    for: 5 minutes\n"));
+  EXPECT_TRUE(has_error(bad_duration, ":10:10: rules[0] (FloodReportSurge).for: must be a duration like 30s, 5m"));
+  const auto bad_severity = errors(rule("    severity: urgent\n"));
+  EXPECT_TRUE(has_error(bad_severity, "severity: must be info, warning or critical, got 'urgent'"));
+}
+
+TEST(ParseTest, ReservedAndDuplicateNames) {
+  const auto reserved = errors(rule("    labels: {severity: high}\n"));
+  EXPECT_TRUE(has_error(reserved, "labels.severity: is set by the alerter"));
+  const auto clash = errors(rule("    labels: {district: x}\n"));
+  EXPECT_TRUE(has_error(clash, "labels.district: is a group label of the alert"));
+  std::string twice = rule();
+  twice += twice.substr(twice.find("  - name"));
+  EXPECT_TRUE(has_error(errors(twice), "rules[1] (FloodReportSurge).name: another rule in this file has the same name"));
+}
+
+TEST(ParseTest, InvalidYamlHasALine) {
+  const auto errs = errors("rules:\n  - name: [unclosed\n");
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_NE(errs[0].find("rules.yaml:3:"), std::string::npos) << errs[0];
+  EXPECT_NE(errs[0].find("invalid YAML"), std::string::npos);
+  EXPECT_TRUE(has_error(errors("- a\n- b\n"), "the file must be a mapping with a `rules:` list"));
+}
+
+TEST(ParseTest, EveryBrokenRuleIsReportedNotOnlyTheFirst) {
+  std::string y = rule("", "\"=> 20\"");
+  y += "  - name: Second\n    view: nowhere\n    value: count\n    fire: '> 1'\n    category: c\n"
+       "    annotations: {summary: s}\n    scenario: y\n";
+  const auto errs = errors(y);
+  EXPECT_TRUE(has_error(errs, "rules[0] (FloodReportSurge).fire"));
+  EXPECT_TRUE(has_error(errs, "rules[1] (Second).view: unknown view 'nowhere'"));
+}
+
+TEST(ParseTest, WithoutACatalogOnlyTheShapeIsChecked) {
+  Parsed p = parse_rules(rule(), "rules.yaml", nullptr);
+  EXPECT_TRUE(p.ok());
+}
+
+TEST(ParseTest, LaterFilesReplaceRulesOfTheSameName) {
+  const std::string dir = ::testing::TempDir();
+  const std::string a = dir + "/a.yaml";
+  const std::string b = dir + "/b.yaml";
+  {
+    std::FILE* f = std::fopen(a.c_str(), "w");
+    const std::string y = rule() + "  - name: Other\n    view: reports_15m\n    value: count\n    fire: '> 1'\n"
+                                   "    category: c\n    annotations: {summary: s}\n    scenario: y\n";
+    std::fputs(y.c_str(), f);
+    std::fclose(f);
+    f = std::fopen(b.c_str(), "w");
+    std::fputs(rule("", "\">= 3\"").c_str(), f);
+    std::fclose(f);
+  }
+  const ViewCatalog views = catalog();
+  Parsed p = load_rules({a, b}, &views);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p.rules.rules.size(), 2u);
+  EXPECT_EQ(p.rules.rules[0].name, "FloodReportSurge");
+  EXPECT_EQ(p.rules.rules[0].fire.value, 3);
+  EXPECT_EQ(p.rules.rules[0].where.file, b);
+  EXPECT_TRUE(has_error([&] {
+    std::vector<std::string> out;
+    for (const auto& e : load_rules({dir + "/missing.yaml"}, &views).errors) out.push_back(e.to_string());
+    return out;
+  }(), "missing.yaml: cannot open the file"));
+}
+
+}  // namespace
+}  // namespace ioc::rules

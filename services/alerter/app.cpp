@@ -1,0 +1,143 @@
+#include "app.hpp"
+
+#include <iostream>
+#include <thread>
+
+#include "alerter.hpp"
+#include "api.hpp"
+#include "ioc/core/config_error.hpp"
+#include "ioc/core/log.hpp"
+#include "notifier.hpp"
+
+#ifndef IOC_DEFAULT_CONFIG_DIR
+#error "IOC_DEFAULT_CONFIG_DIR must be defined by the build"
+#endif
+
+namespace ioc::alerter {
+
+rules::ViewCatalog load_views_or_throw(const std::string& file) {
+  auto views = rules::ViewCatalog::load_file(file);
+  if (!views.ok()) throw ConfigError(file, "alerter.views", views.error().message);
+  return std::move(views).value();
+}
+
+rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const rules::ViewCatalog& views) {
+  rules::Parsed p = rules::load_rules(files, &views);
+  if (!p.ok()) {
+    std::string all;
+    for (const auto& e : p.errors) all += "\n  " + e.to_string();
+    throw ConfigError(files.front(), "alerter.rules",
+                      std::to_string(p.errors.size()) + " problem(s) in the rule files:" + all);
+  }
+  return std::move(p.rules);
+}
+
+int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> files;
+  std::string views_file = std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--check") continue;
+    if (args[i] == "--views") {
+      if (i + 1 >= args.size()) {
+        err << "ioc-alerter: --views needs a file\n";
+        return 2;
+      }
+      views_file = args[++i];
+      continue;
+    }
+    if (args[i].starts_with("--")) {
+      err << "ioc-alerter: unknown option " << args[i]
+          << "\nusage: ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]\n";
+      return 2;
+    }
+    files.push_back(args[i]);
+  }
+  if (files.empty()) {
+    err << "usage: ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]\n";
+    return 2;
+  }
+  auto views = rules::ViewCatalog::load_file(views_file);
+  if (!views.ok()) {
+    err << views.error().message << "\n";
+    return 2;
+  }
+  rules::Parsed p = rules::load_rules(files, &*views);
+  for (const auto& e : p.errors) err << e.to_string() << "\n";
+  if (!p.ok()) {
+    err << p.errors.size() << " problem(s) found\n";
+    return 2;
+  }
+  std::size_t by_kind[5] = {};
+  for (const auto& r : p.rules.rules) ++by_kind[static_cast<int>(r.kind)];
+  std::string files_text;
+  for (const auto& f : files) files_text += (files_text.empty() ? "" : ", ") + f;
+  out << files_text << ": " << p.rules.rules.size() << " rules OK against " << views_file << " (" << by_kind[0]
+      << " threshold, " << by_kind[1] << " ratio, " << by_kind[2] << " baseline, " << by_kind[3] << " absence, "
+      << by_kind[4] << " members)\n";
+  return 0;
+}
+
+int run(const Config& cfg) {
+  const rules::ViewCatalog views = load_views_or_throw(cfg.views_file);
+  rules::RuleSet rules = load_rules_or_throw(cfg.rule_files, views);
+  if (cfg.common.check_only) {
+    std::cout << "ioc-alerter: " << rules.rules.size() << " rules OK (" << cfg.rule_files.size() << " file(s))\n";
+    return daemon::config_ok(cfg.common);
+  }
+  log::init(cfg.common.service, cfg.common.log_level);
+  daemon::check_topics(cfg.common, {cfg.input_topic, cfg.output_topic, cfg.deadletter_topic});
+  const Registry registry = daemon::load_registry(cfg.common);
+  daemon::Front front(cfg.common);
+  AlertViewBox box;
+  add_routes(front.router(), box, CapContext{cfg.cap, registry, cfg.province, cfg.external_url});
+
+  std::unique_ptr<AlertmanagerSink> sink;
+  std::unique_ptr<Notifier> notifier;
+  if (!cfg.alertmanager.url.empty()) {
+    sink = std::make_unique<AlertmanagerSink>(cfg.alertmanager);
+    notifier = std::make_unique<Notifier>(cfg.alertmanager, cfg.external_url, *sink, SystemClock::instance(),
+                                          front.registry());
+  }
+  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), notifier.get(),
+                  box);
+  front.on_reload([&] {
+    try {
+      alerter.replace_rules(load_rules_or_throw(cfg.rule_files, views));
+    } catch (const ConfigError& e) {
+      log::error("rule files not reloaded; the previous rules stay", {{"error", e.what()}});
+    }
+  });
+  front.start([&alerter, &notifier] {
+    metrics::Readiness r = alerter.readiness();
+    if (notifier) r.details["delivery_queue"] = notifier->depth();
+    return r;
+  });
+  if (notifier) notifier->start();
+  std::atomic<bool> stop{false};
+  bool healthy = true;
+  std::thread poller([&] {
+    try {
+      healthy = alerter.run(stop);
+    } catch (const std::exception& e) {
+      log::error("alerter stopped", {{"error", e.what()}});
+      healthy = false;
+    }
+    front.request_stop();  // if the loop ends on its own, end the process too
+  });
+  log::info("alerter ready", {{"input", cfg.input_topic},
+                              {"output", cfg.output_topic},
+                              {"rules", cfg.rule_files.front()},
+                              {"alertmanager", cfg.alertmanager.url.empty() ? "(none)" : cfg.alertmanager.url},
+                              {"state_dir", cfg.state_dir}});
+  const int sig = front.wait_for_signal();
+  log::info("shutting down", {{"signal", sig}});
+  stop = true;
+  poller.join();
+  // Resolutions still queued get a last chance to reach Alertmanager.
+  if (notifier) notifier->stop(std::chrono::seconds(5));
+  front.shutdown_done(healthy ? 0 : 1);
+  front.stop();
+  return healthy ? 0 : 1;
+}
+
+}  // namespace ioc::alerter

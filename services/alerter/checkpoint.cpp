@@ -1,0 +1,226 @@
+#include "checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/crc.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ioc/codec/codec.hpp"
+
+namespace ioc::alerter {
+
+namespace {
+
+constexpr std::uint32_t kMagic = 0x4b434f49;  // "IOCK"
+constexpr std::uint32_t kVersion = 1;
+constexpr const char* kFile = "alerter.checkpoint";
+
+template <typename T>
+void put(std::string& out, T x) {
+  out.append(reinterpret_cast<const char*>(&x), sizeof x);
+}
+void put_str(std::string& out, std::string_view s) {
+  put(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+class In {
+ public:
+  explicit In(std::string_view b) : b_(b) {}
+  template <typename T>
+  T get() {
+    T x{};
+    if (!ok_ || sizeof x > b_.size() - pos_) {
+      ok_ = false;
+      return x;
+    }
+    std::memcpy(&x, b_.data() + pos_, sizeof x);
+    pos_ += sizeof x;
+    return x;
+  }
+  std::string_view str() {
+    const auto n = get<std::uint32_t>();
+    if (!ok_ || n > b_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    auto s = b_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string_view b_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+std::uint32_t crc32(std::string_view b) {
+  boost::crc_32_type crc;
+  crc.process_bytes(b.data(), b.size());
+  return crc.checksum();
+}
+
+Status fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return unavailable("open " + path + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return unavailable("fsync " + path + ": " + std::strerror(err));
+  return {};
+}
+
+}  // namespace
+
+std::string encode_checkpoint(const Checkpoint& c) {
+  std::string out;
+  put(out, kMagic);
+  put(out, kVersion);
+  put_str(out, c.topic);
+  put(out, to_epoch_ms(c.written_at));
+  put(out, static_cast<std::uint32_t>(c.offsets.size()));
+  for (const auto& [p, o] : c.offsets) {
+    put(out, p);
+    put(out, o);
+  }
+  put_str(out, c.rules);
+  put(out, static_cast<std::uint32_t>(c.events.size()));
+  std::string scratch;
+  for (const AlertEvent& e : c.events) {
+    codec::encode(e, scratch);
+    put_str(out, scratch);
+  }
+  put(out, crc32(out));
+  return out;
+}
+
+Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
+  if (bytes.size() < 12) return data_loss("checkpoint too short");
+  std::uint32_t crc = 0;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32(body) != crc) return data_loss("checkpoint checksum mismatch");
+  In in(body);
+  if (in.get<std::uint32_t>() != kMagic) return data_loss("not an alerter checkpoint");
+  if (const auto v = in.get<std::uint32_t>(); v != kVersion) {
+    return data_loss("checkpoint version " + std::to_string(v) + ", expected " + std::to_string(kVersion));
+  }
+  Checkpoint c;
+  c.topic = std::string(in.str());
+  c.written_at = from_epoch_ms(in.get<std::int64_t>());
+  const auto noffsets = in.get<std::uint32_t>();
+  for (std::uint32_t i = 0; i < noffsets && in.ok(); ++i) {
+    const auto p = in.get<std::int32_t>();
+    c.offsets[p] = in.get<std::int64_t>();
+  }
+  c.rules = std::string(in.str());
+  const auto nevents = in.get<std::uint32_t>();
+  for (std::uint32_t i = 0; i < nevents && in.ok(); ++i) {
+    AlertEvent e;
+    if (Status s = codec::decode(in.str(), e); !s.ok()) return data_loss("checkpoint event: " + s.error().message);
+    c.events.push_back(std::move(e));
+  }
+  if (!in.ok()) return data_loss("checkpoint truncated");
+  return c;
+}
+
+Status save_checkpoint(const std::string& dir, const Checkpoint& c) {
+  return save_checkpoint_bytes(dir, encode_checkpoint(c));
+}
+
+Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return unavailable("create " + dir + ": " + ec.message());
+  const std::string path = (std::filesystem::path(dir) / kFile).string();
+  const std::string tmp = path + ".tmp";
+  {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return unavailable("open " + tmp + ": " + std::strerror(errno));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        return unavailable("write " + tmp + ": " + std::strerror(err));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return unavailable("fsync " + tmp + ": " + std::strerror(err));
+    }
+    ::close(fd);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return unavailable("rename " + tmp + ": " + std::strerror(errno));
+  return fsync_path(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / kFile).string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::optional<Checkpoint>{};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = decode_checkpoint(ss.str());
+  if (!c.ok()) return data_loss(path + ": " + c.error().message);
+  return std::optional<Checkpoint>(std::move(c).value());
+}
+
+}  // namespace ioc::alerter
+
+namespace ioc::alerter {
+
+CheckpointWriter::CheckpointWriter(std::string dir, std::function<void(const Status&)> done)
+    : dir_(std::move(dir)), done_(std::move(done)), thread_([this] { loop(); }) {}
+
+CheckpointWriter::~CheckpointWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CheckpointWriter::submit(std::string bytes) {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = std::move(bytes);
+  }
+  cv_.notify_all();
+}
+
+void CheckpointWriter::flush() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !pending_ && !writing_; });
+}
+
+void CheckpointWriter::loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || pending_.has_value(); });
+    if (!pending_) return;  // stopping with nothing left to write
+    std::string bytes = std::move(*pending_);
+    pending_.reset();
+    writing_ = true;
+    lock.unlock();
+    const Status s = save_checkpoint_bytes(dir_, bytes);
+    if (done_) done_(s);
+    lock.lock();
+    writing_ = false;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace ioc::alerter

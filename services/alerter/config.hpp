@@ -1,0 +1,92 @@
+#pragma once
+/// The alerter's settings (`alerter.*` plus the shared sections) and the
+/// files they name: rule files, the aggregator's views, the province.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ioc/config/source.hpp"
+#include "ioc/daemon/daemon.hpp"
+#include "ioc/kafka/client_config.hpp"
+#include "ioc/rules/view_catalog.hpp"
+
+namespace ioc::alerter {
+
+/// Where Alertmanager's v2 API is, and how alerts are delivered to it.
+struct AlertmanagerConfig {
+  std::string url;  // e.g. http://127.0.0.1:9093; "" = no delivery
+  std::string host;
+  std::uint16_t port = 0;
+  std::string base_path;  // "" or "/alertmanager" (a route prefix)
+  std::chrono::milliseconds timeout{5'000};
+  /// Firing alerts are sent again this often (Alertmanager forgets an alert
+  /// whose endsAt passed; endsAt of a firing alert is 4 resends ahead).
+  std::chrono::milliseconds resend_interval{60'000};
+  /// Resolved alerts are sent again for this long (a restart, or
+  /// Alertmanager missing the first one, must not leave them firing there).
+  std::chrono::milliseconds resolved_retention{15 * 60'000};
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{30'000};
+  /// Alerts waiting for delivery; beyond it re-sends give way (counted),
+  /// resolutions never do.
+  std::size_t max_queue = 10'000;
+  std::size_t max_batch = 64;
+};
+
+/// The province as CAP <area> needs it (from the districts file).
+struct Province {
+  std::string code;
+  std::string name;
+  std::optional<double> lat_min, lat_max, lon_min, lon_max;
+};
+
+struct CapConfig {
+  std::string sender = "ioc-alerter@ioc.local";
+  std::string sender_name = "Intelligent Operations Center";
+  std::string language = "en-US";
+};
+
+struct Config {
+  daemon::CommonConfig common;
+  std::string group_id = "ioc-alerter";
+  std::string input_topic = kafka::topics::kAggregates;
+  std::string output_topic = kafka::topics::kAlerts;
+  std::string deadletter_topic = kafka::topics::kDeadLetter;
+  std::vector<std::string> rule_files;
+  std::string views_file;
+  /// Checkpoints (rule state + the input offsets it covers) live here.
+  std::string state_dir = "alerter-state";
+  std::chrono::milliseconds checkpoint_interval{5'000};
+  std::chrono::milliseconds evaluation_interval{1'000};
+  /// A firing alert whose value changed is published again (CAP Update) at
+  /// most this often; 0: never.
+  std::chrono::milliseconds update_interval{300'000};
+  std::size_t batch_size = 2000;
+  std::chrono::milliseconds delivery_timeout{30'000};
+  std::chrono::milliseconds stats_interval{1'000};
+  std::chrono::milliseconds stall_timeout{30'000};
+  /// The consumer's fetch.wait.max.ms: a result waits at most this long at
+  /// the embedded broker, which holds every fetch that long (Kafka answers
+  /// as soon as data arrives, so there it only bounds idle polling).
+  std::chrono::milliseconds fetch_wait_max{10};
+  /// How long to read ioc.alerts.v1 back at start.
+  std::chrono::milliseconds restore_timeout{30'000};
+  /// Base of links in alerts (Alertmanager's generatorURL, CAP <web>).
+  std::string external_url = "http://127.0.0.1:9102";
+  AlertmanagerConfig alertmanager;
+  CapConfig cap;
+  Province province;
+};
+
+Config load_config(config::Source& src);
+
+/// Parses "http://host:port[/prefix]". Throws ConfigError naming `key`.
+void parse_alertmanager_url(const std::string& source, const std::string& key, AlertmanagerConfig& am);
+
+/// The province entry of a districts file (code, name, optional bounds).
+Province load_province(const std::string& districts_file);
+
+}  // namespace ioc::alerter

@@ -1,0 +1,123 @@
+#include "notifier.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/json/parse.hpp>
+
+#include "events.hpp"
+#include "ioc/core/time_format.hpp"
+
+namespace ioc::alerter {
+namespace {
+
+using namespace std::chrono_literals;
+using test::at;
+using test::event;
+using S = AlertEvent::State;
+
+class FakeAlertmanager : public AlertSink {
+ public:
+  Status post(const std::string& path, const std::string& json) override {
+    std::lock_guard lock(mu);
+    paths.push_back(path);
+    if (down) return unavailable("connect: connection refused");
+    bodies.push_back(boost::json::parse(json).as_array());
+    return {};
+  }
+  std::mutex mu;
+  bool down = false;
+  std::vector<std::string> paths;
+  std::vector<boost::json::array> bodies;
+};
+
+AlertmanagerConfig am_config() {
+  AlertmanagerConfig c;
+  c.url = "http://127.0.0.1:9093";
+  c.base_path = "";
+  c.resend_interval = 60s;
+  c.backoff_min = 1s;
+  c.backoff_max = 8s;
+  return c;
+}
+
+TEST(AlertmanagerBodyTest, CarriesLabelsAnnotationsTimesAndALinkBack) {
+  const AlertEvent firing = event("fp1", S::kFiring, 10, 1);
+  const auto arr = boost::json::parse(alertmanager_body({firing}, at(10), 60s, "http://alerter:9102")).as_array();
+  ASSERT_EQ(arr.size(), 1u);
+  const auto& a = arr[0].as_object();
+  EXPECT_EQ(a.at("labels").at("alertname").as_string(), "FloodReportSurge");
+  EXPECT_EQ(a.at("labels").at("district").as_string(), "380");
+  EXPECT_EQ(a.at("annotations").at("summary").as_string(), "23 flood reports in Thành phố Thanh Hóa");
+  EXPECT_EQ(a.at("startsAt").as_string(), format_rfc3339(at(0)));
+  EXPECT_EQ(a.at("endsAt").as_string(), format_rfc3339(at(10 + 240)));  // four resends ahead
+  EXPECT_EQ(a.at("generatorURL").as_string(), "http://alerter:9102/api/v1/alerts/" + firing.id);
+  const auto resolved = boost::json::parse(alertmanager_body({event("fp1", S::kResolved, 50, 2)}, at(60), 60s, ""));
+  EXPECT_EQ(resolved.as_array()[0].at("endsAt").as_string(), format_rfc3339(at(50)));
+}
+
+TEST(NotifierTest, RetriesWhileAlertmanagerIsDownAndLosesNothing) {
+  FakeAlertmanager am;
+  ManualClock clock(at(0));
+  prometheus::Registry metrics;
+  Notifier n(am_config(), "http://alerter:9102", am, clock, metrics);
+  am.down = true;
+  n.enqueue(event("fp1", S::kFiring, 0, 1), false);
+  n.enqueue(event("fp2", S::kFiring, 0, 1), false);
+  EXPECT_FALSE(n.deliver_due());
+  EXPECT_EQ(n.depth(), 2u);
+  EXPECT_TRUE(n.deliver_due());  // backing off: no second attempt at the same time
+  EXPECT_EQ(am.paths.size(), 1u);
+  // fp1 resolves while Alertmanager is away: its resolution replaces the firing state.
+  n.enqueue(event("fp1", S::kResolved, 0.5, 2), false);
+  clock.set(at(1));
+  EXPECT_FALSE(n.deliver_due());
+  am.down = false;
+  clock.set(at(2));
+  EXPECT_TRUE(n.deliver_due());  // backoff is 2 s now
+  EXPECT_EQ(am.bodies.size(), 0u);
+  clock.set(at(3));
+  EXPECT_TRUE(n.deliver_due());
+  ASSERT_EQ(am.bodies.size(), 1u);
+  EXPECT_EQ(am.paths.back(), "/api/v2/alerts");
+  ASSERT_EQ(am.bodies[0].size(), 2u);
+  std::map<std::string, std::string> ends;  // by fingerprint
+  for (const auto& a : am.bodies[0]) {
+    const std::string url(a.at("generatorURL").as_string());
+    const std::string id = url.substr(url.rfind('/') + 1);
+    ends[id.substr(0, id.find('-'))] = a.at("endsAt").as_string();
+  }
+  EXPECT_EQ(ends["fp1"], format_rfc3339(at(0.5)));  // delivered as resolved
+  EXPECT_EQ(ends["fp2"], format_rfc3339(at(3 + 240)));  // firing
+  EXPECT_EQ(n.depth(), 0u);
+}
+
+TEST(NotifierTest, StopDeliversWhatIsQueued) {
+  FakeAlertmanager am;
+  prometheus::Registry metrics;
+  Notifier n(am_config(), "", am, SystemClock::instance(), metrics);
+  n.start();
+  n.enqueue(event("fp1", S::kResolved, 0, 2), false);
+  n.stop(5s);
+  EXPECT_EQ(n.depth(), 0u);
+  std::size_t delivered = 0;
+  for (const auto& b : am.bodies) delivered += b.size();
+  EXPECT_EQ(delivered, 1u);
+}
+
+TEST(NotifierTest, BatchesAreBounded) {
+  FakeAlertmanager am;
+  ManualClock clock(at(0));
+  prometheus::Registry metrics;
+  AlertmanagerConfig cfg = am_config();
+  cfg.max_batch = 3;
+  Notifier n(cfg, "", am, clock, metrics);
+  for (int i = 0; i < 7; ++i) n.enqueue(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
+  EXPECT_TRUE(n.deliver_due());
+  ASSERT_EQ(am.bodies.size(), 3u);
+  EXPECT_EQ(am.bodies[0].size(), 3u);
+  EXPECT_EQ(am.bodies[2].size(), 1u);
+}
+
+}  // namespace
+}  // namespace ioc::alerter
