@@ -1,6 +1,7 @@
 #include "aggregator.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <limits>
 
 #include "ioc/codec/codec.hpp"
@@ -8,35 +9,90 @@
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "metrics.hpp"
 
 namespace ioc::aggregator {
 
 namespace {
 
-constexpr auto kCommitTimeout = std::chrono::seconds(5);
+constexpr auto kFlushTimeout = std::chrono::seconds(5);
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+bool matches(const Record& r, const Match& m) {
+  const std::string_view v = r.text(m.field);
+  return std::find(m.values.begin(), m.values.end(), v) != m.values.end();
+}
+
+bool additive(const ViewConfig& v, std::size_t value) {
+  // Engine values come first, in aggregation order (quantiles expand).
+  std::size_t i = 0;
+  for (const auto& a : v.spec.aggregations) {
+    const std::size_t n = a.kind == window::AggregationKind::kQuantiles ? a.quantiles.size() : 1;
+    if (value < i + n) {
+      return a.kind == window::AggregationKind::kCount || a.kind == window::AggregationKind::kCountWhere ||
+             a.kind == window::AggregationKind::kSum || a.kind == window::AggregationKind::kDistinct;
+    }
+    i += n;
+  }
+  return false;  // ratios
+}
+
+/// Engine values followed by the view's ratios.
+void values_of(const ViewConfig& v, std::span<const double> engine_values, std::vector<double>& out) {
+  out.assign(engine_values.begin(), engine_values.end());
+  for (const Ratio& r : v.ratios) {
+    double den = 0;
+    for (std::size_t d : r.denominator) den += engine_values[d];
+    out.push_back(den == 0 ? 0.0 : engine_values[r.numerator] / den);
+  }
 }
 
 }  // namespace
 
-// ---------------------------------------------------------------- partition state
+// ---------------------------------------------------------------- group labels
 
-struct Aggregator::PartitionState {
-  explicit PartitionState(window::Engine e) : engine(std::move(e)) {}
+std::optional<window::GroupKey> GroupLabels::intern(std::size_t view, std::span<const std::string_view> values) {
+  std::uint64_t h = fnv1a(std::to_string(view));
+  for (std::string_view v : values) h = fnv1a(v, (h ^ 0x1f) * 1099511628211ULL);
+  auto it = labels_.find(h);
+  if (it == labels_.end()) {
+    labels_.emplace(h, std::vector<std::string>(values.begin(), values.end()));
+    return h;
+  }
+  if (!std::equal(it->second.begin(), it->second.end(), values.begin(), values.end())) return std::nullopt;
+  return h;
+}
+
+const std::vector<std::string>* GroupLabels::find(window::GroupKey key) const {
+  auto it = labels_.find(key);
+  return it == labels_.end() ? nullptr : &it->second;
+}
+
+// ---------------------------------------------------------------- unit
+
+struct Aggregator::Unit {
+  Unit(Stream s, std::int32_t p, window::Engine e, std::size_t views)
+      : stream(s), partition(p), topic(topic_of(s)), engine(std::move(e)), gauge_keys(views),
+        last_final_end(views, std::numeric_limits<std::int64_t>::min()) {}
+  Stream stream;
+  std::int32_t partition;
+  std::string topic;
   window::Engine engine;
   SampleIds samples;
-  /// From the last commit (CommitMark): windows that ended (plus lateness)
-  /// before `frontier` were final before a restart or rebalance, and records
-  /// below `resume_read` were processed then.
-  std::optional<std::int64_t> frontier;
-  std::optional<std::int64_t> resume_read;
-  /// Keys whose "latest final" gauge this partition set, and that window's end.
-  std::set<window::GroupKey> gauge_keys;
-  std::int64_t last_final_end = std::numeric_limits<std::int64_t>::min();
+  std::int64_t next_offset = -1;   // next offset to read, -1 unknown
+  std::int64_t checkpointed = -1;  // next_offset of the last checkpoint written
+  bool dirty = false;              // changed since the last checkpoint
+  /// Restored from a checkpoint: emits nothing (and its quiet-partition
+  /// rule stays off) until it has read up to `catch_up_to`.
+  bool holding = false;
+  std::int64_t catch_up_to = -1;
+  std::vector<std::set<window::GroupKey>> gauge_keys;  // per local view: keys exported by this unit
+  std::vector<std::int64_t> last_final_end;           // per local view
 };
 
 // ---------------------------------------------------------------- Aggregator
@@ -47,27 +103,58 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this) {
-  spec_.name = cfg.view_name;
-  auto w = window::WindowSpec::tumbling(cfg.window);
-  if (!w.ok()) throw ConfigError("settings", "aggregator.window", w.error().message);
-  spec_.window = *w;
-  spec_.aggregations = {window::AggregationSpec::count("count")};
-  spec_.allowed_lateness = cfg.allowed_lateness;
-  spec_.out_of_orderness = cfg.out_of_orderness;
-  spec_.idle_timeout = cfg.idle_timeout;
-  spec_.emit = {cfg.emit, cfg.update_interval};
-  spec_.sample_refs = cfg.sample_ids;
-  spec_.keep_last_final = false;
-  if (Status s = window::validate(spec_); !s.ok()) throw ConfigError("settings", "aggregator", s.error().message);
-  consumer_.subscribe({cfg.input_topic});
+      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
+      store_(cfg.common.kafka, cfg.state_topic, cfg.group_id + ".state-reader", producer_),
+      labels_(cfg.views.size()),
+      gauge_series_(cfg.views.size(), 0) {
+  for (std::size_t i = 0; i < cfg.views.size(); ++i) {
+    const ViewConfig& v = cfg.views[i];
+    const auto s = static_cast<std::size_t>(v.stream);
+    stream_views_[s].push_back(i);
+    stream_specs_[s].push_back(v.spec);
+    if (v.spec.sample_refs > 0) {
+      stream_samples_[s] = std::max(stream_samples_[s], v.spec.sample_refs);
+      // Processing time an evidence id may still be needed: the longest
+      // window plus lateness and out-of-orderness, with a minute to spare.
+      const window::WindowSpec& w = v.spec.window;
+      const std::int64_t extent = std::max({w.size.count(), w.gap.count() * 60, std::int64_t{0}});
+      sample_horizon_ms_[s] = std::max(sample_horizon_ms_[s], extent + v.spec.allowed_lateness.count() +
+                                                                  v.spec.out_of_orderness.count() + 60'000);
+    }
+    view_accepted_.push_back(&metrics_->view_events.Add({{"view", v.spec.name}, {"outcome", "accepted"}}));
+    view_late_.push_back(&metrics_->view_events.Add({{"view", v.spec.name}, {"outcome", "late"}}));
+  }
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    if (stream_specs_[s].empty()) continue;
+    if (auto e = window::Engine::create(stream_specs_[s]); !e.ok()) {
+      throw ConfigError(cfg.views_file, "views", e.error().message);
+    }
+    topics_.emplace_back(topic_of(static_cast<Stream>(s)));
+  }
+  if (topics_.empty()) throw ConfigError(cfg.views_file, "views", "no views defined");
+  consumer_.subscribe(topics_);
 }
 
 Aggregator::~Aggregator() = default;
 
+std::optional<Stream> Aggregator::stream_of(std::string_view topic) const {
+  for (Stream s : {Stream::kReports, Stream::kTransactions, Stream::kTelemetry}) {
+    if (topic == topic_of(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::vector<Aggregator::UnitId> Aggregator::unit_ids() const {
+  std::vector<UnitId> ids;
+  for (const auto& [id, u] : units_) ids.push_back(id);
+  return ids;
+}
+
 metrics::Readiness Aggregator::readiness() const {
   if (assigned_count_.load() == 0) {
-    return {false, "no partitions of " + cfg_.input_topic + " assigned (consumer group " + cfg_.group_id + ")"};
+    std::string topics;
+    for (const auto& t : topics_) topics += (topics.empty() ? "" : ", ") + t;
+    return {false, "no partitions of " + topics + " assigned (consumer group " + cfg_.group_id + ")"};
   }
   std::lock_guard lock(ready_mu_);
   if (!not_ready_.empty()) return {false, not_ready_};
@@ -80,24 +167,27 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
   const bool reachable = stats.brokers_up > 0;
   std::int64_t waiting = 0;
   std::int64_t read = 0;
-  std::set<std::int32_t> exported;
+  std::set<UnitId> exported;
   for (const kafka::PartitionStats& st : stats.partitions) {
-    const std::int32_t p = st.partition;
-    if (st.topic != cfg_.input_topic || !partitions_.contains(p)) continue;
-    // Never committed: the position is where fetching started. Every record
+    const auto stream = stream_of(st.topic);
+    if (!stream) continue;
+    auto it = units_.find({*stream, st.partition});
+    if (it == units_.end()) continue;
+    Unit& u = *it->second;
+    // Nothing read yet: the position is where fetching started. Every record
     // fetched before these statistics were taken has been handled by now.
-    if (tracker_.next_offset(p) < 0 && st.fetch_offset >= 0) tracker_.start(p, st.fetch_offset);
-    const std::int64_t position = tracker_.next_offset(p);
-    if (!reachable || st.high_watermark < 0 || position < 0) continue;  // unknown: no gauge rather than a stale one
-    const std::int64_t lag = std::max<std::int64_t>(0, st.high_watermark - position);
-    metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(p)}}).Set(static_cast<double>(lag));
-    exported.insert(p);
+    if (u.next_offset < 0 && st.fetch_offset >= 0) u.next_offset = st.fetch_offset;
+    if (!reachable || st.high_watermark < 0 || u.next_offset < 0) continue;
+    const std::int64_t lag = std::max<std::int64_t>(0, st.high_watermark - u.next_offset);
+    metrics_->lag.Add({{"topic", u.topic}, {"partition", std::to_string(u.partition)}}).Set(static_cast<double>(lag));
+    exported.insert(it->first);
     waiting += lag;
-    read += position;
+    read += u.next_offset;
   }
-  for (std::int32_t p : lag_exported_) {
-    if (!exported.contains(p)) {
-      metrics_->lag.Remove(&metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(p)}}));
+  for (const UnitId& id : lag_exported_) {
+    if (!exported.contains(id)) {
+      const prometheus::Labels l{{"topic", topic_of(id.first)}, {"partition", std::to_string(id.second)}};
+      metrics_->lag.Remove(&metrics_->lag.Add(l));
     }
   }
   lag_exported_ = std::move(exported);
@@ -117,55 +207,79 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
   not_ready_ = std::move(verdict);
 }
 
-prometheus::Labels Aggregator::group_labels(window::GroupKey key) const {
-  const std::size_t ncat = registry_.categories().size();
-  return {{"view", cfg_.view_name},
-          {"district", registry_.district(static_cast<Registry::Index>(key / ncat)).code},
-          {"category", registry_.category(static_cast<Registry::Index>(key % ncat)).code}};
-}
-
-std::int64_t Aggregator::window_end(std::int64_t t) const {
-  const std::int64_t size = cfg_.window.count();
-  return (floor_div(t, size) + 1) * size;
-}
-
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
-  auto committed = consumer_.committed(partitions, kCommitTimeout);
-  if (!committed.ok()) log::warn("committed offsets unknown", {{"error", committed.error().message}});
-  const std::int64_t bound = to_epoch_ms(clock_.now()) + cfg_.max_future_skew.count();
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> keys;
+  for (const auto& tp : partitions) keys.push_back(unit_key(tp.topic, tp.partition));
+  auto checkpoints = store_.read(keys, cfg_.restore_timeout);
+  if (!checkpoints.ok()) {
+    // Without its state a replica would publish partial windows as final.
+    metrics_->restores.Add({{"outcome", "failed"}}).Increment(static_cast<double>(partitions.size()));
+    log::error("checkpoints could not be read; stopping so that a restart tries again",
+               {{"topic", cfg_.state_topic}, {"error", checkpoints.error().message}});
+    outputs_lost_ = true;
+    return;
+  }
+  auto committed = consumer_.committed(partitions, kFlushTimeout);
+  kafka::Admin admin(cfg_.common.kafka);
+  std::lock_guard state(state_mu_);
   for (std::size_t i = 0; i < partitions.size(); ++i) {
-    const std::int32_t p = partitions[i].partition;
-    auto engine = window::Engine::create({spec_});
-    IOC_CHECK_MSG(engine.ok(), "view spec was validated at start");
-    auto ps = std::make_unique<PartitionState>(std::move(engine).value());
-    std::int64_t offset = -1;
-    if (committed.ok() && i < committed->size()) {
-      offset = (*committed)[i].offset;
-      const CommitMark mark = decode_commit_metadata((*committed)[i].metadata);
-      ps->resume_read = mark.read_offset;
-      if (mark.watermark_ms && *mark.watermark_ms > bound) {
-        // Left by a record from the future before event times were bounded.
-        log::warn("stored watermark is beyond the time bound; ignored",
-                  {{"partition", p}, {"watermark", format_rfc3339(from_epoch_ms(*mark.watermark_ms))}});
+    kafka::TopicPartition& tp = partitions[i];
+    const auto stream = stream_of(tp.topic);
+    if (!stream) continue;
+    const auto s = static_cast<std::size_t>(*stream);
+    auto engine = window::Engine::create(stream_specs_[s]);
+    IOC_CHECK_MSG(engine.ok(), "view specs were validated at start");
+    auto u = std::make_unique<Unit>(*stream, tp.partition, std::move(engine).value(), stream_specs_[s].size());
+    const std::int64_t committed_offset =
+        committed.ok() && i < committed->size() ? (*committed)[i].offset : kafka::TopicPartition::kOffsetStored;
+    std::string outcome = committed_offset >= 0 ? "lost" : "fresh";
+    if (auto it = checkpoints->find(keys[i]); it != checkpoints->end()) {
+      const Checkpoint& c = it->second;
+      if (Status st = u->engine.restore(c.engine); st.ok()) {
+        for (const auto& k : c.keys) {
+          const auto v = std::find_if(cfg_.views.begin(), cfg_.views.end(),
+                                      [&](const ViewConfig& x) { return x.spec.name == k.view; });
+          if (v != cfg_.views.end()) labels_[static_cast<std::size_t>(v - cfg_.views.begin())].insert(k.key, k.values);
+        }
+        for (const auto& smp : c.samples) u->samples.add(smp.ref, smp.time_ms, smp.id);
+        outcome = "restored";
       } else {
-        ps->frontier = mark.watermark_ms;
+        log::error("checkpoint does not fit the views (views.yaml changed?): this partition's open windows restart "
+                   "empty",
+                   {{"unit", keys[i]}, {"error", st.error().message}});
+        outcome = "lost";
+      }
+      // Either way, the records below the checkpoint's offset are in
+      // results already published.
+      tp.offset = c.next_offset;
+      u->next_offset = c.next_offset;
+      u->checkpointed = outcome == "restored" ? c.next_offset : -1;
+      if (outcome == "restored") {
+        if (auto w = admin.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok() && w->log_end > c.next_offset) {
+          u->holding = true;
+          u->catch_up_to = w->log_end;
+        }
       }
     }
-    ps->engine.assign_partition(p, ps->frontier.value_or(window::kNoWatermark));
-    // Committing the start position at once (a never-committed partition
-    // gets it from the statistics) lets the broker, and this replica after a
-    // restart, see records that retention removes before they are read.
-    if (offset >= 0) tracker_.start(p, offset);
-    log::info("partition assigned", {{"topic", partitions[i].topic},
-                                     {"partition", p},
-                                     {"committed_offset", offset},
-                                     {"start_offset", tracker_.next_offset(p)},
-                                     {"resume_read", ps->resume_read.value_or(-1)},
-                                     {"frontier", ps->frontier ? format_rfc3339(from_epoch_ms(*ps->frontier)) : ""}});
-    partitions_[p] = std::move(ps);
+    if (outcome != "restored") u->engine.assign_partition(tp.partition);
+    if (outcome == "lost" && !checkpoints->contains(keys[i])) {
+      log::warn("offsets were committed but no checkpoint exists (state topic emptied, e.g. by a broker restart): "
+                "open windows restart from the committed offset",
+                {{"unit", keys[i]}, {"committed_offset", committed_offset}});
+    }
+    metrics_->restores.Add({{"outcome", outcome}}).Increment();
+    log::info("partition assigned", {{"topic", tp.topic},
+                                     {"partition", tp.partition},
+                                     {"state", outcome},
+                                     {"start_offset", tp.offset},
+                                     {"catch_up_to", u->catch_up_to}});
+    units_[{*stream, tp.partition}] = std::move(u);
   }
-  metrics_->assigned.Set(static_cast<double>(partitions_.size()));
-  assigned_count_ = partitions_.size();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_->restore_seconds.Set(took);
+  metrics_->assigned.Set(static_cast<double>(units_.size()));
+  assigned_count_ = units_.size();
 }
 
 void Aggregator::on_error(const kafka::ConsumerError& error) {
@@ -173,28 +287,42 @@ void Aggregator::on_error(const kafka::ConsumerError& error) {
 }
 
 void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
-  std::vector<std::int32_t> ids;
-  for (const auto& tp : partitions) ids.push_back(tp.partition);
-  commit(ids);
-  for (std::int32_t p : ids) {
-    auto it = partitions_.find(p);
-    if (it == partitions_.end()) continue;
+  std::vector<UnitId> ids;
+  for (const auto& tp : partitions) {
+    if (auto s = stream_of(tp.topic)) ids.emplace_back(*s, tp.partition);
+  }
+  checkpoint(ids, true);
+  std::lock_guard state(state_mu_);
+  for (const UnitId& id : ids) {
+    auto it = units_.find(id);
+    if (it == units_.end()) continue;
     // The next owner exports these groups now; a stale copy here would be
     // double-counted by sum() over replicas.
-    for (window::GroupKey k : it->second->gauge_keys) {
-      metrics_->window_events.Remove(&metrics_->window_events.Add(group_labels(k)));
-    }
-    metrics_->window_end.Remove(
-        &metrics_->window_end.Add({{"view", cfg_.view_name}, {"partition", std::to_string(p)}}));
-    // The open windows' records are at or after the committed offset: the
-    // next owner recomputes them. Dropping the state here prevents this
-    // replica from publishing a partial window.
-    partitions_.erase(it);
-    tracker_.forget(p);
-    metrics_->watermark.Remove(&metrics_->watermark.Add({{"partition", std::to_string(p)}}));
+    drop_gauges(*it->second);
+    const prometheus::Labels l{{"topic", topic_of(id.first)}, {"partition", std::to_string(id.second)}};
+    if (lag_exported_.erase(id) > 0) metrics_->lag.Remove(&metrics_->lag.Add(l));
+    units_.erase(it);
   }
-  metrics_->assigned.Set(static_cast<double>(partitions_.size()));
-  assigned_count_ = partitions_.size();
+  metrics_->assigned.Set(static_cast<double>(units_.size()));
+  assigned_count_ = units_.size();
+}
+
+void Aggregator::drop_gauges(Unit& u) {
+  for (std::size_t i = 0; i < u.gauge_keys.size(); ++i) {
+    const std::size_t gv = stream_views_[static_cast<std::size_t>(u.stream)][i];
+    const ViewConfig& v = cfg_.views[gv];
+    for (window::GroupKey k : u.gauge_keys[i]) {
+      const auto* values = labels_[gv].find(k);
+      if (values == nullptr) continue;
+      for (std::size_t idx : v.gauge_values) {
+        prometheus::Labels l{{"view", v.spec.name}, {"value", v.value_names[idx]}};
+        for (std::size_t g = 0; g < v.group_names.size(); ++g) l[v.group_names[g]] = (*values)[g];
+        metrics_->view_value.Remove(&metrics_->view_value.Add(l));
+      }
+      --gauge_series_[gv];
+    }
+    u.gauge_keys[i].clear();
+  }
 }
 
 void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason) {
@@ -207,107 +335,124 @@ void Aggregator::dead_letter(const kafka::Message& m, const std::string& reason)
   }
 }
 
-void Aggregator::set_aside(const kafka::Message& m, bool replay, prometheus::Counter& counter,
-                           const std::string& reason) {
-  if (replay) return skip_replayed(m);
+void Aggregator::set_aside(const kafka::Message& m, prometheus::Counter& counter, const std::string& reason) {
   counter.Increment();
   dead_letter(m, reason);
-  tracker_.on_record(m.partition(), m.offset(), std::nullopt);
-}
-
-void Aggregator::skip_replayed(const kafka::Message& m) {
-  metrics_->replayed.Increment();
-  tracker_.on_record(m.partition(), m.offset(), std::nullopt);
 }
 
 void Aggregator::handle(const kafka::Message& m) {
+  const auto stream = stream_of(m.topic());
+  if (!stream) return;
+  auto it = units_.find({*stream, m.partition()});
+  if (it == units_.end()) return;  // a record fetched just before a revoke
+  Unit& u = *it->second;
   const std::int32_t p = m.partition();
-  auto it = partitions_.find(p);
-  if (it == partitions_.end()) return;  // a record fetched just before a revoke
-  PartitionState& ps = *it->second;
 
-  if (const auto gap = tracker_.check(p, m.offset()); gap.skipped > 0) {
-    metrics_->pruned.Increment(static_cast<double>(gap.skipped));
+  if (u.next_offset >= 0 && m.offset() > u.next_offset) {
+    const std::int64_t skipped = m.offset() - u.next_offset;
+    metrics_->pruned.Increment(static_cast<double>(skipped));
     log::error("input records were removed before they were read (retention, then an offset reset): they are in "
                "no window and no dead letter",
                {{"topic", m.topic()},
                 {"partition", p},
-                {"first_offset", m.offset() - gap.skipped},
+                {"first_offset", u.next_offset},
                 {"last_offset", m.offset() - 1},
-                {"records", gap.skipped}});
-  } else if (gap.went_back) {
+                {"records", skipped}});
+  } else if (u.next_offset >= 0 && m.offset() < u.next_offset) {
     log::warn("partition offsets went back: the broker lost its log (an in-memory broker restarted); reading on",
               {{"topic", m.topic()}, {"partition", p}, {"offset", m.offset()}});
-    ps.resume_read.reset();
+    u.catch_up_to = -1;
   }
-  // Below the position read before a restart: handled then, unless its window is still open.
-  const bool replay = ps.resume_read && m.offset() < *ps.resume_read;
+  u.next_offset = m.offset() + 1;
+  u.dirty = true;
 
-  Report report;
-  if (Status s = codec::decode(m.value(), report); !s.ok()) {
-    set_aside(m, replay, metrics_->invalid, "invalid record: " + s.error().message);
-    return;
+  if (Status s = record_.decode(*stream, m.value(), m.timestamp_ms()); !s.ok()) {
+    return set_aside(m, metrics_->invalid, "invalid record: " + s.error().message);
   }
-  const auto d = registry_.district_index(report.district);
-  const auto c = registry_.category_index(report.category);
-  if (!d || !c) {
-    set_aside(m, replay, metrics_->invalid,
-              !d ? "unknown district code '" + report.district + "'" : "unknown category '" + report.category + "'");
-    return;
+  if (!registry_.district_index(record_.district())) {
+    return set_aside(m, metrics_->invalid, "unknown district code '" + record_.district() + "'");
   }
-  const std::int64_t t = to_epoch_ms(report.occurred_at);
+  if (*stream == Stream::kReports && !registry_.category_index(std::string(record_.text(Field::kCategory)))) {
+    return set_aside(m, metrics_->invalid,
+                     "unknown category '" + std::string(record_.text(Field::kCategory)) + "'");
+  }
+  const std::int64_t t = to_epoch_ms(record_.occurred_at());
   if (t > now_ms_ + cfg_.max_future_skew.count()) {
-    set_aside(m, replay, metrics_->beyond_time_bound,
-              "beyond time bound: occurred_at " + format_rfc3339(report.occurred_at) + " is more than " +
-                  std::to_string(cfg_.max_future_skew.count() / 1000) + "s (aggregator.max_future_skew) ahead of " +
-                  "processing time " + format_rfc3339(from_epoch_ms(now_ms_)));
-    return;
+    return set_aside(m, metrics_->beyond_time_bound,
+                     "beyond time bound: occurred_at " + format_rfc3339(record_.occurred_at()) + " is more than " +
+                         std::to_string(cfg_.max_future_skew.count() / 1000) +
+                         "s (aggregator.max_future_skew) ahead of processing time " +
+                         format_rfc3339(from_epoch_ms(now_ms_)));
   }
-  const std::int64_t end = window_end(t);
-  if (replay && ps.frontier && end + cfg_.allowed_lateness.count() <= *ps.frontier) {
-    return skip_replayed(m);  // counted in a window published before the restart, or dead-lettered then
-  }
-  window::Event ev;
-  ev.key = static_cast<window::GroupKey>(*d) * registry_.categories().size() + *c;
-  ev.time_ms = t;
-  ev.partition = p;
-  ev.record_ref = record_ref(p, m.offset());
-  switch (ps.engine.add(0, ev)) {
-    case window::EventOutcome::kAccepted:
-      metrics_->accepted.Increment();
-      if (cfg_.sample_ids > 0) ps.samples.add(ev.record_ref, t, report.id);
-      tracker_.on_record(p, m.offset(), end);
-      return;
-    case window::EventOutcome::kLate: {
-      const std::int64_t judged = std::max(ps.engine.watermark(0), ps.frontier.value_or(window::kNoWatermark));
-      set_aside(m, false, metrics_->late,
-                "late: occurred_at " + format_rfc3339(report.occurred_at) +
-                    " is beyond the allowed lateness of its window (watermark " +
-                    format_rfc3339(from_epoch_ms(judged)) + ")");
-      return;
+
+  const auto& views = stream_views_[static_cast<std::size_t>(*stream)];
+  bool matched = false;
+  bool kept = false;
+  std::string late;
+  std::string rejected;
+  std::array<std::string_view, kMaxGroupBy> values{};
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const std::size_t gv = views[i];
+    const ViewConfig& v = cfg_.views[gv];
+    if (!std::all_of(v.filter.begin(), v.filter.end(), [&](const Match& f) { return matches(record_, f); })) continue;
+    matched = true;
+    for (std::size_t g = 0; g < v.group_by.size(); ++g) values[g] = record_.text(v.group_by[g]);
+    const auto key = labels_[gv].intern(gv, std::span(values.data(), v.group_by.size()));
+    if (!key) {
+      rejected = "its group collides with another group's 64-bit key in view " + v.spec.name;
+      continue;
     }
-    case window::EventOutcome::kRejected:
-      set_aside(m, replay, metrics_->invalid, "invalid record: occurred_at out of the supported range");
-      return;
+    window::Event ev;
+    ev.key = *key;
+    ev.time_ms = record_.time_ms(v.time);
+    ev.partition = p;
+    if (v.value_field) ev.value = *record_.number(*v.value_field);
+    if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
+    for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
+    if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset());
+    switch (u.engine.add(static_cast<window::ViewId>(i), ev)) {
+      case window::EventOutcome::kAccepted:
+        view_accepted_[gv]->Increment();
+        kept = kept || v.spec.sample_refs > 0;
+        break;
+      case window::EventOutcome::kLate:
+        view_late_[gv]->Increment();
+        late += (late.empty() ? "" : "; ") + v.spec.name + " (" + format_rfc3339(from_epoch_ms(ev.time_ms)) +
+                " is beyond the allowed lateness of its window; watermark " +
+                format_rfc3339(from_epoch_ms(u.engine.watermark(static_cast<window::ViewId>(i)))) + ")";
+        break;
+      case window::EventOutcome::kRejected:
+        rejected = "time or value out of the supported range for view " + v.spec.name;
+        break;
+    }
   }
+  u.engine.clear_late_events();  // judged above, per view
+  if (kept) u.samples.add(record_ref(p, m.offset()), now_ms_, record_.id());
+  if (!rejected.empty()) return set_aside(m, metrics_->invalid, "invalid record: " + rejected);
+  if (!late.empty()) return set_aside(m, metrics_->late, "late for " + late);
+  (matched ? metrics_->accepted : metrics_->unmatched).Increment();
 }
 
-void Aggregator::publish(PartitionState& ps, std::int32_t partition, std::span<const window::WindowResult> results) {
-  const std::size_t ncat = registry_.categories().size();
+void Aggregator::publish(Unit& u, std::span<const window::WindowResult> results) {
+  const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
+  std::vector<double> values;
   for (const window::WindowResult& r : results) {
+    const std::size_t gv = views[r.view];
+    const ViewConfig& v = cfg_.views[gv];
+    const auto* labels = labels_[gv].find(r.key);
+    IOC_CHECK_MSG(labels != nullptr, "every key in an engine was interned or restored with its labels");
     WindowResult out;
-    out.view = cfg_.view_name;
-    const auto& district = registry_.district(static_cast<Registry::Index>(r.key / ncat)).code;
-    const auto& category = registry_.category(static_cast<Registry::Index>(r.key % ncat)).code;
-    out.group = {{"district", district}, {"category", category}};
+    out.view = v.spec.name;
+    for (std::size_t g = 0; g < v.group_names.size(); ++g) out.group.push_back({v.group_names[g], (*labels)[g]});
     out.window_start = from_epoch_ms(r.start_ms);
     out.window_end = from_epoch_ms(r.end_ms);
     out.revision = r.revision;
     out.final = r.final;
     out.count = r.count;
-    out.values = {{"count", r.values.empty() ? static_cast<double>(r.count) : r.values[0]}};
+    values_of(v, r.values, values);
+    for (std::size_t i = 0; i < values.size(); ++i) out.values.push_back({v.value_names[i], values[i]});
     for (std::uint64_t ref : r.samples) {
-      if (const std::string& id = ps.samples.find(ref); !id.empty()) out.sample_ids.push_back(id);
+      if (const std::string& id = u.samples.find(ref); !id.empty()) out.sample_ids.push_back(id);
     }
     out.watermark = from_epoch_ms(r.watermark_ms);
     codec::encode(out, scratch_);
@@ -317,61 +462,105 @@ void Aggregator::publish(PartitionState& ps, std::int32_t partition, std::span<c
       log::error("window result not queued", {{"error", s.error().message}});
     }
     (r.final ? metrics_->results_final : metrics_->results_early).Increment();
-
-    // The "latest closed window" gauges follow final results only.
-    if (!r.final || r.end_ms < ps.last_final_end) continue;
-    if (r.end_ms > ps.last_final_end) {
-      // A newer window closed in this partition: its groups without events get 0.
-      for (window::GroupKey k : ps.gauge_keys) metrics_->window_events.Add(group_labels(k)).Set(0);
-      ps.last_final_end = r.end_ms;
-      metrics_->window_end.Add({{"view", cfg_.view_name}, {"partition", std::to_string(partition)}})
-          .Set(static_cast<double>(r.end_ms) / 1000.0);
+    u.dirty = true;
+    if (r.final && !v.gauge_values.empty()) {
+      // A newer window closed for this view in this unit: groups without
+      // events in it count 0.
+      if (r.end_ms > u.last_final_end[r.view]) {
+        for (window::GroupKey k : u.gauge_keys[r.view]) {
+          const auto* kl = labels_[gv].find(k);
+          for (std::size_t idx : v.gauge_values) {
+            if (!additive(v, idx) || kl == nullptr) continue;
+            prometheus::Labels l{{"view", v.spec.name}, {"value", v.value_names[idx]}};
+            for (std::size_t g = 0; g < v.group_names.size(); ++g) l[v.group_names[g]] = (*kl)[g];
+            metrics_->view_value.Add(l).Set(0);
+          }
+        }
+        u.last_final_end[r.view] = r.end_ms;
+      }
+      if (r.end_ms < u.last_final_end[r.view]) continue;
+      if (!u.gauge_keys[r.view].contains(r.key)) {
+        if (gauge_series_[gv] >= v.max_series) {
+          metrics_->gauge_series_dropped.Add({{"view", v.spec.name}}).Increment();
+          continue;
+        }
+        ++gauge_series_[gv];
+        u.gauge_keys[r.view].insert(r.key);
+      }
+      for (std::size_t idx : v.gauge_values) {
+        prometheus::Labels l{{"view", v.spec.name}, {"value", v.value_names[idx]}};
+        for (std::size_t g = 0; g < v.group_names.size(); ++g) l[v.group_names[g]] = (*labels)[g];
+        metrics_->view_value.Add(l).Set(values[idx]);
+      }
     }
-    ps.gauge_keys.insert(r.key);
-    metrics_->window_events.Add(group_labels(r.key)).Set(static_cast<double>(r.count));
   }
 }
 
-void Aggregator::commit(const std::vector<std::int32_t>& partitions) {
-  std::vector<kafka::TopicPartition> offsets;
-  for (std::int32_t p : partitions) {
-    auto it = partitions_.find(p);
-    const auto offset = tracker_.committable(p);
-    if (it == partitions_.end() || !offset) continue;
-    // Never below what the previous mark promised: a second crash during a
-    // replay must still know which windows were final and what was read.
-    const PartitionState& ps = *it->second;
-    CommitMark mark;
-    if (const std::int64_t wm = ps.engine.watermark(0); wm != window::kNoWatermark) mark.watermark_ms = wm;
-    if (ps.frontier) mark.watermark_ms = std::max(mark.watermark_ms.value_or(*ps.frontier), *ps.frontier);
-    if (const std::int64_t read = tracker_.next_offset(p); read >= 0) mark.read_offset = read;
-    if (ps.resume_read) mark.read_offset = std::max(mark.read_offset.value_or(*ps.resume_read), *ps.resume_read);
-    offsets.push_back({cfg_.input_topic, p, *offset, encode_commit_metadata(mark)});
+Checkpoint Aggregator::make_checkpoint(const Unit& u) const {
+  Checkpoint c;
+  c.topic = u.topic;
+  c.partition = u.partition;
+  c.next_offset = u.next_offset;
+  c.engine = u.engine.snapshot();
+  c.created_ms = now_ms_;
+  const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const ViewConfig& v = cfg_.views[views[i]];
+    c.views.push_back(v.spec.name);
+    for (window::GroupKey k : u.engine.open_keys(static_cast<window::ViewId>(i))) {
+      if (const auto* l = labels_[views[i]].find(k)) c.keys.push_back({v.spec.name, k, *l});
+    }
   }
-  if (offsets.empty()) return;
+  u.samples.for_each([&](std::uint64_t ref, std::int64_t t, const std::string& id) { c.samples.push_back({ref, t, id}); });
+  return c;
+}
+
+void Aggregator::checkpoint(const std::vector<UnitId>& ids, bool all) {
+  std::vector<UnitId> due;
+  for (const UnitId& id : ids) {
+    auto it = units_.find(id);
+    if (it == units_.end() || it->second->next_offset < 0 || it->second->holding) continue;
+    if (all || it->second->dirty || it->second->checkpointed != it->second->next_offset) due.push_back(id);
+  }
+  if (due.empty()) return;
   if (!broker_reachable_) {
-    // Waiting for flush and commit timeouts here would stop polling, and
-    // with it the statistics that tell /readyz about the outage.
-    metrics_->commits.Add({{"outcome", "skipped"}}).Increment();
+    // Waiting for flush timeouts here would stop polling, and with it the
+    // statistics that tell /readyz about the outage.
+    metrics_->checkpoints.Add({{"outcome", "skipped"}}).Increment();
     return;
   }
-  // Results and dead letters must be stored before the offsets that
-  // produced them move on.
-  if (Status s = producer_.flush(kCommitTimeout); !s.ok()) {
-    metrics_->commits.Add({{"outcome", "skipped"}}).Increment();
-    log::warn("commit skipped: outputs not acknowledged", {{"error", s.error().message}});
+  // Results and dead letters must be stored before the state that
+  // produced them.
+  if (Status s = producer_.flush(kFlushTimeout); !s.ok() || count_delivery_failures()) {
+    metrics_->checkpoints.Add({{"outcome", "skipped"}}).Increment();
+    if (!s.ok()) log::warn("checkpoint skipped: outputs not acknowledged", {{"error", s.error().message}});
     return;
   }
-  if (count_delivery_failures()) {
-    metrics_->commits.Add({{"outcome", "skipped"}}).Increment();
+  std::vector<kafka::TopicPartition> offsets;
+  const std::uint64_t bytes_before = store_.bytes_written();
+  for (const UnitId& id : due) {
+    Unit& u = *units_.at(id);
+    if (Status s = store_.write(make_checkpoint(u)); !s.ok()) {
+      metrics_->checkpoints.Add({{"outcome", "failed"}}).Increment();
+      log::warn("checkpoint not queued", {{"unit", unit_key(u.topic, u.partition)}, {"error", s.error().message}});
+      return;
+    }
+    offsets.push_back({u.topic, u.partition, u.next_offset});
+  }
+  if (Status s = producer_.flush(kFlushTimeout); !s.ok() || count_delivery_failures()) {
+    metrics_->checkpoints.Add({{"outcome", "failed"}}).Increment();
     return;
   }
-  if (Status s = consumer_.commit(offsets); !s.ok()) {
-    metrics_->commits.Add({{"outcome", "failed"}}).Increment();
-    log::warn("commit failed", {{"error", s.error().message}});
-    return;
+  metrics_->checkpoint_bytes.Increment(static_cast<double>(store_.bytes_written() - bytes_before));
+  for (const UnitId& id : due) {
+    Unit& u = *units_.at(id);
+    u.checkpointed = u.next_offset;
+    u.dirty = false;
   }
-  metrics_->commits.Add({{"outcome", "ok"}}).Increment();
+  metrics_->checkpoints.Add({{"outcome", "ok"}}).Increment();
+  // The committed offsets show the group's progress (lag, retention
+  // warnings); a restart starts from the checkpoints.
+  if (Status s = consumer_.commit(offsets); !s.ok()) log::warn("commit failed", {{"error", s.error().message}});
 }
 
 bool Aggregator::count_delivery_failures() {
@@ -380,8 +569,8 @@ bool Aggregator::count_delivery_failures() {
     metrics_->output_errors.Increment(static_cast<double>(failed - delivery_failures_seen_));
     delivery_failures_seen_ = failed;
     if (!outputs_lost_) {
-      log::error("output records were not delivered; stopping without committing past them, so that a restart "
-                 "recomputes them from the last committed offsets",
+      log::error("output records were not delivered; stopping without checkpointing past them, so that a restart "
+                 "recomputes them from the last checkpoint",
                  {{"failed_records", static_cast<std::int64_t>(failed)}});
     }
     outputs_lost_ = true;
@@ -390,53 +579,128 @@ bool Aggregator::count_delivery_failures() {
 }
 
 void Aggregator::update_gauges() {
-  double open = 0;
-  double bytes = 0;
-  for (const auto& [p, ps] : partitions_) {
-    const window::ViewStats st = ps->engine.stats(0);
-    open += static_cast<double>(st.open_windows);
-    bytes += static_cast<double>(st.state_bytes);
-    metrics_->watermark.Add({{"partition", std::to_string(p)}}).Set(static_cast<double>(st.watermark_ms) / 1000.0);
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    for (std::size_t i = 0; i < stream_views_[s].size(); ++i) {
+      const std::string& name = cfg_.views[stream_views_[s][i]].spec.name;
+      double open = 0;
+      double bytes = 0;
+      std::int64_t wm = std::numeric_limits<std::int64_t>::max();
+      for (const auto& [id, u] : units_) {
+        if (static_cast<std::size_t>(id.first) != s) continue;
+        const window::ViewStats st = u->engine.stats(static_cast<window::ViewId>(i));
+        open += static_cast<double>(st.open_windows);
+        bytes += static_cast<double>(st.state_bytes);
+        wm = std::min(wm, st.watermark_ms);
+      }
+      metrics_->open_windows.Add({{"view", name}}).Set(open);
+      metrics_->state_bytes.Add({{"view", name}}).Set(bytes);
+      if (wm != std::numeric_limits<std::int64_t>::max() && wm != window::kNoWatermark) {
+        metrics_->watermark.Add({{"view", name}}).Set(static_cast<double>(wm) / 1000.0);
+      }
+    }
   }
-  metrics_->open_windows.Set(open);
-  metrics_->state_bytes.Set(bytes);
 }
 
 bool Aggregator::run(const std::atomic<bool>& stop) {
-  auto last_commit = std::chrono::steady_clock::now();
-  auto last_gauges = last_commit;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto last_gauges = last_checkpoint;
   while (!stop.load() && !count_delivery_failures()) {
     const auto batch = consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100));
     now_ms_ = to_epoch_ms(clock_.now());
-    for (const kafka::Message& m : batch) handle(m);
-    if (pending_stats_) {
-      apply_stats(*pending_stats_);
-      pending_stats_.reset();
-    }
-    for (auto& [p, ps] : partitions_) {
-      publish(*ps, p, ps->engine.advance(now_ms_));
-      ps->engine.clear_late_events();  // already dead-lettered in handle()
-      const std::int64_t closed_before = ps->engine.watermark(0) - cfg_.allowed_lateness.count();
-      ps->samples.purge_before(closed_before - cfg_.window.count());
-      tracker_.on_windows_closed(p, closed_before);
+    {
+      std::lock_guard state(state_mu_);
+      for (const kafka::Message& m : batch) handle(m);
+      if (pending_stats_) {
+        apply_stats(*pending_stats_);
+        pending_stats_.reset();
+      }
+      for (auto& [id, u] : units_) {
+        if (u->holding) {
+          if (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to) continue;
+          u->holding = false;
+          log::info("partition caught up with its checkpoint's input",
+                    {{"topic", u->topic}, {"partition", u->partition}, {"offset", u->next_offset}});
+        }
+        publish(*u, u->engine.advance(now_ms_));
+        u->engine.clear_late_events();
+        u->samples.purge_before(now_ms_ - sample_horizon_ms_[static_cast<std::size_t>(id.first)]);
+      }
     }
     const auto t = std::chrono::steady_clock::now();
-    if (t - last_commit >= cfg_.commit_interval) {
-      std::vector<std::int32_t> ids;
-      for (const auto& [p, ps] : partitions_) ids.push_back(p);
-      commit(ids);
-      last_commit = t;
+    if (t - last_checkpoint >= cfg_.checkpoint_interval) {
+      checkpoint(unit_ids(), false);
+      last_checkpoint = t;
     }
     if (t - last_gauges >= std::chrono::seconds(1)) {
+      std::lock_guard state(state_mu_);
       update_gauges();
       last_gauges = t;
     }
   }
-  std::vector<std::int32_t> ids;
-  for (const auto& [p, ps] : partitions_) ids.push_back(p);
-  commit(ids);
+  checkpoint(unit_ids(), true);
   consumer_.close();
   return !outputs_lost_;
+}
+
+// ---------------------------------------------------------------- queries
+
+Result<std::string> Aggregator::query(const ViewQuery& q) const {
+  const auto v = std::find_if(cfg_.views.begin(), cfg_.views.end(),
+                              [&](const ViewConfig& x) { return x.spec.name == q.view; });
+  if (v == cfg_.views.end()) return Error{ErrorCode::kNotFound, "no view named '" + q.view + "'"};
+  const std::size_t gv = static_cast<std::size_t>(v - cfg_.views.begin());
+  std::vector<std::pair<std::size_t, std::string>> filters;
+  for (const auto& [name, value] : q.match) {
+    const auto g = std::find(v->group_names.begin(), v->group_names.end(), name);
+    if (g == v->group_names.end()) {
+      std::string allowed;
+      for (const auto& n : v->group_names) allowed += (allowed.empty() ? "" : ", ") + n;
+      return Error{ErrorCode::kInvalidArgument,
+                   "view '" + q.view + "' has no group label '" + name + "'; its labels: " + allowed};
+    }
+    filters.emplace_back(static_cast<std::size_t>(g - v->group_names.begin()), value);
+  }
+  const auto& sviews = stream_views_[static_cast<std::size_t>(v->stream)];
+  const auto local = static_cast<window::ViewId>(std::find(sviews.begin(), sviews.end(), gv) - sviews.begin());
+
+  boost::json::array windows;
+  boost::json::array partitions;
+  std::vector<double> values;
+  auto add = [&](const std::vector<std::string>& labels, const window::WindowValue& w, bool open) {
+    boost::json::object group;
+    for (std::size_t g = 0; g < v->group_names.size(); ++g) group[v->group_names[g]] = labels[g];
+    values_of(*v, w.values, values);
+    boost::json::object vals;
+    for (std::size_t i = 0; i < values.size(); ++i) vals[v->value_names[i]] = values[i];
+    windows.push_back({{"group", std::move(group)},
+                       {"window_start", format_rfc3339(from_epoch_ms(w.start_ms))},
+                       {"window_end", format_rfc3339(from_epoch_ms(w.end_ms))},
+                       {"open", open},
+                       {"final", w.final},
+                       {"revision", w.revision},
+                       {"count", w.count},
+                       {"values", std::move(vals)}});
+  };
+  std::lock_guard state(state_mu_);
+  for (const auto& [id, u] : units_) {
+    if (id.first != v->stream) continue;
+    partitions.push_back(id.second);
+    for (const auto& [k, labels] : labels_[gv].all()) {
+      if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return labels[f.first] == f.second; })) {
+        continue;
+      }
+      if (auto last = u->engine.last_final(local, k)) add(labels, *last, false);
+      for (const window::WindowValue& w : u->engine.query_open(local, k)) add(labels, w, true);
+    }
+  }
+  boost::json::array group_by;
+  for (const auto& n : v->group_names) group_by.push_back(boost::json::string(n));
+  boost::json::object out{{"view", q.view},
+                          {"topic", topic_of(v->stream)},
+                          {"group_by", std::move(group_by)},
+                          {"partitions", std::move(partitions)},
+                          {"windows", std::move(windows)}};
+  return boost::json::serialize(out);
 }
 
 }  // namespace ioc::aggregator

@@ -13,14 +13,14 @@ struct Metrics {
                    .Name("ioc_aggregator_events_total")
                    .Help("Input records by outcome: accepted (in a window); dead-lettered with the reason: late "
                          "(beyond allowed lateness), invalid (undecodable, unknown codes), beyond_time_bound "
-                         "(occurred_at too far ahead of processing time); replayed (read again after a restart, "
-                         "already handled before it); pruned (removed by retention before they were read)")
+                         "(occurred_at too far ahead of processing time); unmatched (no view's filter took it); "
+                         "pruned (removed by retention before they were read)")
                    .Register(r)),
         accepted(events.Add({{"outcome", "accepted"}})),
         late(events.Add({{"outcome", "late"}})),
         invalid(events.Add({{"outcome", "invalid"}})),
         beyond_time_bound(events.Add({{"outcome", "beyond_time_bound"}})),
-        replayed(events.Add({{"outcome", "replayed"}})),
+        unmatched(events.Add({{"outcome", "unmatched"}})),
         pruned(events.Add({{"outcome", "pruned"}})),
         consumer_errors(prometheus::BuildCounter()
                             .Name("ioc_aggregator_consumer_errors_total")
@@ -43,10 +43,41 @@ struct Metrics {
                           .Help("Records (results or dead letters) the producer could not queue or deliver")
                           .Register(r)
                           .Add({})),
-        commits(prometheus::BuildCounter()
-                    .Name("ioc_aggregator_commits_total")
-                    .Help("Offset commits by outcome")
-                    .Register(r)),
+        view_events(prometheus::BuildCounter()
+                        .Name("ioc_aggregator_view_events_total")
+                        .Help("Records per view by outcome: accepted (in its windows) or late (past the view's "
+                              "allowed lateness; the record is dead-lettered naming the view)")
+                        .Register(r)),
+        checkpoints(prometheus::BuildCounter()
+                        .Name("ioc_aggregator_checkpoints_total")
+                        .Help("State checkpoints (with their offset commit) by outcome: ok, skipped (broker "
+                              "unreachable or outputs not acknowledged), failed")
+                        .Register(r)),
+        checkpoint_bytes(prometheus::BuildCounter()
+                             .Name("ioc_aggregator_checkpoint_bytes_total")
+                             .Help("Bytes of window state written to the state topic")
+                             .Register(r)
+                             .Add({})),
+        restores(prometheus::BuildCounter()
+                     .Name("ioc_aggregator_restores_total")
+                     .Help("Assigned partitions by how their state started: restored (from a checkpoint), fresh "
+                           "(no checkpoint, nothing committed), lost (offsets committed but no usable checkpoint: "
+                           "open windows restart empty), failed (the checkpoint could not be read)")
+                     .Register(r)),
+        restore_seconds(prometheus::BuildGauge()
+                            .Name("ioc_aggregator_last_restore_seconds")
+                            .Help("How long reading and restoring the checkpoints of the last assignment took")
+                            .Register(r)
+                            .Add({})),
+        view_value(prometheus::BuildGauge()
+                       .Name("ioc_view_value")
+                       .Help("Values of the latest final window of each group, for the values a view exports "
+                             "(views.yaml gauges); additive values are 0 for groups without events in it")
+                       .Register(r)),
+        gauge_series_dropped(prometheus::BuildCounter()
+                                 .Name("ioc_view_gauge_series_dropped_total")
+                                 .Help("Groups not exported as gauges because the view reached its max_series")
+                                 .Register(r)),
         lag(prometheus::BuildGauge()
                 .Name("ioc_aggregator_consumer_lag")
                 .Help("Records between this consumer's position and the partition's end, from the consumer's "
@@ -54,38 +85,28 @@ struct Metrics {
                 .Register(r)),
         watermark(prometheus::BuildGauge()
                       .Name("ioc_aggregator_watermark_timestamp_seconds")
-                      .Help("Event-time watermark of each assigned partition")
+                      .Help("Watermark of each view over the partitions this replica owns")
                       .Register(r)),
         open_windows(prometheus::BuildGauge()
                          .Name("ioc_aggregator_open_windows")
-                         .Help("Key-windows holding state, all assigned partitions")
-                         .Register(r)
-                         .Add({})),
+                         .Help("Key-windows holding state per view, all assigned partitions")
+                         .Register(r)),
         state_bytes(prometheus::BuildGauge()
                         .Name("ioc_aggregator_state_bytes")
-                        .Help("Bytes of window state, all assigned partitions")
-                        .Register(r)
-                        .Add({})),
+                        .Help("Bytes of window state per view, all assigned partitions")
+                        .Register(r)),
         assigned(prometheus::BuildGauge()
                      .Name("ioc_aggregator_assigned_partitions")
                      .Help("Input partitions this replica owns")
                      .Register(r)
-                     .Add({})),
-        window_events(prometheus::BuildGauge()
-                         .Name("ioc_window_events")
-                         .Help("Events in the latest closed (final) window of each group, 0 where none occurred")
-                         .Register(r)),
-        window_end(prometheus::BuildGauge()
-                       .Name("ioc_window_end_timestamp_seconds")
-                       .Help("End of the latest closed window whose counts ioc_window_events shows")
-                       .Register(r)) {}
+                     .Add({})) {}
 
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Counter& accepted;
   prometheus::Counter& late;
   prometheus::Counter& invalid;
   prometheus::Counter& beyond_time_bound;
-  prometheus::Counter& replayed;
+  prometheus::Counter& unmatched;
   prometheus::Counter& pruned;
   prometheus::Family<prometheus::Counter>& consumer_errors;
   prometheus::Gauge& broker_reachable;
@@ -93,14 +114,18 @@ struct Metrics {
   prometheus::Counter& results_final;
   prometheus::Counter& results_early;
   prometheus::Counter& output_errors;
-  prometheus::Family<prometheus::Counter>& commits;
+  prometheus::Family<prometheus::Counter>& view_events;
+  prometheus::Family<prometheus::Counter>& checkpoints;
+  prometheus::Counter& checkpoint_bytes;
+  prometheus::Family<prometheus::Counter>& restores;
+  prometheus::Gauge& restore_seconds;
+  prometheus::Family<prometheus::Gauge>& view_value;
+  prometheus::Family<prometheus::Counter>& gauge_series_dropped;
   prometheus::Family<prometheus::Gauge>& lag;
   prometheus::Family<prometheus::Gauge>& watermark;
-  prometheus::Gauge& open_windows;
-  prometheus::Gauge& state_bytes;
+  prometheus::Family<prometheus::Gauge>& open_windows;
+  prometheus::Family<prometheus::Gauge>& state_bytes;
   prometheus::Gauge& assigned;
-  prometheus::Family<prometheus::Gauge>& window_events;
-  prometheus::Family<prometheus::Gauge>& window_end;
 };
 
 }  // namespace ioc::aggregator

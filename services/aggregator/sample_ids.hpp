@@ -38,6 +38,11 @@ class SampleIds {
     }
   }
   std::size_t size() const { return ids_.size(); }
+  /// Calls f(ref, time_ms, id) for every entry, oldest first.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& [time, ref] : order_) f(ref, time, ids_.at(ref));
+  }
 
  private:
   boost::unordered_flat_map<std::uint64_t, std::string> ids_;

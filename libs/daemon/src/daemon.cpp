@@ -95,6 +95,8 @@ void finish(const config::Source& src, const std::string& service_section) {
   src.finish({"log", "http", "kafka", "registry", "process", "topics", service_section});
 }
 
+const char* default_config_dir() { return IOC_DEFAULT_CONFIG_DIR; }
+
 Registry load_registry(const CommonConfig& cfg) { return config::load_registry(cfg.districts_file, cfg.categories_file); }
 
 int config_ok(const CommonConfig& cfg) {

@@ -60,7 +60,7 @@ Producer::~Producer() {
 }
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
-                         OnDelivery on_delivery, const Headers& headers) {
+                         OnDelivery on_delivery, const Headers& headers, std::int32_t partition) {
   std::unique_ptr<OnDelivery> cb;
   if (on_delivery) cb = std::make_unique<OnDelivery>(std::move(on_delivery));
   rd_kafka_headers_t* hdrs = nullptr;
@@ -73,7 +73,7 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
   }
   const std::string topic_name(topic);
   // rd_kafka_produceva rather than the RD_KAFKA_V_* macros: same call, no C casts.
-  std::array<rd_kafka_vu_t, 6> vu{};
+  std::array<rd_kafka_vu_t, 7> vu{};
   vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   vu[0].u.cstr = topic_name.c_str();
   vu[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -89,6 +89,11 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     vu[5].vtype = RD_KAFKA_VTYPE_HEADERS;
     vu[5].u.headers = hdrs;
     n = 6;
+  }
+  if (partition >= 0) {
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[n].u.i32 = partition;
+    ++n;
   }
   rd_kafka_error_t* error = rd_kafka_produceva(rk_, vu.data(), n);
   const rd_kafka_resp_err_t err = error != nullptr ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;

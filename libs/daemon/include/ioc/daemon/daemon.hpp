@@ -62,6 +62,9 @@ void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names
 /// (Source::finish); other services' sections are left alone.
 void finish(const config::Source& src, const std::string& service_section);
 
+/// The folder of the shipped default configuration (deploy/config).
+const char* default_config_dir();
+
 /// Loads the province registry named by `cfg`.
 Registry load_registry(const CommonConfig& cfg);
 

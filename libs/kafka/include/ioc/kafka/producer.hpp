@@ -53,8 +53,9 @@ class Producer {
   /// Queues one record; never blocks. The callback (optional) fires exactly
   /// once with the outcome. Returns an error (and does not call back) when the
   /// record could not even be queued (queue full, record too large).
+  /// `partition` < 0: the partitioner picks one from the key.
   Status produce(std::string_view topic, std::string_view key, std::string_view value, OnDelivery on_delivery = {},
-                 const Headers& headers = {});
+                 const Headers& headers = {}, std::int32_t partition = -1);
 
   /// Waits until all queued records are delivered or failed.
   Status flush(std::chrono::milliseconds timeout);

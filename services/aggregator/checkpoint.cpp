@@ -1,0 +1,196 @@
+#include "checkpoint.hpp"
+
+#include <charconv>
+#include <set>
+
+#include "ioc/core/log.hpp"
+#include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/consumer.hpp"
+#include "ioc/v1/aggregator_state.pb.h"
+
+namespace ioc::aggregator {
+
+namespace {
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+bool parse_u32(std::string_view s, std::uint32_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string unit_key(std::string_view topic, std::int32_t partition) {
+  return std::string(topic) + "/" + std::to_string(partition);
+}
+
+std::string encode_checkpoint(const Checkpoint& c) {
+  v1::AggregatorCheckpoint m;
+  m.set_topic(c.topic);
+  m.set_partition(c.partition);
+  m.set_next_offset(c.next_offset);
+  m.set_engine(c.engine.data(), c.engine.size());
+  for (const auto& k : c.keys) {
+    auto* pk = m.add_keys();
+    pk->set_view(k.view);
+    pk->set_key(k.key);
+    for (const auto& v : k.values) pk->add_values(v);
+  }
+  for (const auto& s : c.samples) {
+    auto* ps = m.add_samples();
+    ps->set_ref(s.ref);
+    ps->set_time_ms(s.time_ms);
+    ps->set_id(s.id);
+  }
+  m.set_created_ms(c.created_ms);
+  for (const auto& v : c.views) m.set_views(m.views() + (m.views().empty() ? "" : ",") + v);
+  return m.SerializeAsString();
+}
+
+Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
+  v1::AggregatorCheckpoint m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Error{ErrorCode::kDataLoss, "checkpoint is not a valid ioc.v1.AggregatorCheckpoint"};
+  }
+  Checkpoint c;
+  c.topic = m.topic();
+  c.partition = m.partition();
+  c.next_offset = m.next_offset();
+  c.engine.assign(m.engine().begin(), m.engine().end());
+  for (const auto& k : m.keys()) c.keys.push_back({k.view(), k.key(), {k.values().begin(), k.values().end()}});
+  for (const auto& s : m.samples()) c.samples.push_back({s.ref(), s.time_ms(), s.id()});
+  c.created_ms = m.created_ms();
+  std::string_view views = m.views();
+  while (!views.empty()) {
+    const auto comma = views.find(',');
+    c.views.emplace_back(views.substr(0, comma));
+    views = comma == std::string_view::npos ? std::string_view{} : views.substr(comma + 1);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------- assembler
+
+bool CheckpointAssembler::add(std::string_view key, std::string_view chunk, std::string_view value) {
+  // "<seq>:<i>:<n>"
+  const auto a = chunk.find(':');
+  const auto b = a == std::string_view::npos ? a : chunk.find(':', a + 1);
+  std::uint32_t i = 0;
+  std::uint32_t n = 0;
+  if (b == std::string_view::npos || !parse_u32(chunk.substr(a + 1, b - a - 1), i) ||
+      !parse_u32(chunk.substr(b + 1), n) || n == 0 || i >= n) {
+    return false;
+  }
+  const std::string_view seq = chunk.substr(0, a);
+  Pending& p = pending_[std::string(key)];
+  if (i == 0) {
+    p = Pending{std::string(seq), 0, n, {}};
+  } else if (p.seq != seq || p.next != i || p.total != n) {
+    p = Pending{};  // a chunk out of its sequence: that checkpoint is incomplete
+    return true;
+  }
+  p.bytes.append(value);
+  if (++p.next == p.total) {
+    complete_[std::string(key)] = std::move(p.bytes);
+    pending_.erase(std::string(key));
+  }
+  return true;
+}
+
+std::map<std::string, std::string> CheckpointAssembler::take() {
+  pending_.clear();
+  return std::exchange(complete_, {});
+}
+
+// ---------------------------------------------------------------- store
+
+CheckpointStore::CheckpointStore(const kafka::ClientConfig& cfg, std::string topic, std::string group,
+                                 kafka::Producer& producer)
+    : cfg_(cfg), topic_(std::move(topic)), group_(std::move(group)), producer_(producer) {}
+
+Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
+  if (partitions_ <= 0) {
+    kafka::Admin admin(cfg_);
+    auto topics = admin.topics(std::chrono::seconds(10));
+    if (!topics.ok()) return topics.error();
+    for (const auto& t : *topics) {
+      if (t.name == topic_) partitions_ = t.partitions;
+    }
+    if (partitions_ <= 0) return Error{ErrorCode::kNotFound, "state topic " + topic_ + " does not exist"};
+  }
+  return static_cast<std::int32_t>(fnv1a(unit) % static_cast<std::uint64_t>(partitions_));
+}
+
+Status CheckpointStore::write(const Checkpoint& c) {
+  const std::string unit = unit_key(c.topic, c.partition);
+  auto partition = partition_for(unit);
+  if (!partition.ok()) return partition.error();
+  const std::string bytes = encode_checkpoint(c);
+  const std::size_t n = std::max<std::size_t>(1, (bytes.size() + kChunkBytes - 1) / kChunkBytes);
+  const std::string seq = std::to_string(c.created_ms) + "." + std::to_string(++seq_);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string_view part = std::string_view(bytes).substr(i * kChunkBytes, kChunkBytes);
+    const std::string header = seq + ":" + std::to_string(i) + ":" + std::to_string(n);
+    if (Status s = producer_.produce(topic_, unit, part, {}, {{kChunkHeader, header}}, *partition); !s.ok()) return s;
+  }
+  bytes_written_ += bytes.size();
+  return {};
+}
+
+Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vector<std::string>& units,
+                                                                std::chrono::milliseconds timeout) {
+  std::map<std::string, Checkpoint> out;
+  std::set<std::int32_t> partitions;
+  for (const auto& u : units) {
+    auto p = partition_for(u);
+    if (!p.ok()) return p.error();
+    partitions.insert(*p);
+  }
+  const std::set<std::string> wanted(units.begin(), units.end());
+  kafka::Admin admin(cfg_);
+  std::map<std::int32_t, std::int64_t> end;  // partition -> offset to read up to
+  std::vector<kafka::TopicPartition> assignment;
+  for (std::int32_t p : partitions) {
+    auto w = admin.watermarks(topic_, p, timeout);
+    if (!w.ok()) return w.error();
+    if (w->log_end > w->log_start) {
+      end[p] = w->log_end;
+      assignment.push_back({topic_, p, w->log_start});
+    }
+  }
+  if (assignment.empty()) return out;
+  kafka::Consumer reader(cfg_, {.group_id = group_});
+  reader.assign(assignment);
+  CheckpointAssembler assembler;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!end.empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{ErrorCode::kDeadlineExceeded, "reading checkpoints from " + topic_ + " took longer than " +
+                                                     std::to_string(timeout.count()) + "ms"};
+    }
+    for (const kafka::Message& m : reader.poll(1000, std::chrono::milliseconds(100))) {
+      if (m.error() != 0) continue;
+      if (wanted.contains(std::string(m.key()))) {
+        if (auto chunk = m.header(kChunkHeader)) assembler.add(m.key(), *chunk, m.value());
+      }
+      if (auto it = end.find(m.partition()); it != end.end() && m.offset() + 1 >= it->second) end.erase(it);
+    }
+  }
+  reader.close();
+  for (auto& [unit, bytes] : assembler.take()) {
+    auto c = decode_checkpoint(bytes);
+    if (!c.ok()) {
+      log::error("checkpoint unreadable; ignored", {{"unit", unit}, {"error", c.error().message}});
+      continue;
+    }
+    out[unit] = std::move(c).value();
+  }
+  return out;
+}
+
+}  // namespace ioc::aggregator
