@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 os.environ.setdefault("IOC_BIN", os.path.join(ROOT, "build/bin"))
 os.environ.setdefault("IOC_SOURCE", ROOT)
 
-from harness import (CONFIG, DISTRICTS, System, free_port, http, metric, produce, proto_modules,  # noqa: E402
+from harness import (CONFIG, DISTRICTS, System, free_port, http, metric, produce, proto_modules, report_view,  # noqa: E402
                      wait_until)
 
 CATEGORIES = ["flood", "landslide", "fire", "traffic_accident", "road_damage", "pollution", "public_order",
@@ -153,8 +153,7 @@ def main():
         lport = free_port()
         live = system.start("ioc-aggregator", *common, "--set", f"http.listen=127.0.0.1:{lport}",
                             "--set", f"aggregator.group_id=bench-live-{uuid.uuid4()}",
-                            "--set", f"aggregator.window={WINDOW_S}s", "--set", f"aggregator.allowed_lateness={LATENESS_S}s",
-                            "--set", f"aggregator.out_of_orderness={OOO_S}s")
+                            *report_view(window=f"{WINDOW_S}s", lateness=f"{LATENESS_S}s", ooo=f"{OOO_S}s"))
         live.wait_http(f"http://127.0.0.1:{lport}/healthz")
         c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}", "enable.auto.commit": False})
         topic = "ioc.aggregates.v1"

@@ -21,7 +21,7 @@ BIN = os.environ.get("IOC_BIN", os.path.join(os.path.dirname(__file__), "../../b
 LIB = os.environ.get("IOC_LIB", os.path.join(os.path.dirname(__file__), "../../build/lib"))
 SOURCE = os.environ.get("IOC_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 CONFIG = os.path.join(SOURCE, "deploy/config/ioc.yaml")
-VIEW = "reports_by_district_category"  # the aggregator's default view
+VIEW = "reports_by_district_category"  # the one view of report_view()
 DISTRICTS = ["380", "381", "382"] + [str(c) for c in range(384, 408)]  # deploy/config/districts.yaml
 
 
@@ -188,6 +188,27 @@ def produce(producer, topic, value, key=None, **options):
             return
         except BufferError:
             producer.poll(0.1)
+
+
+def report_view(window="1m", lateness="10s", ooo="5s", idle="10s", emit="final", time="occurred_at"):
+    """Aggregator arguments for a views file with one view, VIEW: reports
+    per district x category in tumbling windows, with their count as a gauge."""
+    fd, path = tempfile.mkstemp(prefix="ioc-views-", suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"""views:
+  {VIEW}:
+    source: reports
+    group_by: [district, category]
+    time: {time}
+    window: {{tumbling: {window}}}
+    allowed_lateness: {lateness}
+    out_of_orderness: {ooo}
+    idle_timeout: {idle}
+    emit: {emit}
+    aggregations: [count]
+    gauges: {{values: [count], max_series: 1000}}
+""")
+    return ["--set", f"aggregator.views={path}"]
 
 
 def intake_args(bootstrap, port, *more):

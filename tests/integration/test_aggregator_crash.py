@@ -9,7 +9,7 @@ import signal
 import time
 import unittest
 
-from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, produce, proto_modules,
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, report_view, free_port, http, metric, produce, proto_modules,
                      read_topic, rfc3339, wait_until)
 
 
@@ -22,8 +22,8 @@ class AggregatorCrashTest(SystemTestCase):
         iport = free_port()
         s.start("ioc-intake", *common, "--set", f"http.listen=127.0.0.1:{iport}").wait_http(
             f"http://127.0.0.1:{iport}/readyz")
-        aggregator_args = [*common, "--set", "aggregator.allowed_lateness=30s", "--set", "aggregator.out_of_orderness=0s",
-                           "--set", "aggregator.idle_timeout=0", "--set", "aggregator.commit_interval=100ms",
+        aggregator_args = [*common, *report_view(lateness="30s", ooo="0s", idle="0s"),
+                           "--set", "aggregator.checkpoint_interval=100ms",
                            "--set", "kafka.properties.session.timeout.ms=6000",
                            "--set", "kafka.properties.heartbeat.interval.ms=1000"]
         aport = free_port()

@@ -27,7 +27,7 @@ class CheckConfigTest(unittest.TestCase):
         cases = [
             ("ioc-intake", ["--set", "intake.max_age=soon"], "intake.max_age"),
             ("ioc-intake", ["--set", "intake.auth.keys_file=/nonexistent/keys.yaml"], "cannot read the keys file"),
-            ("ioc-aggregator", ["--set", "aggregator.emit=sometimes"], "must be final, update or both"),
+            ("ioc-aggregator", ["--set", "aggregator.views=/nonexistent/views.yaml"], "cannot read the views file"),
             ("ioc-sim", ["--set", "sim.scenario.kind=tsunami"], "allowed: flood, bts-outage, portal-outage, late-data"),
             ("ioc-sim", ["--set", "sim.scenario.kind=bts-outage"], "needs a district code"),
             ("ioc-broker", ["--set", "registry.districts=/nonexistent.yaml"], "/nonexistent.yaml"),

@@ -17,13 +17,12 @@ import threading
 import time
 import unittest
 
-from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, free_port, http, metric, produce, proto_modules,
+from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, report_view, free_port, http, metric, produce, proto_modules,
                      read_topic, rfc3339, wait_until)
 
 WINDOW_S = 10
-AGGREGATOR = ["--set", f"aggregator.window={WINDOW_S}s", "--set", "aggregator.allowed_lateness=5s",
-              "--set", "aggregator.out_of_orderness=1s", "--set", "aggregator.idle_timeout=2s",
-              "--set", "aggregator.commit_interval=200ms", "--set", "aggregator.stats_interval=200ms",
+AGGREGATOR = [*report_view(window=f"{WINDOW_S}s", lateness="5s", ooo="1s", idle="2s"),
+              "--set", "aggregator.checkpoint_interval=200ms", "--set", "aggregator.stats_interval=200ms",
               "--set", "kafka.properties.session.timeout.ms=6000",
               "--set", "kafka.properties.heartbeat.interval.ms=1000", "--set", "process.shutdown_timeout=10s"]
 CATEGORIES = ["flood", "fire", "traffic_accident", "landslide"]
@@ -205,7 +204,7 @@ class FaultTest(SystemTestCase):
         self.assertEqual(missing, [], "accepted reports missing from ioc.reports.v1")
         for rid in late_ids:
             reasons = [r for r, _, _ in dead[by_id[rid]]]
-            self.assertTrue(reasons and all(r.startswith("late: ") for r in reasons), (rid, reasons))
+            self.assertTrue(reasons and all(r.startswith("late for ") for r in reasons), (rid, reasons))
         # The counters agree with the dead letters written since the last restart.
         since = collections.Counter(r.split(":")[0] for v in dead.values() for r, p, o in v if o >= ends[p])
         self.assertEqual(since, {"late": 50, "invalid record": 1})

@@ -12,7 +12,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, metric, proto_modules, read_topic,
+from harness import (CONFIG, DISTRICTS, VIEW, SystemTestCase, report_view, free_port, http, metric, proto_modules, read_topic,
                      rfc3339, wait_until)
 
 class ReportsEndToEndTest(SystemTestCase):
@@ -26,9 +26,8 @@ class ReportsEndToEndTest(SystemTestCase):
         # Watermarks move only with event time here (idle advance off), so the
         # test decides exactly when windows close.
         aggregator = s.start("ioc-aggregator", *common, "--set", f"http.listen=127.0.0.1:{ports['aggregator']}",
-                             "--set", "aggregator.window=1m", "--set", "aggregator.allowed_lateness=5m",
-                             "--set", "aggregator.out_of_orderness=5s", "--set", "aggregator.idle_timeout=0",
-                             "--set", "aggregator.commit_interval=500ms")
+                             *report_view(lateness="5m", ooo="5s", idle="0s"),
+                             "--set", "aggregator.checkpoint_interval=500ms")
         intake_url = f"http://127.0.0.1:{ports['intake']}"
         intake.wait_http(intake_url + "/readyz")
         aggregator.wait_http(f"http://127.0.0.1:{ports['aggregator']}/healthz")
@@ -126,13 +125,13 @@ class ReportsEndToEndTest(SystemTestCase):
                           30, "two dead letters")
         reasons = sorted(d["headers"]["ioc.error"] for d in dead)
         self.assertTrue(reasons[0].startswith("invalid record: not a valid ioc.v1.Report"), reasons[0])
-        self.assertTrue(reasons[1].startswith("late: occurred_at "), reasons[1])
+        self.assertTrue(reasons[1].startswith(f"late for {VIEW} ("), reasons[1])
         for d in dead:
             self.assertEqual(d["headers"]["ioc.source.topic"], "ioc.reports.v1")
             self.assertIn("ioc.source.offset", d["headers"])
         # The latest closed window per group, as gauges.
-        self.assertEqual(metric(text, "ioc_window_events", {"district": "380", "category": "flood"}), 2)
-        self.assertEqual(metric(text, "ioc_window_events", {"district": "381", "category": "fire"}), 1)
+        self.assertEqual(metric(text, "ioc_view_value", {"district": "380", "category": "flood"}), 2)
+        self.assertEqual(metric(text, "ioc_view_value", {"district": "381", "category": "fire"}), 1)
 
         # The real Prometheus scrapes intake, aggregator and broker.
         prom_dir = os.path.join(workdir, "prometheus")
@@ -161,7 +160,7 @@ class ReportsEndToEndTest(SystemTestCase):
             'sum(ioc_http_requests_total{job="intake",route="reports",code="202"})': accepted,
             'ioc_aggregator_events_total{outcome="late"}': 1,
             'ioc_aggregator_events_total{outcome="invalid"}': 1,
-            'ioc_window_events{district="380",category="flood"}': 2,
+            'ioc_view_value{district="380",category="flood",value="count"}': 2,
             'sum(ioc_broker_log_end_offset{topic="ioc.reports.v1"})': accepted + 1,
             'ioc_intake_broker_connected': 1,
             'histogram_quantile(1, sum by (le) (ioc_http_request_duration_seconds_bucket{route="reports"})) > 0': None,
