@@ -66,6 +66,16 @@ std::string_view label_of(const std::vector<Label>& labels, std::string_view nam
   return {};
 }
 
+// A named value of a result; "count" falls back to the result's own count.
+std::optional<double> value_of(const std::vector<WindowResult::Value>& values, std::int64_t count,
+                               std::string_view name) {
+  for (const WindowResult::Value& v : values) {
+    if (v.name == name) return v.value;
+  }
+  if (name == "count") return static_cast<double>(count);
+  return std::nullopt;
+}
+
 }  // namespace
 
 const char* to_string(Feed feed) {
@@ -88,13 +98,7 @@ const char* to_string(Outcome outcome) {
   return "unknown";
 }
 
-std::optional<double> WallState::Stored::value(std::string_view name) const {
-  for (const WindowResult::Value& v : values) {
-    if (v.name == name) return v.value;
-  }
-  if (name == "count") return static_cast<double>(count);
-  return std::nullopt;
-}
+std::optional<double> WallState::Stored::value(std::string_view name) const { return value_of(values, count, name); }
 
 std::string_view WallState::Group::label(std::string_view name) const { return label_of(labels, name); }
 
@@ -133,7 +137,7 @@ Outcome WallState::apply(const WindowResult& r, TimePoint arrival) {
     const std::string_view station = label_of(r.group, "source_id");
     if (station.empty()) return Outcome::kInvalid;
     note_arrival();
-    if (label_of(r.group, "kind") == options_.station_kind) apply_station(r);
+    if (label_of(r.group, "kind") == options_.station_kind) apply_station(r, arrival);
     return Outcome::kApplied;
   }
   View& v = views_[r.view];
@@ -160,16 +164,30 @@ Outcome WallState::apply(const WindowResult& r, TimePoint arrival) {
   return Outcome::kApplied;
 }
 
-void WallState::apply_station(const WindowResult& r) {
+void WallState::apply_station(const WindowResult& r, TimePoint arrival) {
   const std::string id(label_of(r.group, "source_id"));
-  // last_seen is the latest event time in the window, in epoch seconds.
-  TimePoint seen = r.window_start;
-  for (const WindowResult::Value& v : r.values) {
-    if (v.name == "last_seen" && std::isfinite(v.value)) seen = from_epoch_ms(static_cast<std::int64_t>(v.value * 1000.0));
-  }
   Station& s = stations_[id];
   if (s.district.empty()) s.district = std::string(label_of(r.group, "district"));
-  if (seen > s.last_seen) s.last_seen = seen;
+  const std::int64_t start = ms(r.window_start);
+  const auto count = static_cast<std::int64_t>(value_of(r.values, r.count, "count").value_or(0));
+  // When the view has last_seen (the latest event time, epoch seconds),
+  // that is when the station was heard. Otherwise a result with more
+  // heartbeats than the one before it says it was heard when the result
+  // was written; a result without new ones (e.g. the window's final) says
+  // nothing new.
+  std::optional<TimePoint> heard;
+  for (const WindowResult::Value& v : r.values) {
+    if (v.name == "last_seen" && std::isfinite(v.value)) heard = from_epoch_ms(static_cast<std::int64_t>(v.value * 1000.0));
+  }
+  if (start > s.window) {
+    if (!heard && count > 0) heard = arrival;
+    s.window = start;
+    s.count = count;
+  } else if (start == s.window && count > s.count) {
+    if (!heard) heard = arrival;
+    s.count = count;
+  }
+  if (heard && *heard > s.last_seen) s.last_seen = *heard;
   if (stations_.size() > options_.max_stations) {
     // Evict the station heard longest ago (rare: only past the bound).
     auto oldest = stations_.begin();

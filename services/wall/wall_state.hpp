@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,7 +48,7 @@ struct ViewNames {
   std::string reports = "reports_15m";          // count per district × category
   std::string transactions = "transactions_1h";  // count, online, completed, overdue per district
   std::string processing = "processing_1h";      // processing_ms_p95 per district
-  std::string stations = "station_5m";           // last_seen per district × station × kind
+  std::string stations = "station_5m";           // count (and last_seen, if present) per district × station × kind
   std::string water_level = "water_level_10m";   // max per district × station
   std::string rainfall = "rainfall_1h";          // sum per district
 };
@@ -162,6 +163,8 @@ class WallState {
   struct Station {
     std::string district;
     TimePoint last_seen{};
+    std::int64_t window = std::numeric_limits<std::int64_t>::min();  // start of the latest window it was in
+    std::int64_t count = 0;                                           // heartbeats in that window so far
   };
   struct FeedState {
     std::optional<TimePoint> last_arrival;
@@ -206,7 +209,7 @@ class WallState {
   const View* view(const std::string& name) const;
   std::optional<Feed> feed_of(std::string_view view) const;
   std::chrono::milliseconds stale_after(Feed feed) const;
-  void apply_station(const WindowResult& r);
+  void apply_station(const WindowResult& r, TimePoint arrival);
   void evict_group(View& view);
   void push_point(const std::string& series, std::int64_t t, std::optional<double> v);
   boost::json::value render_districts(const Kpis& k, TimePoint now) const;

@@ -158,10 +158,11 @@
     $("kpi-online").textContent = pct(o.value);
     const below = o.value !== null && o.value < o.target;
     setTile("online_rate", o.value === null ? "nodata" : below ? "bad" : "good", o.value, o.window);
+    const target = pct(o.target).replace(".0", "");
     $("kpi-online-tag").replaceChildren(o.value === null ? label("stale", "NO DATA")
-      : below ? label("warning", "BELOW " + pct(o.target).replace(".0", "")) : label("ok", "TARGET MET"));
-    $("kpi-online-sub").textContent = o.value === null ? "target " + pct(o.target)
-      : `${fmtInt.format(o.online)} of ${fmtInt.format(o.count)} online · target ${pct(o.target).replace(".0", "")}`;
+      : below ? label("warning", "BELOW " + target) : label("ok", "≥ " + target + " TARGET"));
+    $("kpi-online-sub").textContent = o.value === null ? "target " + pct(o.target).replace(".0", "")
+      : `${fmtInt.format(o.online)} of ${fmtInt.format(o.count)} online`;
     sparkline($("spark-online"), o.history, { target: o.target, label: "online rate" });
 
     // Overdue ratio
@@ -181,13 +182,13 @@
 
     // Stations
     const s = k.stations;
-    $("kpi-stations").textContent = s.total ? `${fmtInt.format(s.reporting)} / ${fmtInt.format(s.total)}` : "—";
+    $("kpi-stations").textContent = s.total ? fmtInt.format(s.reporting) : "—";
     const silent = s.total - s.reporting;
     setTile("stations", s.total ? (silent > 0 ? "bad" : "good") : "nodata", s.reporting, null);
     document.querySelector('.tile[data-kpi="stations"]').dataset.total = String(s.total);
     $("kpi-stations-tag").replaceChildren(!s.total ? label("stale", "NO DATA")
       : silent > 0 ? label("warning", fmtInt.format(silent) + " SILENT") : label("ok", "ALL UP"));
-    $("kpi-stations-sub").textContent = `heard in the last ${Math.round(s.silence_s)} s`;
+    $("kpi-stations-sub").textContent = `of ${fmtInt.format(s.total)} heard in 1 h · silent after ${Math.round(s.silence_s)} s`;
     sparkline($("spark-stations"), s.history, { label: "stations reporting" });
 
     // River level
@@ -205,11 +206,14 @@
       const facts = el("div", { class: "facts" });
       facts.append(el("span", {}, el("b", { text: fmtInt.format(d.reports) }), " reports"));
       if (d.water_level_m !== null) facts.append(el("span", {}, el("b", { text: d.water_level_m.toFixed(1) + " m" }), " river"));
-      if (d.online_rate !== null) facts.append(el("span", {}, el("b", { text: pct(d.online_rate).replace(/\.\d%/, "%") }), " online"));
-      if (d.stations_total) facts.append(el("span", {}, el("b", { text: `${d.stations_reporting}/${d.stations_total}` }), " BTS"));
+      if (d.stations_total) {
+        const silent = d.stations_total - d.stations_reporting;
+        facts.append(el("span", { class: silent > 0 ? "alarm" : null },
+          el("b", { text: `${d.stations_reporting}/${d.stations_total}` }), silent > 0 ? " BTS up" : " BTS"));
+      }
       const extra = d.firing + d.pending > 1 ? ` (${d.firing + d.pending})` : "";
-      return el("div", { class: "district", "data-code": d.code, "data-status": d.status, title: d.name },
-        el("div", { class: "name" }, shortName(d.name), " ", el("span", { class: "code", text: d.code })),
+      return el("div", { class: "district", "data-code": d.code, "data-status": d.status, title: `${d.name} (${d.code})` },
+        el("div", { class: "name", text: shortName(d.name) }),
         el("div", { class: "status" }, icon(d.status), STATUS_LABELS[d.status] + extra),
         facts);
     }));

@@ -218,11 +218,34 @@ TEST_F(WallStateTest, StationsReportingAreThoseHeardRecentlyOfThoseHeardInTheHou
       EXPECT_EQ(d.at("stations_total").as_int64(), 1);
     }
   }
-  // A later window with an earlier last_seen (a replay) does not move a station back.
+  // An older window's result (a replay) does not move a station back.
   state_.apply(station("380", "bts-380-0001", kT0 + 20min, now - 4min), now);
   EXPECT_EQ(kpis(now).at("stations").at("reporting").as_int64(), 2);
   state_.advance(now, false);
   EXPECT_EQ(state_.sizes().stations, 3u);  // the one not heard in the hour is forgotten
+}
+
+// Without last_seen in the view, a station is heard when a result with
+// more heartbeats than before arrives.
+TEST_F(WallStateTest, WithoutLastSeenAStationIsHeardWhenItsCountGrows) {
+  auto counted = [](std::string id, TimePoint start, std::uint32_t revision, double count, bool final = false) {
+    WindowResult r = result("station_5m", {{"district", "384"}, {"source_id", id}, {"kind", "bts_heartbeat"}}, start,
+                            5min, revision, {{"count", count}, {"last", 1}}, static_cast<std::int64_t>(count));
+    r.final = final;
+    return r;
+  };
+  const TimePoint w = kT0 + 10min;
+  state_.apply(counted("bts-384-0001", w, 1, 2), w + 30s);
+  state_.apply(counted("bts-384-0001", w, 2, 5), w + 60s);
+  EXPECT_EQ(kpis(w + 60s + 90s).at("stations").at("reporting").as_int64(), 1);
+  EXPECT_EQ(kpis(w + 60s + 91s).at("stations").at("reporting").as_int64(), 0);
+  // The window's final result, with no new heartbeat, is not a sign of life.
+  state_.apply(counted("bts-384-0001", w, 3, 5, true), w + 6min);
+  EXPECT_EQ(kpis(w + 6min).at("stations").at("reporting").as_int64(), 0);
+  EXPECT_EQ(kpis(w + 6min).at("stations").at("total").as_int64(), 1);
+  // A result of the next window is.
+  state_.apply(counted("bts-384-0001", w + 5min, 1, 1), w + 6min + 1s);
+  EXPECT_EQ(kpis(w + 6min + 1s).at("stations").at("reporting").as_int64(), 1);
 }
 
 TEST_F(WallStateTest, AlertsAreKeptByFingerprintAndColourTheirDistrict) {
