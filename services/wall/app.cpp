@@ -40,13 +40,13 @@ int run(const Config& cfg) {
   add_routes(front.router(), hub, cfg.sse, clock, metrics);
   front.every(cfg.publish_interval, [&publisher] { publisher.tick(); });
   front.every(cfg.sse.keepalive, [&hub] { hub.keep_alive(); });
-  front.start([&reader, &hub] {
+  front.start([&reader, &hub, &publisher] {
     metrics::Readiness r;
-    r.details["restored"] = reader.restored();
+    r.details["restored"] = publisher.showing_restored();
     r.details["broker_connected"] = reader.broker_connected();
     r.details["sse_clients"] = hub.clients();
     r.details["last_event_id"] = hub.last_event_id();
-    if (!reader.restored()) {
+    if (!publisher.showing_restored()) {
       r.ready = false;
       r.reason = "restoring the wall from the topics";
     } else if (!reader.broker_connected()) {

@@ -46,6 +46,7 @@ std::size_t Publisher::tick() {
     out.emplace_back("freshness", json::serialize(sections->freshness));
   }
   const SseHub::Published p = hub_.publish(out, to_epoch_ms(now));
+  if (sections) showing_restored_.store(true, std::memory_order_release);
   metrics_.sse_events.Increment(static_cast<double>(p.events));
   metrics_.sse_clients.Set(static_cast<double>(hub_.clients()));
   for (const auto& [severity, n] : firing) metrics_.active_alerts.Add({{"severity", severity}}).Set(static_cast<double>(n));

@@ -5,6 +5,7 @@
 /// the consumer's fetch wait). Also keeps the wall's gauges current.
 /// Called from the HTTP loop's timer; not reentrant.
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -28,6 +29,9 @@ class Publisher {
 
   /// One round: returns the number of events published.
   std::size_t tick();
+  /// True once a round published the restored state (the page and
+  /// /api/v1/state show it). Thread-safe.
+  bool showing_restored() const { return showing_restored_.load(std::memory_order_acquire); }
 
  private:
   std::string title_;
@@ -36,6 +40,7 @@ class Publisher {
   const Clock& clock_;
   Metrics& metrics_;
   std::function<ServiceStatus()> status_;
+  std::atomic<bool> showing_restored_{false};
 };
 
 }  // namespace ioc::wall

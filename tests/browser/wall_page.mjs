@@ -3,7 +3,7 @@
 // wall's /api/v1/state read at the same moment) as JSON on stdout.
 //
 //   node wall_page.mjs --url http://127.0.0.1:8088/ --width 1920 --height 1080 \
-//        [--district 386 --status critical,warning] [--alert FINGERPRINT] \
+//        [--district 386 --status critical,warning] [--alert FINGERPRINT] [--stale-feed telemetry] \
 //        [--screenshot out.png] [--timeout 60]
 //
 // Exit codes: 0 done, 1 the page never showed it (the last view is printed), 2 usage.
@@ -67,6 +67,7 @@ function matches(v, o) {
     if (!d || (o.status.length && !o.status.includes(d.status))) return false;
   }
   if (o.alert && !v.alerts.some((a) => a.fingerprint === o.alert)) return false;
+  if (o["stale-feed"] && !v.feeds.some((f) => f.feed === o["stale-feed"] && f.stale)) return false;
   return true;
 }
 

@@ -225,14 +225,15 @@
     const sev = resolved ? "ok" : a.state === "pending" ? "pending" : a.severity;
     const sevText = resolved ? "RESOLVED" : a.state === "pending" ? "PENDING" : STATUS_LABELS[a.severity];
     const where = a.district ? shortName(a.district_name) : "Province";
-    const measure = `${a.rule} · ${a.view}: ${Number(a.value).toLocaleString("en-US", { maximumFractionDigits: 3 })} ${a.comparator} ${Number(a.threshold).toLocaleString("en-US", { maximumFractionDigits: 3 })}`;
+    const num = (x) => Number(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
+    const measure = a.view ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}` : a.rule;
     const li = el("li", { class: "alert", "data-fingerprint": a.fingerprint, "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
       el("div", { class: "head" },
         el("span", { class: "sev" }, icon(sev), sevText),
         el("span", { class: "where", text: where }),
         el("span", { class: "age", "data-since": String(resolved ? a.ends_at || "" : a.starts_at || ""), "data-prefix": resolved ? "resolved " : "for " })),
-      el("div", { class: "summary", text: a.summary || a.description || a.rule }),
-      el("div", { class: "measure", text: measure }));
+      el("div", { class: "summary", text: a.summary || a.description || a.rule }));
+    if (!resolved) li.append(el("div", { class: "measure", text: measure }));
     if (a.scenario && !resolved) li.append(el("div", { class: "scenario", text: a.scenario }));
     if (a.evidence && a.evidence.length && !resolved) {
       const ev = el("ol", { class: "evidence", "aria-label": "evidence" });
@@ -253,7 +254,7 @@
     $("alerts").replaceChildren(...a.active.map((x) => renderAlert(x, false)));
     $("alerts-empty").hidden = a.active.length > 0;
     $("alerts-empty").replaceChildren(icon("ok"), " No active alerts");
-    $("resolved").replaceChildren(...a.resolved.map((x) => renderAlert(x, true)));
+    $("resolved").replaceChildren(...a.resolved.slice(0, 6).map((x) => renderAlert(x, true)));
     $("resolved-title").hidden = a.resolved.length === 0;
     const c = a.counts;
     const parts = ["critical", "warning", "info", "pending"].filter((s) => c[s]).map((s) => `${c[s]} ${STATUS_LABELS[s]}`);

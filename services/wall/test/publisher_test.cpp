@@ -44,11 +44,13 @@ TEST_F(PublisherTest, WhileRestoringOnlyTheServiceSectionIsPublished) {
   EXPECT_FALSE(s.at("service").at("restored").as_bool());
   EXPECT_EQ(s.at("service").at("title").as_string(), "Thanh Hóa IOC");
   EXPECT_EQ(publisher_.tick(), 0u);  // nothing changed
+  EXPECT_FALSE(publisher_.showing_restored());
 }
 
 TEST_F(PublisherTest, OnceRestoredEverySectionIsPublishedAndThenOnlyChanges) {
   status_ = {true, true};
   EXPECT_EQ(publisher_.tick(), 6u);  // service + districts, kpis, alerts, reports, freshness
+  EXPECT_TRUE(publisher_.showing_restored());
   EXPECT_EQ(state().at("districts").as_array().size(), 2u);
   EXPECT_EQ(publisher_.tick(), 0u);
   AlertEvent a;
