@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole system on the embedded default: ioc-broker, ioc-intake,
-# ioc-aggregator, ioc-sim and Prometheus. Ctrl-C (or SIGTERM) stops every
-# process it started. Logs: .run/<service>.log
+# ioc-aggregator, ioc-wall (the operations wall, http://localhost:8088/),
+# ioc-sim playing its scripted demo (a flood, a BTS outage, a portal outage;
+# IOC_SCENARIO=none for steady traffic only) and Prometheus. Ctrl-C (or
+# SIGTERM) stops every process it started. Logs: .run/<service>.log
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -27,7 +29,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in 9092 9104 8080 9101 9103 9090; do
+for port in 9092 9104 8080 9101 8088 9103 9090; do
   if port_in_use "$port"; then
     echo "port $port is already in use; stop whatever listens there (another demo?) and retry" >&2
     exit 1
@@ -61,7 +63,14 @@ start ioc-intake "$bin/ioc-intake" --config "$config" --set intake.spool.dir="$r
 wait_ready ioc-intake http://127.0.0.1:8080/readyz
 start ioc-aggregator "$bin/ioc-aggregator" --config "$config"
 wait_ready ioc-aggregator http://127.0.0.1:9101/healthz
-start ioc-sim "$bin/ioc-sim" --config "$config"
+start ioc-wall "$bin/ioc-wall" --config "$config"
+wait_ready ioc-wall http://127.0.0.1:8088/readyz
+scenario=${IOC_SCENARIO:-demo}
+if [[ $scenario == none ]]; then
+  start ioc-sim "$bin/ioc-sim" --config "$config"
+else
+  start ioc-sim "$bin/ioc-sim" --config "$config" --scenario "$scenario"
+fi
 wait_ready ioc-sim http://127.0.0.1:9103/healthz
 rm -rf "$run/prometheus"
 start prometheus prometheus --config.file="$root/deploy/prometheus/prometheus.yml" \
@@ -72,9 +81,12 @@ cat <<MSG
 
 IOC stream processor is running (embedded broker; data is kept in memory only).
 
+  Operations wall    http://localhost:8088/   (simulator scenario: $scenario; README "The operations wall")
+
   Report intake      POST http://127.0.0.1:8080/api/v1/reports
   Intake metrics     http://127.0.0.1:8080/metrics
   Aggregator metrics http://127.0.0.1:9101/metrics   (ioc_window_events: reports per district x category, last closed minute)
+  Wall state / SSE   http://127.0.0.1:8088/api/v1/state   http://127.0.0.1:8088/events
   Broker metrics     http://127.0.0.1:9104/metrics   (per-partition log start/end offsets)
   Simulator metrics  http://127.0.0.1:9103/metrics
   Prometheus         http://127.0.0.1:9090/graph?g0.expr=sum%20by%20(category)(ioc_window_events)

@@ -50,7 +50,8 @@ function view() {
     kpis: Object.fromEntries(["reports", "online_rate", "overdue_ratio", "processing_p95", "stations", "water_level"].map((k) => [k, tile(k)])),
     report_categories: Object.fromEntries(q("#kpi-reports-cats li").map((li) => [li.dataset.category, Number(li.dataset.value)])),
     alerts: q("#alerts .alert").map((a) => ({
-      fingerprint: a.dataset.fingerprint, severity: a.dataset.severity, state: a.dataset.state,
+      fingerprint: a.dataset.fingerprint, fingerprints: a.dataset.fingerprints.split(" "), count: Number(a.dataset.count),
+      severity: a.dataset.severity, state: a.dataset.state,
       district: a.dataset.district, text: a.innerText,
     })),
     resolved: q("#resolved .alert").map((a) => ({ fingerprint: a.dataset.fingerprint, text: a.innerText })),
@@ -66,7 +67,7 @@ function matches(v, o) {
     const d = v.districts.find((x) => x.code === o.district);
     if (!d || (o.status.length && !o.status.includes(d.status))) return false;
   }
-  if (o.alert && !v.alerts.some((a) => a.fingerprint === o.alert)) return false;
+  if (o.alert && !v.alerts.some((a) => a.fingerprints.includes(o.alert))) return false;
   if (o["stale-feed"] && !v.feeds.some((f) => f.feed === o["stale-feed"] && f.stale)) return false;
   return true;
 }

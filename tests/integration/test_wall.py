@@ -308,6 +308,17 @@ class WallTest(SystemTestCase):
         self.assertEqual(stranger.next_event()["event"], "snapshot")
         stranger.close()
 
+        # Three stations of one district silent: one card, counted.
+        for i in range(3):
+            a = ae.AlertEvent(fingerprint=f"bts-silent-384-{i}", state=ae.AlertEvent.STATE_FIRING, severity="warning",
+                              revision=1, rule="BtsStationSilent", view="station_5m",
+                              summary=f"BTS bts-384-000{i} in Mường Lát silent for 10m")
+            a.group.add(name="district", value="384")
+            a.group.add(name="source_id", value=f"bts-384-000{i}")
+            a.starts_at.FromMilliseconds(int(time.time() * 1000) - 600_000)
+            produce(producer, "ioc.alerts.v1", a.SerializeToString(), key=a.fingerprint)
+        producer.flush(10)
+
         # ---- The page, on the wall's screen, while the flood goes on.
         shot = os.path.join(ARTIFACTS, "wall-1920x1080.png")
         v = self.browse(f"{base}/", 1920, 1080, "--district", DISTRICT, "--status", "critical",
@@ -317,11 +328,15 @@ class WallTest(SystemTestCase):
         self.assertIn("Bá Thước", district["text"])
         self.assertTrue(all("OK" in d["text"] or d["status"] != "ok" for d in v["districts"]))
         self.assertEqual(len(v["districts"]), 27)
-        card = next(a for a in v["alerts"] if a["fingerprint"] == flood_fp)
+        card = next(a for a in v["alerts"] if flood_fp in a["fingerprints"])
+        self.assertEqual(card["count"], 1)
         self.assertEqual(card["severity"], "critical")
         self.assertIn(scenario, card["text"])
         self.assertIn("CRITICAL", card["text"])
         self.assertIn(floods[-1][:13], card["text"])  # the evidence
+        bts = next(a for a in v["alerts"] if "bts-silent-384-0" in a["fingerprints"])
+        self.assertEqual((bts["count"], bts["severity"], bts["district"]), (3, "warning", "384"))
+        self.assertIn("WARNING", next(d for d in v["districts"] if d["code"] == "384")["text"])
         self.assertEqual([f["stale"] for f in v["feeds"]], [False, False, False], v["feeds"])
         self.assertTrue(all("FRESH" in f["text"] for f in v["feeds"]))
         self.assertGreater(len(v["reports"]), 0)

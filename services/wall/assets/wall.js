@@ -221,18 +221,37 @@
     $("districts-summary").textContent = parts.length ? "· " + parts.join(" · ") : `· all ${list.length} OK`;
   }
 
-  function renderAlert(a, resolved) {
+  // Alerts of one rule in one district and state (e.g. every silent BTS
+  // station of a district) share one card, with their count.
+  function grouped(list) {
+    const groups = new Map();
+    for (const a of list) {
+      const key = [a.rule, a.state, a.severity, a.district].join("|");
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(a);
+    }
+    return [...groups.values()];
+  }
+
+  function renderAlert(group, resolved) {
+    const a = group[0];
     const sev = resolved ? "ok" : a.state === "pending" ? "pending" : a.severity;
     const sevText = resolved ? "RESOLVED" : a.state === "pending" ? "PENDING" : STATUS_LABELS[a.severity];
     const where = a.district ? shortName(a.district_name) : "Province";
     const num = (x) => Number(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
     const measure = a.view ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}` : a.rule;
-    const li = el("li", { class: "alert", "data-fingerprint": a.fingerprint, "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
+    const li = el("li", { class: "alert", "data-fingerprint": a.fingerprint, "data-fingerprints": group.map((x) => x.fingerprint).join(" "),
+      "data-count": String(group.length), "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
       el("div", { class: "head" },
         el("span", { class: "sev" }, icon(sev), sevText),
         el("span", { class: "where", text: where }),
+        group.length > 1 ? el("span", { class: "count", text: `× ${group.length}` }) : null,
         el("span", { class: "age", "data-since": String(resolved ? a.ends_at || "" : a.starts_at || ""), "data-prefix": resolved ? "resolved " : "for " })),
       el("div", { class: "summary", text: a.summary || a.description || a.rule }));
+    if (group.length > 1) {
+      const others = group.slice(1).map((x) => (x.group && (x.group.source_id || x.group.category)) || x.fingerprint);
+      li.append(el("div", { class: "measure", text: `and ${group.length - 1} more: ${others.slice(0, 8).join(", ")}${others.length > 8 ? ", …" : ""}` }));
+    }
     if (!resolved) li.append(el("div", { class: "measure", text: measure }));
     if (a.scenario && !resolved) li.append(el("div", { class: "scenario", text: a.scenario }));
     if (a.evidence && a.evidence.length && !resolved) {
@@ -251,10 +270,10 @@
   }
 
   function renderAlerts(a) {
-    $("alerts").replaceChildren(...a.active.map((x) => renderAlert(x, false)));
+    $("alerts").replaceChildren(...grouped(a.active).map((g) => renderAlert(g, false)));
     $("alerts-empty").hidden = a.active.length > 0;
     $("alerts-empty").replaceChildren(icon("ok"), " No active alerts");
-    $("resolved").replaceChildren(...a.resolved.slice(0, 6).map((x) => renderAlert(x, true)));
+    $("resolved").replaceChildren(...grouped(a.resolved).slice(0, 5).map((g) => renderAlert(g, true)));
     $("resolved-title").hidden = a.resolved.length === 0;
     const c = a.counts;
     const parts = ["critical", "warning", "info", "pending"].filter((s) => c[s]).map((s) => `${c[s]} ${STATUS_LABELS[s]}`);
