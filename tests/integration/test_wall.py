@@ -49,17 +49,17 @@ class SseClient:
         self.resp = self.conn.getresponse()
         assert self.resp.status == 200, self.resp.status
         assert self.resp.getheader("Content-Type").startswith("text/event-stream")
-        self.buf = ""
+        self.buf = b""  # bytes: a chunk may end inside a UTF-8 sequence
         self.last_id = last_event_id
 
     def next_event(self, timeout=10):
         """The next message as a dict (id, event, data); comments skipped."""
         deadline = time.monotonic() + timeout
         while True:
-            while "\n\n" in self.buf:
-                block, self.buf = self.buf.split("\n\n", 1)
+            while b"\n\n" in self.buf:
+                block, self.buf = self.buf.split(b"\n\n", 1)
                 msg = {}
-                for line in block.split("\n"):
+                for line in block.decode().split("\n"):
                     if not line or line.startswith(":"):
                         continue
                     field, _, value = line.partition(": ")
@@ -77,7 +77,7 @@ class SseClient:
             chunk = self.resp.read1(65536)
             if not chunk:
                 raise AssertionError("the event stream ended")
-            self.buf += chunk.decode()
+            self.buf += chunk
 
     def close(self):
         self.conn.close()

@@ -211,10 +211,9 @@
         facts.append(el("span", { class: silent > 0 ? "alarm" : null },
           el("b", { text: `${d.stations_reporting}/${d.stations_total}` }), silent > 0 ? " BTS up" : " BTS"));
       }
-      const extra = d.firing + d.pending > 1 ? ` (${d.firing + d.pending})` : "";
       return el("div", { class: "district", "data-code": d.code, "data-status": d.status, title: `${d.name} (${d.code})` },
         el("div", { class: "name", text: shortName(d.name) }),
-        el("div", { class: "status" }, icon(d.status), STATUS_LABELS[d.status] + extra),
+        el("div", { class: "status" }, icon(d.status), STATUS_LABELS[d.status]),
         facts);
     }));
     const parts = ["critical", "warning", "pending"].filter((s) => counts[s]).map((s) => `${counts[s]} ${STATUS_LABELS[s]}`);
@@ -239,7 +238,8 @@
     const sevText = resolved ? "RESOLVED" : a.state === "pending" ? "PENDING" : STATUS_LABELS[a.severity];
     const where = a.district ? shortName(a.district_name) : "Province";
     const num = (x) => Number(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
-    const measure = a.view ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}` : a.rule;
+    const measure = a.view && a.comparator ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}`
+      : a.view ? `${a.rule} · ${a.view}` : a.rule;
     const li = el("li", { class: "alert", "data-fingerprint": a.fingerprint, "data-fingerprints": group.map((x) => x.fingerprint).join(" "),
       "data-count": String(group.length), "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
       el("div", { class: "head" },
@@ -248,7 +248,7 @@
         group.length > 1 ? el("span", { class: "count", text: `× ${group.length}` }) : null,
         el("span", { class: "age", "data-since": String(resolved ? a.ends_at || "" : a.starts_at || ""), "data-prefix": resolved ? "resolved " : "for " })),
       el("div", { class: "summary", text: a.summary || a.description || a.rule }));
-    if (group.length > 1) {
+    if (group.length > 1 && !resolved) {
       const others = group.slice(1).map((x) => (x.group && (x.group.source_id || x.group.category)) || x.fingerprint);
       li.append(el("div", { class: "measure", text: `and ${group.length - 1} more: ${others.slice(0, 8).join(", ")}${others.length > 8 ? ", …" : ""}` }));
     }
