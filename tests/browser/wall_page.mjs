@@ -58,6 +58,15 @@ function view() {
     reports: q("#reports .report").map((r) => r.dataset.id),
     feeds: q(".feed").map((f) => ({ feed: f.dataset.feed, stale: f.dataset.stale === "true", text: f.innerText })),
     overflow: document.documentElement.scrollHeight > window.innerHeight + 1 || document.documentElement.scrollWidth > window.innerWidth + 1,
+    // What sticks out of the screen (and is not clipped by a panel).
+    outside: q("body *").filter((e) => {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || (r.right <= window.innerWidth + 1 && r.bottom <= window.innerHeight + 1)) return false;
+      for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (getComputedStyle(p).overflow !== "visible") return false;
+      }
+      return true;
+    }).slice(0, 10).map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}x${Math.round(e.getBoundingClientRect().bottom)}`),
   };
 }
 

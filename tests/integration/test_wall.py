@@ -186,7 +186,7 @@ class WallTest(SystemTestCase):
         self.assertEqual(v["errors"], [], "the page logged errors")
         self.assertEqual(v["foreign_requests"], [], "the page requested something outside the wall")
         self.assertTrue(v["matched"], f"the page never showed {conditions}: {json.dumps(v)[:3000]}")
-        self.assertFalse(v["overflow"], f"the page does not fit {width}x{height}")
+        self.assertFalse(v["overflow"], f"the page does not fit {width}x{height}: {v['outside']}")
         return v
 
     def produce_alert(self, producer, ae, fingerprint, state, severity, district, revision, starts_at_ms, **fields):

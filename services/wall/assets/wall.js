@@ -84,13 +84,6 @@
     if (s < 86400) return (s / 3600).toFixed(1) + " h";
     return (s / 86400).toFixed(1) + " d";
   }
-  function ago(t) {
-    if (!t) return "never";
-    const s = Math.max(0, Math.round((now() - t) / 1000));
-    if (s < 60) return s + " s ago";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min ago";
-  }
   function since(t) {
     if (!t) return "";
     const s = Math.max(0, Math.round((now() - t) / 1000));
@@ -294,7 +287,7 @@
       icon(f.stale ? "stale" : "ok"),
       el("b", { text: FEED_LABELS[f.feed] || f.feed }),
       el("span", { class: "state", text: f.stale ? (f.last_arrival ? "STALE" : "NO DATA") : "FRESH" }),
-      el("span", { class: "age", "data-since": String(f.last_arrival || ""), "data-prefix": "" }))));
+      el("span", { class: "age", "data-since": String(f.last_arrival || ""), title: "since the latest result" }))));
     tickAges();
   }
 
@@ -332,8 +325,7 @@
   function tickAges() {
     for (const e of document.querySelectorAll("[data-since]")) {
       const t = Number(e.dataset.since);
-      const prefix = e.dataset.prefix || "";
-      e.textContent = !t ? "" : prefix === "" ? ago(t) : prefix + since(t);
+      e.textContent = !t ? "" : (e.dataset.prefix || "") + since(t);
     }
   }
   function tick() {
