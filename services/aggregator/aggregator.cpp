@@ -52,7 +52,53 @@ void values_of(const ViewConfig& v, std::span<const double> engine_values, std::
   }
 }
 
+/// Cooperative rebalancing unless configured otherwise: a replica joining
+/// or leaving moves only the partitions that change owner, and the others
+/// keep their state and keep flowing.
+kafka::ClientConfig group_client(const Config& cfg) {
+  kafka::ClientConfig c = cfg.common.kafka;
+  c.properties.try_emplace("partition.assignment.strategy", "cooperative-sticky");
+  return c;
+}
+
 }  // namespace
+
+std::set<std::string> Aggregator::replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
+                                                const std::map<std::string, kafka::Watermarks>& logs) {
+  // A log never shrinks: one that ends before the checkpoint's offset was
+  // replaced. Otherwise the record before that offset must be the one the
+  // checkpoint saw (unless retention removed it since).
+  std::set<std::string> replaced;
+  std::vector<kafka::TopicPartition> probe;
+  for (const auto& [unit, c] : checkpoints) {
+    auto w = logs.find(unit);
+    if (w == logs.end() || c.next_offset <= 0) continue;
+    if (w->second.log_end < c.next_offset) {
+      replaced.insert(unit);
+    } else if (c.next_offset - 1 >= w->second.log_start) {
+      probe.push_back({c.topic, c.partition, c.next_offset - 1});
+    }
+  }
+  if (probe.empty()) return replaced;
+  reader_.assign(probe);
+  std::set<std::string> waiting;
+  for (const auto& tp : probe) waiting.insert(unit_key(tp.topic, tp.partition));
+  const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (const kafka::Message& m : reader_.poll(100, std::chrono::milliseconds(100))) {
+      const std::string unit = unit_key(m.topic(), m.partition());
+      if (m.error() != 0 || !waiting.contains(unit)) continue;
+      const Checkpoint& c = checkpoints.at(unit);
+      if (m.offset() != c.next_offset - 1 ||
+          record_identity(m.key(), m.value().size(), m.timestamp_ms()) != c.last_record_id) {
+        replaced.insert(unit);
+      }
+      waiting.erase(unit);
+    }
+  }
+  reader_.assign({});
+  return replaced;
+}
 
 // ---------------------------------------------------------------- group labels
 
@@ -91,6 +137,8 @@ struct Aggregator::Unit {
   /// rule stays off) until it has read up to `catch_up_to`.
   bool holding = false;
   std::int64_t catch_up_to = -1;
+  std::int64_t last_record_ms = 0;  // the last record read (record_identity)
+  std::uint64_t last_record_id = 0;
   std::vector<std::set<window::GroupKey>> gauge_keys;  // per local view: keys exported by this unit
   std::vector<std::int64_t> last_final_end;           // per local view
 };
@@ -103,8 +151,10 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
-      store_(cfg.common.kafka, cfg.state_topic, cfg.group_id + ".state-reader", producer_),
+      consumer_(group_client(cfg), {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
+      admin_(cfg.common.kafka),
+      reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
+      store_(cfg.state_topic, producer_, admin_, reader_),
       labels_(cfg.views.size()),
       gauge_series_(cfg.views.size(), 0) {
   for (std::size_t i = 0; i < cfg.views.size(); ++i) {
@@ -209,6 +259,7 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
   const auto started = std::chrono::steady_clock::now();
+  std::set<std::string> replaced;
   std::vector<std::string> keys;
   for (const auto& tp : partitions) keys.push_back(unit_key(tp.topic, tp.partition));
   auto checkpoints = store_.read(keys, cfg_.restore_timeout);
@@ -221,7 +272,17 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
     return;
   }
   auto committed = consumer_.committed(partitions, kFlushTimeout);
-  kafka::Admin admin(cfg_.common.kafka);
+  std::map<std::string, kafka::Watermarks> logs;
+  for (const auto& tp : partitions) {
+    if (auto w = admin_.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok()) logs[unit_key(tp.topic, tp.partition)] = *w;
+  }
+  for (const std::string& unit : replaced_logs(*checkpoints, logs)) {
+    log::warn("the input log was replaced since the checkpoint (an in-memory broker restarted): its records are "
+              "gone, and the state starts empty at the log start",
+              {{"unit", unit}, {"checkpoint_offset", checkpoints->at(unit).next_offset}});
+    checkpoints->erase(unit);
+    replaced.insert(unit);
+  }
   std::lock_guard state(state_mu_);
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     kafka::TopicPartition& tp = partitions[i];
@@ -255,15 +316,16 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
       tp.offset = c.next_offset;
       u->next_offset = c.next_offset;
       u->checkpointed = outcome == "restored" ? c.next_offset : -1;
-      if (outcome == "restored") {
-        if (auto w = admin.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok() && w->log_end > c.next_offset) {
-          u->holding = true;
-          u->catch_up_to = w->log_end;
-        }
+      if (auto w = logs.find(keys[i]); outcome == "restored" && w != logs.end() && w->second.log_end > c.next_offset) {
+        u->holding = true;
+        u->catch_up_to = w->second.log_end;
       }
+    } else if (replaced.contains(keys[i])) {
+      outcome = "lost";
+      tp.offset = kafka::TopicPartition::kOffsetBeginning;
     }
     if (outcome != "restored") u->engine.assign_partition(tp.partition);
-    if (outcome == "lost" && !checkpoints->contains(keys[i])) {
+    if (outcome == "lost" && !checkpoints->contains(keys[i]) && !replaced.contains(keys[i])) {
       log::warn("offsets were committed but no checkpoint exists (state topic emptied, e.g. by a broker restart): "
                 "open windows restart from the committed offset",
                 {{"unit", keys[i]}, {"committed_offset", committed_offset}});
@@ -365,6 +427,8 @@ void Aggregator::handle(const kafka::Message& m) {
   }
   u.next_offset = m.offset() + 1;
   u.dirty = true;
+  u.last_record_ms = m.timestamp_ms();
+  u.last_record_id = record_identity(m.key(), m.value().size(), u.last_record_ms);
 
   if (Status s = record_.decode(*stream, m.value(), m.timestamp_ms()); !s.ok()) {
     return set_aside(m, metrics_->invalid, "invalid record: " + s.error().message);
@@ -503,6 +567,8 @@ Checkpoint Aggregator::make_checkpoint(const Unit& u) const {
   c.next_offset = u.next_offset;
   c.engine = u.engine.snapshot();
   c.created_ms = now_ms_;
+  c.last_record_ms = u.last_record_ms;
+  c.last_record_id = u.last_record_id;
   const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
   for (std::size_t i = 0; i < views.size(); ++i) {
     const ViewConfig& v = cfg_.views[views[i]];

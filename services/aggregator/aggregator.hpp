@@ -38,6 +38,7 @@
 #include "config.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
 #include "ioc/metrics/endpoints.hpp"
@@ -106,6 +107,9 @@ class Aggregator : public kafka::RebalanceListener {
   using UnitId = std::pair<Stream, std::int32_t>;
 
   std::optional<Stream> stream_of(std::string_view topic) const;
+  /// Units whose input log is not the one their checkpoint was taken from.
+  std::set<std::string> replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
+                                      const std::map<std::string, kafka::Watermarks>& logs);
   void handle(const kafka::Message& m);
   void set_aside(const kafka::Message& m, prometheus::Counter& counter, const std::string& reason);
   void publish(Unit& u, std::span<const window::WindowResult> results);
@@ -129,6 +133,8 @@ class Aggregator : public kafka::RebalanceListener {
   std::unique_ptr<Metrics> metrics_;
   kafka::Producer producer_;
   kafka::Consumer consumer_;
+  kafka::Admin admin_;
+  kafka::Consumer reader_;  // assign only: checkpoints, and logs checked against them
   CheckpointStore store_;
   /// Global view indices (into cfg_.views) per stream, in engine order.
   std::array<std::vector<std::size_t>, kStreams> stream_views_;
