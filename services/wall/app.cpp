@@ -72,10 +72,13 @@ int run(const Config& cfg) {
                            {"reports", cfg.reports_topic}});
   const int sig = front.wait_for_signal();
   log::info("shutting down", {{"signal", sig}});
+  // A read model has nothing to flush or commit: a stop cut short by
+  // process.shutdown_timeout (a Kafka client stuck in its teardown after
+  // a broker outage) loses nothing.
+  front.shutdown_done(code);
   stop = true;
   poller.join();
   hub.close_all();  // streams finish; the front's drain then sees no open connection
-  front.shutdown_done(code);
   front.stop();
   return code;
 }

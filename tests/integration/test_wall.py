@@ -448,9 +448,13 @@ class WallTest(SystemTestCase):
         self.assertEqual(metric(m, "ioc_wall_records_total", {"topic": "alerts", "outcome": "malformed"}), 1)
         self.assertEqual(metric(m, "ioc_wall_records_total", {"topic": "aggregates", "outcome": "malformed"}), 1)
         self.assertIn("record not shown on the wall", wall.log())
-        # Unready without a broker, ready again when it is back is the
-        # broker tests' business; here: SIGTERM ends the wall cleanly.
-        self.assertEqual(wall.stop(), 0)
+        # Without a broker the wall says so on /readyz (and still stops cleanly).
+        broker = next(x for x in self.system.services if x.name == "ioc-broker")
+        self.assertEqual(broker.stop(), 0)
+        status, _, body = wait_until(lambda: (lambda r: r[0] == 503 and r)(http("GET", f"http://127.0.0.1:{wport}/readyz")),
+                                     60, "the wall unready without its broker")
+        self.assertIn("no broker connection", body)
+        # tearDown stops the wall (SIGTERM, broker still gone) and checks it exits 0.
         self.passed()
 
 
