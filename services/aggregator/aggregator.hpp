@@ -112,6 +112,7 @@ class Aggregator : public kafka::RebalanceListener {
                                       const std::map<std::string, kafka::Watermarks>& logs);
   void handle(const kafka::Message& m);
   void set_aside(const kafka::Message& m, prometheus::Counter& counter, const std::string& reason);
+  void flush_counts();
   void publish(Unit& u, std::span<const window::WindowResult> results);
   void update_gauge(Unit& u, std::size_t view, const window::WindowResult& r);
   void dead_letter(const kafka::Message& m, const std::string& reason);
@@ -146,6 +147,10 @@ class Aggregator : public kafka::RebalanceListener {
   std::vector<std::size_t> gauge_series_;  // per view
   std::vector<prometheus::Counter*> view_accepted_;
   std::vector<prometheus::Counter*> view_late_;
+  // Counts of the current batch, added to the counters by flush_counts().
+  std::vector<std::uint64_t> view_accepted_n_;
+  std::uint64_t accepted_n_ = 0;
+  std::uint64_t unmatched_n_ = 0;
   std::map<UnitId, std::unique_ptr<Unit>> units_;
   Record record_;
   std::string scratch_;

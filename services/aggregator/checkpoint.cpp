@@ -117,9 +117,9 @@ std::map<std::string, std::string> CheckpointAssembler::take() {
 
 // ---------------------------------------------------------------- store
 
-CheckpointStore::CheckpointStore(std::string topic, kafka::Producer& producer, kafka::Admin& admin,
-                                 kafka::Consumer& reader)
-    : topic_(std::move(topic)), producer_(producer), admin_(admin), reader_(reader) {}
+CheckpointStore::CheckpointStore(std::string group, std::string topic, kafka::Producer& producer,
+                                 kafka::Admin& admin, kafka::Consumer& reader)
+    : group_(std::move(group)), topic_(std::move(topic)), producer_(producer), admin_(admin), reader_(reader) {}
 
 Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
   if (partitions_ <= 0) {
@@ -134,7 +134,7 @@ Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
 }
 
 Status CheckpointStore::write(const Checkpoint& c) {
-  const std::string unit = unit_key(c.topic, c.partition);
+  const std::string unit = record_key(unit_key(c.topic, c.partition));
   auto partition = partition_for(unit);
   if (!partition.ok()) return partition.error();
   const std::string bytes = encode_checkpoint(c);
@@ -153,12 +153,13 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
                                                                 std::chrono::milliseconds timeout) {
   std::map<std::string, Checkpoint> out;
   std::set<std::int32_t> partitions;
+  std::map<std::string, std::string, std::less<>> wanted;  // record key -> unit
   for (const auto& u : units) {
-    auto p = partition_for(u);
+    auto p = partition_for(record_key(u));
     if (!p.ok()) return p.error();
     partitions.insert(*p);
+    wanted[record_key(u)] = u;
   }
-  const std::set<std::string> wanted(units.begin(), units.end());
   std::map<std::int32_t, std::int64_t> end;  // partition -> offset to read up to
   std::vector<kafka::TopicPartition> assignment;
   for (std::int32_t p : partitions) {
@@ -181,20 +182,20 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
     }
     for (const kafka::Message& m : reader_.poll(1000, std::chrono::milliseconds(100))) {
       if (m.error() != 0) continue;
-      if (wanted.contains(std::string(m.key()))) {
+      if (wanted.contains(m.key())) {
         if (auto chunk = m.header(kChunkHeader)) assembler.add(m.key(), *chunk, m.value());
       }
       if (auto it = end.find(m.partition()); it != end.end() && m.offset() + 1 >= it->second) end.erase(it);
     }
   }
   reader_.assign({});
-  for (auto& [unit, bytes] : assembler.take()) {
+  for (auto& [key, bytes] : assembler.take()) {
     auto c = decode_checkpoint(bytes);
     if (!c.ok()) {
-      log::error("checkpoint unreadable; ignored", {{"unit", unit}, {"error", c.error().message}});
+      log::error("checkpoint unreadable; ignored", {{"key", key}, {"error", c.error().message}});
       continue;
     }
-    out[unit] = std::move(c).value();
+    out[wanted.find(key)->second] = std::move(c).value();
   }
   return out;
 }

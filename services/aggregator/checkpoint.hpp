@@ -4,7 +4,7 @@
 /// The window state of one input partition (all views over it), the group
 /// labels and evidence ids it refers to, and the input offset it includes
 /// records up to are written together to `ioc.aggregator.state.v1` (key
-/// "<topic>/<partition>", large checkpoints in chunks). Outputs produced
+/// "<consumer group>/<topic>/<partition>", large checkpoints in chunks). Outputs produced
 /// from that state are flushed before the checkpoint is written, so after
 /// any crash a replica restores the latest complete checkpoint, seeks the
 /// input to its offset, and recomputes exactly what followed: results are
@@ -65,7 +65,7 @@ std::uint64_t record_identity(std::string_view key, std::size_t value_size, std:
 std::string encode_checkpoint(const Checkpoint& c);
 [[nodiscard]] Result<Checkpoint> decode_checkpoint(std::string_view bytes);
 
-/// "<topic>/<partition>": the record key of a unit's checkpoints.
+/// "<topic>/<partition>": a unit (one input partition).
 std::string unit_key(std::string_view topic, std::int32_t partition);
 
 /// Reassembles checkpoints from the records of a state partition, read in
@@ -98,7 +98,10 @@ class CheckpointStore {
   /// The clients are the caller's, long-lived: librdkafka 2.0 may hang
   /// destroying a client after broker outages, so none is made per call.
   /// `reader` is a consumer that never joins its group (assign only).
-  CheckpointStore(std::string topic, kafka::Producer& producer, kafka::Admin& admin, kafka::Consumer& reader);
+  /// Checkpoints are the consumer group's (record key "<group>/<unit>"):
+  /// groups with other views share the state topic without meeting.
+  CheckpointStore(std::string group, std::string topic, kafka::Producer& producer, kafka::Admin& admin,
+                  kafka::Consumer& reader);
 
   /// The state partition a unit's checkpoints go to (partitions of the
   /// state topic are read from the cluster the first time).
@@ -116,6 +119,9 @@ class CheckpointStore {
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
+  std::string record_key(std::string_view unit) const { return group_ + "/" + std::string(unit); }
+
+  std::string group_;
   std::string topic_;
   kafka::Producer& producer_;
   kafka::Admin& admin_;

@@ -322,6 +322,26 @@ TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
   EXPECT_TRUE(metrics_show("ioc_aggregator_consumer_errors_total{error=\""));
 }
 
+// Regression: checkpoints were keyed by input partition only, so a second
+// consumer group with other views restored the first group's state (and
+// failed: "snapshot has 1 views, this engine has 2").
+TEST_F(AggregatorTest, GroupsWithOtherViewsDoNotShareCheckpoints) {
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  send("380", "flood", kBase + 200'000, "w1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_EQ(final_count("380/flood", kBase, 1), 1);
+  halt();
+  cfg_.group_id = "another-group";
+  auto second = cfg_.views.front();
+  second.spec.name = "reports_again";
+  cfg_.views.push_back(second);
+  start();
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_restores_total{outcome="fresh"} 2)"));
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_view_events_total{outcome="accepted",view="reports_again"} 2)"));
+  EXPECT_EQ(exposition_->serialize().find(R"(ioc_aggregator_restores_total{outcome="lost"})"), std::string::npos);
+}
+
 TEST_F(AggregatorTest, LostOutputsStopTheReplicaWithoutCheckpointingPastThem) {
   cfg_.output_topic = "ioc.missing.v1";  // not created: results cannot be delivered
   cfg_.delivery_timeout = 500ms;

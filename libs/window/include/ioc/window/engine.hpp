@@ -97,6 +97,9 @@ class Engine {
   /// aggregated; they are appended to late_events() with the reason. O(1)
   /// amortized for tumbling/hopping, no allocation in steady state; never throws.
   EventOutcome add(ViewId view, const Event& event);
+  /// Same; `*sampled` tells whether event.record_ref was kept as evidence in
+  /// its window(s) (then, and only then, the caller needs what it refers to).
+  EventOutcome add(ViewId view, const Event& event, bool* sampled);
 
   /// Sets processing time (ms since epoch; never moves back), recomputes every
   /// view's watermark (idle detection), closes windows whose end + lateness the
