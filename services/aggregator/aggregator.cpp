@@ -299,6 +299,12 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
     if (auto it = checkpoints->find(keys[i]); it != checkpoints->end()) {
       const Checkpoint& c = it->second;
       if (Status st = u->engine.restore(c.engine); st.ok()) {
+        // The checkpoint's processing time is its writer's. The time since
+        // (a crash, a rebalance: no one read the partition) and the catch-up
+        // below are not silence: otherwise the quiet-partition rule would
+        // close every open window at the first advance and make the records
+        // after it late.
+        u->engine.forget_processing_time();
         for (const auto& k : c.keys) {
           const auto v = std::find_if(cfg_.views.begin(), cfg_.views.end(),
                                       [&](const ViewConfig& x) { return x.spec.name == k.view; });

@@ -481,6 +481,10 @@ Status Engine::restore(std::span<const std::uint8_t> bytes) {
   return {};
 }
 
+void Engine::forget_processing_time() {
+  for (auto& v : impl_->views) v->tracker.forget_now();
+}
+
 Status Engine::merge(std::span<const std::uint8_t> bytes) {
   auto parsed = Impl::parse(impl_->specs(), bytes);
   if (!parsed.ok()) return parsed.error();

@@ -297,6 +297,44 @@ TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
   EXPECT_EQ(final_count("380/flood", kBase, 1), 1);
 }
 
+// Regression: a restored partition took the time no replica read it (a
+// crash, a rebalance) for silence, as its checkpoint kept the writer's
+// processing time: at its first advance the quiet-partition rule closed
+// every open window, and the records after it were dead-lettered as late.
+TEST_F(AggregatorTest, TimeWithoutAnOwnerIsNotSilence) {
+  cfg_.views = parse_views(R"(
+views:
+  reports_by_district_category:
+    source: reports
+    group_by: [district, category]
+    window: {tumbling: 1m}
+    allowed_lateness: 10s
+    out_of_orderness: 0s
+    idle_timeout: 10s
+    emit: final
+    aggregations: [count]
+)",
+                           "test-views.yaml");
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="accepted"} 1)"));
+  halt();  // checkpoints the open window
+  clock_.advance(60s);  // a minute without an owner, while records arrive
+  send("380", "flood", kBase + 2'000, "a2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  start();
+  ASSERT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="accepted"} 1)"));  // caught up
+  send("380", "flood", kBase + 3'000, "a3");
+  send("380", "flood", kBase + 200'000, "w1");  // closes [0,1m)
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  EXPECT_EQ(final_count("380/flood", kBase, 1), 3);
+  std::size_t dead = 0;
+  read_all(kafka::topics::kDeadLetter, 1, [&](const kafka::Message&) { ++dead; });
+  EXPECT_EQ(dead, 0u);
+}
+
 // Regression: readiness was set by the first assignment and never cleared.
 TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
   cfg_.stats_interval = 100ms;

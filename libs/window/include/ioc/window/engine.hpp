@@ -134,6 +134,13 @@ class Engine {
   /// different specs) returns kDataLoss/kInvalidArgument and leaves this engine
   /// unchanged.
   Status restore(std::span<const std::uint8_t> bytes);
+  /// Forgets processing time (all views), as if the engine had just been
+  /// created: the next advance() counts every partition, and every event
+  /// added before it, as heard from at that call. For state restored from
+  /// another process's snapshot: the time between that snapshot and now,
+  /// when no one read the partitions, is no sign that they were quiet.
+  /// Watermarks, windows and lateness are unchanged.
+  void forget_processing_time();
   /// Merges another engine's snapshot into this one (partitions moving between
   /// replicas): partitions are united; windows of the same key and bounds merge
   /// their aggregates (revision = max); the merged watermark is the min, and each
