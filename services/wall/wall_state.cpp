@@ -365,9 +365,12 @@ WallState::Kpis WallState::compute(TimePoint now) const {
   if (k.tx_completed + k.tx_overdue > 0) k.overdue_ratio = k.tx_overdue / (k.tx_completed + k.tx_overdue);
   each(options_.views.processing, k.processing_window, [&](const Group& g, const Stored& s) {
     const std::optional<double> p95 = s.value("processing_ms_p95");
-    if (p95 && (!k.p95_ms || *p95 > *k.p95_ms)) {
+    const std::string_view district = g.label("district");
+    // Sketches give equal values to different districts: the lower code
+    // wins a tie, whatever order the groups come in.
+    if (p95 && (!k.p95_ms || *p95 > *k.p95_ms || (*p95 == *k.p95_ms && district < k.p95_district))) {
       k.p95_ms = p95;
-      k.p95_district = std::string(g.label("district"));
+      k.p95_district = std::string(district);
     }
   });
   each(options_.views.water_level, k.water_window, [&](const Group& g, const Stored& s) {

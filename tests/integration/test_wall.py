@@ -157,8 +157,8 @@ class Aggregates:
         out["overdue_ratio"] = {"window": w, "value": s["overdue"] / closed if closed else None}
         w, rows = self.shown("processing_1h", now)
         p95 = [(v["processing_ms_p95"], g["district"]) for g, v in rows if "processing_ms_p95" in v]
-        out["processing_p95"] = {"window": w, "value": max(p95)[0] if p95 else None,
-                                 "district": max(p95)[1] if p95 else ""}
+        top = max(p95, key=lambda x: (x[0], -int(x[1]))) if p95 else None  # ties: the lower district code
+        out["processing_p95"] = {"window": w, "value": top[0] if top else None, "district": top[1] if top else ""}
         w, rows = self.shown("water_level_10m", now)
         levels = [v["max"] for _, v in rows if "max" in v]
         out["water_level"] = {"window": w, "value": max(levels) if levels else None}

@@ -198,6 +198,10 @@ TEST_F(WallStateTest, ProcessingTimeShowsTheSlowestDistrictAndWaterLevelTheHighe
   EXPECT_DOUBLE_EQ(k.at("processing_p95").at("value_ms").as_double(), 9e6);
   EXPECT_EQ(k.at("processing_p95").at("district").as_string(), "386");
   EXPECT_EQ(k.at("processing_p95").at("district_name").as_string(), "Huyện Bá Thước");
+  // Regression: a tie (sketches give equal values) went to whichever group came first.
+  state_.apply(result("processing_1h", {{"district", "384"}}, kT0, 1h, 1, {{"processing_ms_p95", 9e6}}), now);
+  state_.apply(result("processing_1h", {{"district", "399"}}, kT0, 1h, 1, {{"processing_ms_p95", 9e6}}), now);
+  EXPECT_EQ(kpis(now).at("processing_p95").at("district").as_string(), "384");
   EXPECT_DOUBLE_EQ(k.at("water_level").at("value_m").as_double(), 5.9);
   EXPECT_EQ(k.at("water_level").at("station").as_string(), "wl-386");
 }
