@@ -531,6 +531,17 @@ class AlerterToolsTest(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_readme_check_example_runs_as_written(self):
+        import re
+        with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
+            blocks = [b for b in re.findall(r"```sh\n(.*?)```", f.read(), re.S) if "ioc-alerter --check" in b]
+        self.assertTrue(blocks)
+        for block in blocks:
+            script = "set -eo pipefail\n" + block.replace("./build/bin/", BIN + "/")
+            p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=SOURCE, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("9 rules OK against", p.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
