@@ -96,13 +96,14 @@ IOC stream processor is running (embedded broker; data is kept in memory only).
 
   Report intake      POST http://127.0.0.1:8080/api/v1/reports
   Intake metrics     http://127.0.0.1:8080/metrics
-  Aggregator metrics http://127.0.0.1:9101/metrics   (ioc_window_events: reports per district x category, last closed minute)
+  Aggregator metrics http://127.0.0.1:9101/metrics   (ioc_view_value: the KPIs of deploy/config/views.yaml)
+  Aggregator views   http://127.0.0.1:9101/api/v1/views/transactions_1h?district=380
   Broker metrics     http://127.0.0.1:9104/metrics   (per-partition log start/end offsets)
   Alerts             http://127.0.0.1:9102/api/v1/alerts   (each as CAP 1.2: /api/v1/alerts/{id}.cap)
   Alerter metrics    http://127.0.0.1:9102/metrics
   Alertmanager       $am_url
   Simulator metrics  http://127.0.0.1:9103/metrics   (scripted demo: flood in 380 at 0:20-2:50, BTS of 384 silent 0:40-2:40, portal down 1:00-3:00)
-  Prometheus         http://127.0.0.1:9090/graph?g0.expr=sum%20by%20(category)(ioc_window_events)
+  Prometheus         http://127.0.0.1:9090/graph?g0.expr=ioc_view_value%7Bvalue%3D%22online_ratio%22%2Cview%3D%22transactions_1h%22%7D
   Kafka bootstrap    127.0.0.1:9092   (e.g. kcat -b 127.0.0.1:9092 -C -t ioc.aggregates.v1)
 
 Try:  curl -s -XPOST localhost:8080/api/v1/reports -H 'content-type: application/json' \\

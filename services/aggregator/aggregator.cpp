@@ -18,6 +18,18 @@ namespace {
 
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
 
+/// Published revision of a final result: kFinalRevision + its engine
+/// revision, above every early result of its window. A replica that takes a
+/// partition over restarts revisions from the checkpoint and does not repeat
+/// the early results its predecessor published after that checkpoint (and
+/// before a crash); without this, its final could carry the revision of such
+/// a partial early result, or a lower one, and lose the upsert.
+constexpr std::uint32_t kFinalRevision = 1U << 31;
+
+std::uint32_t published_revision(std::uint32_t revision, bool final) {
+  return final ? kFinalRevision + revision : revision;
+}
+
 std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
   return h;
@@ -52,12 +64,58 @@ void values_of(const ViewConfig& v, std::span<const double> engine_values, std::
   }
 }
 
+/// Cooperative rebalancing unless configured otherwise: a replica joining
+/// or leaving moves only the partitions that change owner, and the others
+/// keep their state and keep flowing.
+kafka::ClientConfig group_client(const Config& cfg) {
+  kafka::ClientConfig c = cfg.common.kafka;
+  c.properties.try_emplace("partition.assignment.strategy", "cooperative-sticky");
+  return c;
+}
+
 }  // namespace
+
+std::set<std::string> Aggregator::replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
+                                                const std::map<std::string, kafka::Watermarks>& logs) {
+  // A log never shrinks: one that ends before the checkpoint's offset was
+  // replaced. Otherwise the record before that offset must be the one the
+  // checkpoint saw (unless retention removed it since).
+  std::set<std::string> replaced;
+  std::vector<kafka::TopicPartition> probe;
+  for (const auto& [unit, c] : checkpoints) {
+    auto w = logs.find(unit);
+    if (w == logs.end() || c.next_offset <= 0) continue;
+    if (w->second.log_end < c.next_offset) {
+      replaced.insert(unit);
+    } else if (c.next_offset - 1 >= w->second.log_start) {
+      probe.push_back({c.topic, c.partition, c.next_offset - 1});
+    }
+  }
+  if (probe.empty()) return replaced;
+  reader_.assign(probe);
+  std::set<std::string> waiting;
+  for (const auto& tp : probe) waiting.insert(unit_key(tp.topic, tp.partition));
+  const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
+  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (const kafka::Message& m : reader_.poll(100, std::chrono::milliseconds(100))) {
+      const std::string unit = unit_key(m.topic(), m.partition());
+      if (m.error() != 0 || !waiting.contains(unit)) continue;
+      const Checkpoint& c = checkpoints.at(unit);
+      if (m.offset() != c.next_offset - 1 ||
+          record_identity(m.key(), m.value().size(), m.timestamp_ms()) != c.last_record_id) {
+        replaced.insert(unit);
+      }
+      waiting.erase(unit);
+    }
+  }
+  reader_.assign({});
+  return replaced;
+}
 
 // ---------------------------------------------------------------- group labels
 
 std::optional<window::GroupKey> GroupLabels::intern(std::size_t view, std::span<const std::string_view> values) {
-  std::uint64_t h = fnv1a(std::to_string(view));
+  std::uint64_t h = (1469598103934665603ULL ^ view) * 1099511628211ULL;
   for (std::string_view v : values) h = fnv1a(v, (h ^ 0x1f) * 1099511628211ULL);
   auto it = labels_.find(h);
   if (it == labels_.end()) {
@@ -91,6 +149,8 @@ struct Aggregator::Unit {
   /// rule stays off) until it has read up to `catch_up_to`.
   bool holding = false;
   std::int64_t catch_up_to = -1;
+  std::int64_t last_record_ms = 0;  // the last record read (record_identity)
+  std::uint64_t last_record_id = 0;
   std::vector<std::set<window::GroupKey>> gauge_keys;  // per local view: keys exported by this unit
   std::vector<std::int64_t> last_final_end;           // per local view
 };
@@ -103,10 +163,13 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.delivery_timeout = cfg.delivery_timeout}),
-      consumer_(cfg.common.kafka, {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
-      store_(cfg.common.kafka, cfg.state_topic, cfg.group_id + ".state-reader", producer_),
+      consumer_(group_client(cfg), {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
+      admin_(cfg.common.kafka),
+      reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
+      store_(cfg.group_id, cfg.state_topic, producer_, admin_, reader_),
       labels_(cfg.views.size()),
-      gauge_series_(cfg.views.size(), 0) {
+      gauge_series_(cfg.views.size(), 0),
+      view_accepted_n_(cfg.views.size(), 0) {
   for (std::size_t i = 0; i < cfg.views.size(); ++i) {
     const ViewConfig& v = cfg.views[i];
     const auto s = static_cast<std::size_t>(v.stream);
@@ -209,6 +272,7 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
   const auto started = std::chrono::steady_clock::now();
+  std::set<std::string> replaced;
   std::vector<std::string> keys;
   for (const auto& tp : partitions) keys.push_back(unit_key(tp.topic, tp.partition));
   auto checkpoints = store_.read(keys, cfg_.restore_timeout);
@@ -221,7 +285,17 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
     return;
   }
   auto committed = consumer_.committed(partitions, kFlushTimeout);
-  kafka::Admin admin(cfg_.common.kafka);
+  std::map<std::string, kafka::Watermarks> logs;
+  for (const auto& tp : partitions) {
+    if (auto w = admin_.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok()) logs[unit_key(tp.topic, tp.partition)] = *w;
+  }
+  for (const std::string& unit : replaced_logs(*checkpoints, logs)) {
+    log::warn("the input log was replaced since the checkpoint (an in-memory broker restarted): its records are "
+              "gone, and the state starts empty at the log start",
+              {{"unit", unit}, {"checkpoint_offset", checkpoints->at(unit).next_offset}});
+    checkpoints->erase(unit);
+    replaced.insert(unit);
+  }
   std::lock_guard state(state_mu_);
   for (std::size_t i = 0; i < partitions.size(); ++i) {
     kafka::TopicPartition& tp = partitions[i];
@@ -237,6 +311,12 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
     if (auto it = checkpoints->find(keys[i]); it != checkpoints->end()) {
       const Checkpoint& c = it->second;
       if (Status st = u->engine.restore(c.engine); st.ok()) {
+        // The checkpoint's processing time is its writer's. The time since
+        // (a crash, a rebalance: no one read the partition) and the catch-up
+        // below are not silence: otherwise the quiet-partition rule would
+        // close every open window at the first advance and make the records
+        // after it late.
+        u->engine.forget_processing_time();
         for (const auto& k : c.keys) {
           const auto v = std::find_if(cfg_.views.begin(), cfg_.views.end(),
                                       [&](const ViewConfig& x) { return x.spec.name == k.view; });
@@ -255,15 +335,16 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
       tp.offset = c.next_offset;
       u->next_offset = c.next_offset;
       u->checkpointed = outcome == "restored" ? c.next_offset : -1;
-      if (outcome == "restored") {
-        if (auto w = admin.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok() && w->log_end > c.next_offset) {
-          u->holding = true;
-          u->catch_up_to = w->log_end;
-        }
+      if (auto w = logs.find(keys[i]); outcome == "restored" && w != logs.end() && w->second.log_end > c.next_offset) {
+        u->holding = true;
+        u->catch_up_to = w->second.log_end;
       }
+    } else if (replaced.contains(keys[i])) {
+      outcome = "lost";
+      tp.offset = kafka::TopicPartition::kOffsetBeginning;
     }
     if (outcome != "restored") u->engine.assign_partition(tp.partition);
-    if (outcome == "lost" && !checkpoints->contains(keys[i])) {
+    if (outcome == "lost" && !checkpoints->contains(keys[i]) && !replaced.contains(keys[i])) {
       log::warn("offsets were committed but no checkpoint exists (state topic emptied, e.g. by a broker restart): "
                 "open windows restart from the committed offset",
                 {{"unit", keys[i]}, {"committed_offset", committed_offset}});
@@ -365,6 +446,8 @@ void Aggregator::handle(const kafka::Message& m) {
   }
   u.next_offset = m.offset() + 1;
   u.dirty = true;
+  u.last_record_ms = m.timestamp_ms();
+  u.last_record_id = record_identity(m.key(), m.value().size(), u.last_record_ms);
 
   if (Status s = record_.decode(*stream, m.value(), m.timestamp_ms()); !s.ok()) {
     return set_aside(m, metrics_->invalid, "invalid record: " + s.error().message);
@@ -372,7 +455,7 @@ void Aggregator::handle(const kafka::Message& m) {
   if (!registry_.district_index(record_.district())) {
     return set_aside(m, metrics_->invalid, "unknown district code '" + record_.district() + "'");
   }
-  if (*stream == Stream::kReports && !registry_.category_index(std::string(record_.text(Field::kCategory)))) {
+  if (*stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) {
     return set_aside(m, metrics_->invalid,
                      "unknown category '" + std::string(record_.text(Field::kCategory)) + "'");
   }
@@ -410,10 +493,11 @@ void Aggregator::handle(const kafka::Message& m) {
     if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset());
-    switch (u.engine.add(static_cast<window::ViewId>(i), ev)) {
+    bool sampled = false;
+    switch (u.engine.add(static_cast<window::ViewId>(i), ev, &sampled)) {
       case window::EventOutcome::kAccepted:
-        view_accepted_[gv]->Increment();
-        kept = kept || v.spec.sample_refs > 0;
+        ++view_accepted_n_[gv];
+        kept = kept || sampled;  // only ids a window keeps as evidence are remembered
         break;
       case window::EventOutcome::kLate:
         view_late_[gv]->Increment();
@@ -430,7 +514,17 @@ void Aggregator::handle(const kafka::Message& m) {
   if (kept) u.samples.add(record_ref(p, m.offset()), now_ms_, record_.id());
   if (!rejected.empty()) return set_aside(m, metrics_->invalid, "invalid record: " + rejected);
   if (!late.empty()) return set_aside(m, metrics_->late, "late for " + late);
-  (matched ? metrics_->accepted : metrics_->unmatched).Increment();
+  ++(matched ? accepted_n_ : unmatched_n_);
+}
+
+void Aggregator::flush_counts() {
+  // Counted per batch: a Prometheus counter is an atomic update, and three
+  // per record were a measurable share of the hot path.
+  if (accepted_n_ > 0) metrics_->accepted.Increment(static_cast<double>(std::exchange(accepted_n_, 0)));
+  if (unmatched_n_ > 0) metrics_->unmatched.Increment(static_cast<double>(std::exchange(unmatched_n_, 0)));
+  for (std::size_t v = 0; v < view_accepted_n_.size(); ++v) {
+    if (view_accepted_n_[v] > 0) view_accepted_[v]->Increment(static_cast<double>(std::exchange(view_accepted_n_[v], 0)));
+  }
 }
 
 void Aggregator::publish(Unit& u, std::span<const window::WindowResult> results) {
@@ -446,7 +540,7 @@ void Aggregator::publish(Unit& u, std::span<const window::WindowResult> results)
     for (std::size_t g = 0; g < v.group_names.size(); ++g) out.group.push_back({v.group_names[g], (*labels)[g]});
     out.window_start = from_epoch_ms(r.start_ms);
     out.window_end = from_epoch_ms(r.end_ms);
-    out.revision = r.revision;
+    out.revision = published_revision(r.revision, r.final);
     out.final = r.final;
     out.count = r.count;
     values_of(v, r.values, values);
@@ -503,6 +597,8 @@ Checkpoint Aggregator::make_checkpoint(const Unit& u) const {
   c.next_offset = u.next_offset;
   c.engine = u.engine.snapshot();
   c.created_ms = now_ms_;
+  c.last_record_ms = u.last_record_ms;
+  c.last_record_id = u.last_record_id;
   const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
   for (std::size_t i = 0; i < views.size(); ++i) {
     const ViewConfig& v = cfg_.views[views[i]];
@@ -610,6 +706,7 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
     {
       std::lock_guard state(state_mu_);
       for (const kafka::Message& m : batch) handle(m);
+      flush_counts();
       if (pending_stats_) {
         apply_stats(*pending_stats_);
         pending_stats_.reset();
@@ -677,7 +774,7 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
                        {"window_end", format_rfc3339(from_epoch_ms(w.end_ms))},
                        {"open", open},
                        {"final", w.final},
-                       {"revision", w.revision},
+                       {"revision", published_revision(w.revision, w.final)},
                        {"count", w.count},
                        {"values", std::move(vals)}});
   };

@@ -38,6 +38,7 @@
 #include "config.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
 #include "ioc/metrics/endpoints.hpp"
@@ -106,8 +107,12 @@ class Aggregator : public kafka::RebalanceListener {
   using UnitId = std::pair<Stream, std::int32_t>;
 
   std::optional<Stream> stream_of(std::string_view topic) const;
+  /// Units whose input log is not the one their checkpoint was taken from.
+  std::set<std::string> replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
+                                      const std::map<std::string, kafka::Watermarks>& logs);
   void handle(const kafka::Message& m);
   void set_aside(const kafka::Message& m, prometheus::Counter& counter, const std::string& reason);
+  void flush_counts();
   void publish(Unit& u, std::span<const window::WindowResult> results);
   void update_gauge(Unit& u, std::size_t view, const window::WindowResult& r);
   void dead_letter(const kafka::Message& m, const std::string& reason);
@@ -129,6 +134,8 @@ class Aggregator : public kafka::RebalanceListener {
   std::unique_ptr<Metrics> metrics_;
   kafka::Producer producer_;
   kafka::Consumer consumer_;
+  kafka::Admin admin_;
+  kafka::Consumer reader_;  // assign only: checkpoints, and logs checked against them
   CheckpointStore store_;
   /// Global view indices (into cfg_.views) per stream, in engine order.
   std::array<std::vector<std::size_t>, kStreams> stream_views_;
@@ -140,6 +147,10 @@ class Aggregator : public kafka::RebalanceListener {
   std::vector<std::size_t> gauge_series_;  // per view
   std::vector<prometheus::Counter*> view_accepted_;
   std::vector<prometheus::Counter*> view_late_;
+  // Counts of the current batch, added to the counters by flush_counts().
+  std::vector<std::uint64_t> view_accepted_n_;
+  std::uint64_t accepted_n_ = 0;
+  std::uint64_t unmatched_n_ = 0;
   std::map<UnitId, std::unique_ptr<Unit>> units_;
   Record record_;
   std::string scratch_;

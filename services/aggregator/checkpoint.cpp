@@ -4,8 +4,6 @@
 #include <set>
 
 #include "ioc/core/log.hpp"
-#include "ioc/kafka/admin.hpp"
-#include "ioc/kafka/consumer.hpp"
 #include "ioc/v1/aggregator_state.pb.h"
 
 namespace ioc::aggregator {
@@ -29,6 +27,12 @@ std::string unit_key(std::string_view topic, std::int32_t partition) {
   return std::string(topic) + "/" + std::to_string(partition);
 }
 
+std::uint64_t record_identity(std::string_view key, std::size_t value_size, std::int64_t timestamp_ms) {
+  std::uint64_t h = fnv1a(key);
+  h = (h ^ value_size) * 1099511628211ULL;
+  return (h ^ static_cast<std::uint64_t>(timestamp_ms)) * 1099511628211ULL;
+}
+
 std::string encode_checkpoint(const Checkpoint& c) {
   v1::AggregatorCheckpoint m;
   m.set_topic(c.topic);
@@ -49,6 +53,8 @@ std::string encode_checkpoint(const Checkpoint& c) {
   }
   m.set_created_ms(c.created_ms);
   for (const auto& v : c.views) m.set_views(m.views() + (m.views().empty() ? "" : ",") + v);
+  m.set_last_record_ms(c.last_record_ms);
+  m.set_last_record_id(c.last_record_id);
   return m.SerializeAsString();
 }
 
@@ -65,6 +71,8 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
   for (const auto& k : m.keys()) c.keys.push_back({k.view(), k.key(), {k.values().begin(), k.values().end()}});
   for (const auto& s : m.samples()) c.samples.push_back({s.ref(), s.time_ms(), s.id()});
   c.created_ms = m.created_ms();
+  c.last_record_ms = m.last_record_ms();
+  c.last_record_id = m.last_record_id();
   std::string_view views = m.views();
   while (!views.empty()) {
     const auto comma = views.find(',');
@@ -109,14 +117,13 @@ std::map<std::string, std::string> CheckpointAssembler::take() {
 
 // ---------------------------------------------------------------- store
 
-CheckpointStore::CheckpointStore(const kafka::ClientConfig& cfg, std::string topic, std::string group,
-                                 kafka::Producer& producer)
-    : cfg_(cfg), topic_(std::move(topic)), group_(std::move(group)), producer_(producer) {}
+CheckpointStore::CheckpointStore(std::string group, std::string topic, kafka::Producer& producer,
+                                 kafka::Admin& admin, kafka::Consumer& reader)
+    : group_(std::move(group)), topic_(std::move(topic)), producer_(producer), admin_(admin), reader_(reader) {}
 
 Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
   if (partitions_ <= 0) {
-    kafka::Admin admin(cfg_);
-    auto topics = admin.topics(std::chrono::seconds(10));
+    auto topics = admin_.topics(std::chrono::seconds(10));
     if (!topics.ok()) return topics.error();
     for (const auto& t : *topics) {
       if (t.name == topic_) partitions_ = t.partitions;
@@ -127,7 +134,7 @@ Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
 }
 
 Status CheckpointStore::write(const Checkpoint& c) {
-  const std::string unit = unit_key(c.topic, c.partition);
+  const std::string unit = record_key(unit_key(c.topic, c.partition));
   auto partition = partition_for(unit);
   if (!partition.ok()) return partition.error();
   const std::string bytes = encode_checkpoint(c);
@@ -146,17 +153,17 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
                                                                 std::chrono::milliseconds timeout) {
   std::map<std::string, Checkpoint> out;
   std::set<std::int32_t> partitions;
+  std::map<std::string, std::string, std::less<>> wanted;  // record key -> unit
   for (const auto& u : units) {
-    auto p = partition_for(u);
+    auto p = partition_for(record_key(u));
     if (!p.ok()) return p.error();
     partitions.insert(*p);
+    wanted[record_key(u)] = u;
   }
-  const std::set<std::string> wanted(units.begin(), units.end());
-  kafka::Admin admin(cfg_);
   std::map<std::int32_t, std::int64_t> end;  // partition -> offset to read up to
   std::vector<kafka::TopicPartition> assignment;
   for (std::int32_t p : partitions) {
-    auto w = admin.watermarks(topic_, p, timeout);
+    auto w = admin_.watermarks(topic_, p, timeout);
     if (!w.ok()) return w.error();
     if (w->log_end > w->log_start) {
       end[p] = w->log_end;
@@ -164,31 +171,31 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
     }
   }
   if (assignment.empty()) return out;
-  kafka::Consumer reader(cfg_, {.group_id = group_});
-  reader.assign(assignment);
+  reader_.assign(assignment);
   CheckpointAssembler assembler;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!end.empty()) {
     if (std::chrono::steady_clock::now() >= deadline) {
+      reader_.assign({});
       return Error{ErrorCode::kDeadlineExceeded, "reading checkpoints from " + topic_ + " took longer than " +
                                                      std::to_string(timeout.count()) + "ms"};
     }
-    for (const kafka::Message& m : reader.poll(1000, std::chrono::milliseconds(100))) {
+    for (const kafka::Message& m : reader_.poll(1000, std::chrono::milliseconds(100))) {
       if (m.error() != 0) continue;
-      if (wanted.contains(std::string(m.key()))) {
+      if (wanted.contains(m.key())) {
         if (auto chunk = m.header(kChunkHeader)) assembler.add(m.key(), *chunk, m.value());
       }
       if (auto it = end.find(m.partition()); it != end.end() && m.offset() + 1 >= it->second) end.erase(it);
     }
   }
-  reader.close();
-  for (auto& [unit, bytes] : assembler.take()) {
+  reader_.assign({});
+  for (auto& [key, bytes] : assembler.take()) {
     auto c = decode_checkpoint(bytes);
     if (!c.ok()) {
-      log::error("checkpoint unreadable; ignored", {{"unit", unit}, {"error", c.error().message}});
+      log::error("checkpoint unreadable; ignored", {{"key", key}, {"error", c.error().message}});
       continue;
     }
-    out[unit] = std::move(c).value();
+    out[wanted.find(key)->second] = std::move(c).value();
   }
   return out;
 }

@@ -4,7 +4,7 @@
 /// The window state of one input partition (all views over it), the group
 /// labels and evidence ids it refers to, and the input offset it includes
 /// records up to are written together to `ioc.aggregator.state.v1` (key
-/// "<topic>/<partition>", large checkpoints in chunks). Outputs produced
+/// "<consumer group>/<topic>/<partition>", large checkpoints in chunks). Outputs produced
 /// from that state are flushed before the checkpoint is written, so after
 /// any crash a replica restores the latest complete checkpoint, seeks the
 /// input to its offset, and recomputes exactly what followed: results are
@@ -24,7 +24,8 @@
 #include <vector>
 
 #include "ioc/core/result.hpp"
-#include "ioc/kafka/client_config.hpp"
+#include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
 
 namespace ioc::aggregator {
@@ -50,13 +51,21 @@ struct Checkpoint {
   std::vector<Sample> samples;
   std::int64_t created_ms = 0;
   std::vector<std::string> views;
+  /// The record at next_offset - 1 (record_identity()), to tell the same
+  /// log from a replaced one.
+  std::int64_t last_record_ms = 0;
+  std::uint64_t last_record_id = 0;
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
+
+/// What identifies a record in its log besides its offset: a hash of its
+/// key, size and timestamp (cheap enough for every record).
+std::uint64_t record_identity(std::string_view key, std::size_t value_size, std::int64_t timestamp_ms);
 
 std::string encode_checkpoint(const Checkpoint& c);
 [[nodiscard]] Result<Checkpoint> decode_checkpoint(std::string_view bytes);
 
-/// "<topic>/<partition>": the record key of a unit's checkpoints.
+/// "<topic>/<partition>": a unit (one input partition).
 std::string unit_key(std::string_view topic, std::int32_t partition);
 
 /// Reassembles checkpoints from the records of a state partition, read in
@@ -86,8 +95,13 @@ class CheckpointStore {
   static constexpr const char* kChunkHeader = "ioc-checkpoint";
   static constexpr std::size_t kChunkBytes = 512 * 1024;
 
-  /// `group` names the reader's (never joined) consumer group.
-  CheckpointStore(const kafka::ClientConfig& cfg, std::string topic, std::string group, kafka::Producer& producer);
+  /// The clients are the caller's, long-lived: librdkafka 2.0 may hang
+  /// destroying a client after broker outages, so none is made per call.
+  /// `reader` is a consumer that never joins its group (assign only).
+  /// Checkpoints are the consumer group's (record key "<group>/<unit>"):
+  /// groups with other views share the state topic without meeting.
+  CheckpointStore(std::string group, std::string topic, kafka::Producer& producer, kafka::Admin& admin,
+                  kafka::Consumer& reader);
 
   /// The state partition a unit's checkpoints go to (partitions of the
   /// state topic are read from the cluster the first time).
@@ -105,10 +119,13 @@ class CheckpointStore {
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
-  kafka::ClientConfig cfg_;
-  std::string topic_;
+  std::string record_key(std::string_view unit) const { return group_ + "/" + std::string(unit); }
+
   std::string group_;
+  std::string topic_;
   kafka::Producer& producer_;
+  kafka::Admin& admin_;
+  kafka::Consumer& reader_;
   std::int32_t partitions_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t bytes_written_ = 0;

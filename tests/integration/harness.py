@@ -177,7 +177,8 @@ def proto_modules(workdir):
     subprocess.run(["protoc", f"--python_out={out}", "-I", os.path.join(SOURCE, "proto")] + protos, check=True)
     sys.path.insert(0, out)
     import importlib
-    return {m: importlib.import_module(f"ioc.v1.{m}_pb2") for m in ("report", "window_result")}
+    return {m: importlib.import_module(f"ioc.v1.{m}_pb2")
+            for m in ("report", "window_result", "transaction", "telemetry", "alert_event")}
 
 
 def produce(producer, topic, value, key=None, **options):

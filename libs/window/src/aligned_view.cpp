@@ -100,7 +100,7 @@ class AlignedView final : public ViewState {
       hot_hi_ = hot_lo_ + pane_;
       hot_close_ = jmax * adv_ + size_ + core_.lateness;
     }
-    core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
+    core_.sampled = core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
     if (core_.early) mark_dirty(e.key, pt->index);
     return true;
   }

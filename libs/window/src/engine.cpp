@@ -225,9 +225,12 @@ void Engine::revoke_partition(std::int32_t partition) {
   for (auto& v : impl_->views) v->tracker.revoke(partition);
 }
 
-EventOutcome Engine::add(ViewId view, const Event& event) {
+EventOutcome Engine::add(ViewId view, const Event& event) { return add(view, event, nullptr); }
+
+EventOutcome Engine::add(ViewId view, const Event& event, bool* sampled) {
   IOC_CHECK_MSG(view < impl_->views.size(), "unknown ViewId");
   detail::View& v = *impl_->views[view];
+  v.core.sampled = false;
   if (event.time_ms < kMinEventTimeMs || event.time_ms > kMaxEventTimeMs) [[unlikely]] {
     ++v.rejected;
     impl_->late.push_back({view, event, LateReason::kTimeOutOfRange, v.tracker.watermark()});
@@ -245,6 +248,7 @@ EventOutcome Engine::add(ViewId view, const Event& event) {
     return EventOutcome::kLate;
   }
   ++v.accepted;
+  if (sampled != nullptr) *sampled = v.core.sampled;
   return EventOutcome::kAccepted;
 }
 
@@ -475,6 +479,10 @@ Status Engine::restore(std::span<const std::uint8_t> bytes) {
   if (!parsed.ok()) return parsed.error();
   impl_ = std::move(parsed.value());
   return {};
+}
+
+void Engine::forget_processing_time() {
+  for (auto& v : impl_->views) v->tracker.forget_now();
 }
 
 Status Engine::merge(std::span<const std::uint8_t> bytes) {

@@ -57,7 +57,7 @@ class SlidingView final : public ViewState {
       i = static_cast<std::size_t>(bucket_at(k, t) - b.begin());
       if (i == b.size() || b[i].t != t) insert_bucket(k, i, t);
     }
-    core_.layout.update(slot(k, i), core_.pools, e);
+    core_.sampled = core_.layout.update(slot(k, i), core_.pools, e);
     if (core_.early) {
       k.lo = k.dirty ? std::min(k.lo, t) : t;
       k.hi = k.dirty ? std::max(k.hi, t) : t;

@@ -48,8 +48,8 @@ class Layout {
   void init(Cell* s, SketchPools& pools) const;
   void release(Cell* s, SketchPools& pools) const;
 
-  // Hot path.
-  void update(Cell* s, SketchPools& pools, const Event& e) const {
+  // Hot path. True when e.record_ref was kept among the slot's samples.
+  bool update(Cell* s, SketchPools& pools, const Event& e) const {
     s[0].i += 1;
     s[1].u = (s[1].u & 0xffffffff00000000ULL) | static_cast<std::uint32_t>(e.partition);
     for (const Op& op : ops_) {
@@ -78,8 +78,10 @@ class Layout {
       if (n < max_samples_) {
         s[sample_cell_ + n].u = e.record_ref;
         s[1].u += std::uint64_t{1} << 32;
+        return true;
       }
     }
+    return false;
   }
 
   /// dst (initialized, from dst_pools) += src (from src_pools). Call in time

@@ -57,6 +57,7 @@ struct ViewCore {
 
   ViewId id;
   ViewSpec spec;
+  bool sampled = false;  // the last add() kept its record_ref
   Layout layout;
   mutable SketchPools pools;  // queries (const) merge into temporary slots
   std::int64_t lateness;

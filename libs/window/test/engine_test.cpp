@@ -132,6 +132,42 @@ TEST(EngineTest, QuietKeysCloseWhenAllPartitionsIdle) {
   EXPECT_EQ(e.watermark(0), t0 + 60'000);
 }
 
+// Regression: an engine restored from a checkpoint and fed the records
+// written while no one read its partition closed every open window at its
+// first advance (the gap counted as an idle partition), and every record
+// after that was late.
+TEST(EngineTest, RestoredEngineThatForgetsProcessingTimeKeepsItsWindowsOpen) {
+  auto spec = tumbling(60'000);
+  spec.idle_timeout = Millis(10'000);
+  spec.out_of_orderness = Millis(5'000);
+  const std::int64_t t0 = 28'333'334LL * 60'000;  // event time: a minute boundary in 2023
+  const std::int64_t now = t0 + 3 * 86'400'000LL;  // processing time: days later (replayed history)
+  auto first = Engine::create({spec}).value();
+  first.assign_partition(0);
+  first.advance(now);
+  first.add(0, ev(42, t0 + 1'000));
+  EXPECT_TRUE(first.advance(now + 100).empty());
+  const auto checkpoint = first.snapshot();
+
+  for (const bool forget : {false, true}) {
+    auto e = Engine::create({spec}).value();
+    ASSERT_TRUE(e.restore(checkpoint).ok());
+    if (forget) e.forget_processing_time();
+    e.add(0, ev(42, t0 + 2'000));  // written during the 20 s the partition had no owner
+    const auto rs = collect(e.advance(now + 20'000));
+    if (!forget) {  // the old behaviour: closed early, and the next record is late
+      EXPECT_EQ(rs, (std::vector<Out>{{42, t0, t0 + 60'000, 1, true, 2}}));
+      EXPECT_EQ(e.add(0, ev(42, t0 + 3'000)), EventOutcome::kLate);
+      continue;
+    }
+    EXPECT_TRUE(rs.empty());
+    EXPECT_EQ(e.watermark(0), t0 - 3'000);
+    EXPECT_EQ(e.add(0, ev(42, t0 + 3'000)), EventOutcome::kAccepted);
+    e.add(0, ev(42, t0 + 70'000));
+    EXPECT_EQ(collect(e.advance(now + 20'100)), (std::vector<Out>{{42, t0, t0 + 60'000, 1, true, 3}}));
+  }
+}
+
 TEST(EngineTest, HugeGapsAndEpochLimits) {
   auto spec = tumbling(1);
   spec.idle_timeout = Millis(1);
@@ -245,7 +281,9 @@ TEST(EngineTest, SamplesAndCountWhereAndRatio) {
     Event x = ev(1, i);
     x.fields[0] = i % 2;
     x.record_ref = 100 + static_cast<std::uint64_t>(i);
-    e.add(0, x);
+    bool sampled = false;
+    EXPECT_EQ(e.add(0, x, &sampled), EventOutcome::kAccepted);
+    EXPECT_EQ(sampled, i < 2) << i;  // the caller keeps ids of these only
   }
   e.add(0, ev(2, 500));
   const auto rs = e.advance(0);

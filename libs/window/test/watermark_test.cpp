@@ -73,6 +73,30 @@ TEST(WatermarkTest, EventsBeforeFirstAdvanceAreNotIdle) {
   EXPECT_EQ(w.advance(1'700'000'000'000), 100);  // replaying old data: not idle at the first call
 }
 
+// Regression: a tracker restored from another process's state kept that
+// process's processing time, so the time no one read the partition (a crash,
+// a rebalance) counted as its silence and the first advance jumped to
+// processing time, closing every window.
+TEST(WatermarkTest, ForgottenProcessingTimeIsNotSilence) {
+  WatermarkTracker old(1'000, 10'000);
+  old.advance(100'000);
+  old.observe(0, 50'000);
+  EXPECT_EQ(old.advance(100'100), 49'000);
+
+  WatermarkTracker stale(1'000, 10'000);
+  stale.set_state(old.state());
+  stale.observe(0, 60'000);
+  EXPECT_EQ(stale.advance(160'100), 159'100);  // a minute later: taken for a minute of silence
+
+  WatermarkTracker restored(1'000, 10'000);
+  restored.set_state(old.state());
+  restored.forget_now();
+  restored.observe(0, 60'000);  // read while catching up
+  EXPECT_EQ(restored.advance(160'100), 59'000);
+  EXPECT_EQ(restored.advance(170'000), 59'000);   // heard from at 160'100
+  EXPECT_EQ(restored.advance(170'100), 169'100);  // then quiet for idle_timeout
+}
+
 TEST(WatermarkTest, MergeTakesMinAndSetsFrontiers) {
   WatermarkTracker a(0, 60'000);
   WatermarkTracker b(0, 60'000);

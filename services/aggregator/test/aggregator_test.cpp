@@ -297,6 +297,88 @@ TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
   EXPECT_EQ(final_count("380/flood", kBase, 1), 1);
 }
 
+// Regression: a restored partition took the time no replica read it (a
+// crash, a rebalance) for silence, as its checkpoint kept the writer's
+// processing time: at its first advance the quiet-partition rule closed
+// every open window, and the records after it were dead-lettered as late.
+TEST_F(AggregatorTest, TimeWithoutAnOwnerIsNotSilence) {
+  cfg_.views = parse_views(R"(
+views:
+  reports_by_district_category:
+    source: reports
+    group_by: [district, category]
+    window: {tumbling: 1m}
+    allowed_lateness: 10s
+    out_of_orderness: 0s
+    idle_timeout: 10s
+    emit: final
+    aggregations: [count]
+)",
+                           "test-views.yaml");
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="accepted"} 1)"));
+  halt();  // checkpoints the open window
+  clock_.advance(60s);  // a minute without an owner, while records arrive
+  send("380", "flood", kBase + 2'000, "a2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  start();
+  ASSERT_TRUE(metrics_show(R"(ioc_aggregator_events_total{outcome="accepted"} 1)"));  // caught up
+  send("380", "flood", kBase + 3'000, "a3");
+  send("380", "flood", kBase + 200'000, "w1");  // closes [0,1m)
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  EXPECT_EQ(final_count("380/flood", kBase, 1), 3);
+  std::size_t dead = 0;
+  read_all(kafka::topics::kDeadLetter, 1, [&](const kafka::Message&) { ++dead; });
+  EXPECT_EQ(dead, 0u);
+}
+
+// Regression: after a kill -9, the successor's final of a window could carry
+// the revision of an early result the killed replica had published after its
+// last checkpoint (or a lower one): revisions restart from the checkpoint, and
+// "a higher revision replaces a lower one" kept the partial early value. A
+// final now outranks every early result of its window.
+TEST_F(AggregatorTest, FinalOutranksEveryEarlyResultOfItsWindow) {
+  cfg_.views = parse_views(R"(
+views:
+  reports_by_district_category:
+    source: reports
+    group_by: [district, category]
+    window: {tumbling: 1m}
+    allowed_lateness: 10s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: {mode: both, interval: 1s}
+    aggregations: [count]
+)",
+                           "test-views.yaml");
+  start();
+  const std::string key = kView + "|380/flood|" + std::to_string(kBase);
+  auto revisions = [&] {
+    std::vector<std::pair<std::uint32_t, bool>> out;
+    read_all(kafka::topics::kAggregates, 2, [&](const kafka::Message& m) {
+      WindowResult r;
+      EXPECT_TRUE(codec::decode(m.value(), r).ok());
+      if (m.key() == key) out.emplace_back(r.revision, r.final);
+    });
+    return out;
+  };
+  send("380", "flood", kBase + 1'000, "a1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (revisions().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  send("380", "flood", kBase + 200'000, "w1");  // closes [0,1m)
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_EQ(final_count("380/flood", kBase, 1), 1);
+  const auto seen = revisions();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<std::uint32_t, bool>{1, false}));
+  EXPECT_EQ(seen[1], (std::pair<std::uint32_t, bool>{(1U << 31) + 2, true}));
+}
+
 // Regression: readiness was set by the first assignment and never cleared.
 TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
   cfg_.stats_interval = 100ms;
@@ -320,6 +402,26 @@ TEST_F(AggregatorTest, ReadyOnlyWhileAssignedAndReachingTheBroker) {
   EXPECT_TRUE(metrics_show("ioc_aggregator_broker_reachable 0"));
   // Regression: consumer error events were logged and dropped.
   EXPECT_TRUE(metrics_show("ioc_aggregator_consumer_errors_total{error=\""));
+}
+
+// Regression: checkpoints were keyed by input partition only, so a second
+// consumer group with other views restored the first group's state (and
+// failed: "snapshot has 1 views, this engine has 2").
+TEST_F(AggregatorTest, GroupsWithOtherViewsDoNotShareCheckpoints) {
+  start();
+  send("380", "flood", kBase + 1'000, "a1");
+  send("380", "flood", kBase + 200'000, "w1");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  ASSERT_EQ(final_count("380/flood", kBase, 1), 1);
+  halt();
+  cfg_.group_id = "another-group";
+  auto second = cfg_.views.front();
+  second.spec.name = "reports_again";
+  cfg_.views.push_back(second);
+  start();
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_restores_total{outcome="fresh"} 2)"));
+  EXPECT_TRUE(metrics_show(R"(ioc_aggregator_view_events_total{outcome="accepted",view="reports_again"} 2)"));
+  EXPECT_EQ(exposition_->serialize().find(R"(ioc_aggregator_restores_total{outcome="lost"})"), std::string::npos);
 }
 
 TEST_F(AggregatorTest, LostOutputsStopTheReplicaWithoutCheckpointingPastThem) {

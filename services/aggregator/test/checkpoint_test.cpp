@@ -17,6 +17,8 @@ Checkpoint sample() {
   c.samples = {{record_ref(3, 1200), 1000, "r-1"}};
   c.created_ms = 99;
   c.views = {"reports_1m", "reports_15m"};
+  c.last_record_ms = 1719822600000;
+  c.last_record_id = record_identity("380", 120, 1719822600000);
   return c;
 }
 

@@ -97,6 +97,9 @@ class Engine {
   /// aggregated; they are appended to late_events() with the reason. O(1)
   /// amortized for tumbling/hopping, no allocation in steady state; never throws.
   EventOutcome add(ViewId view, const Event& event);
+  /// Same; `*sampled` tells whether event.record_ref was kept as evidence in
+  /// its window(s) (then, and only then, the caller needs what it refers to).
+  EventOutcome add(ViewId view, const Event& event, bool* sampled);
 
   /// Sets processing time (ms since epoch; never moves back), recomputes every
   /// view's watermark (idle detection), closes windows whose end + lateness the
@@ -131,6 +134,13 @@ class Engine {
   /// different specs) returns kDataLoss/kInvalidArgument and leaves this engine
   /// unchanged.
   Status restore(std::span<const std::uint8_t> bytes);
+  /// Forgets processing time (all views), as if the engine had just been
+  /// created: the next advance() counts every partition, and every event
+  /// added before it, as heard from at that call. For state restored from
+  /// another process's snapshot: the time between that snapshot and now,
+  /// when no one read the partitions, is no sign that they were quiet.
+  /// Watermarks, windows and lateness are unchanged.
+  void forget_processing_time();
   /// Merges another engine's snapshot into this one (partitions moving between
   /// replicas): partitions are united; windows of the same key and bounds merge
   /// their aggregates (revision = max); the merged watermark is the min, and each

@@ -49,6 +49,9 @@ class WatermarkTracker {
   std::int64_t observe(std::int32_t partition, std::int64_t event_time_ms);
   /// Moves processing time forward (never back) and recomputes the watermark.
   std::int64_t advance(std::int64_t now_ms);
+  /// Forgets processing time: the next advance() counts as the first, so the
+  /// partitions, and the events observed before it, count as heard from then.
+  void forget_now() { now_known_ = false; }
 
   std::int64_t watermark() const { return watermark_; }
   /// The lateness frontier of a partition (kNoWatermark if none or unknown).
