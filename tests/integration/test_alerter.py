@@ -416,7 +416,12 @@ class AlertLifecycleTest(AlerterTestCase):
                    "384 resolved")
         broker = next(x for x in self.system.services if x.name == "ioc-broker")
         self.assertEqual(broker.stop(), 0)
+        # Not consuming: /readyz says so, with the reason.
+        status, _, body = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(
+            http("GET", f"http://127.0.0.1:{port}/readyz")), 30, "the alerter unready without a broker")
+        self.assertIn("no broker connection", json.loads(body)["reason"])
         self.start_broker(self.bootstrap)
+        wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, 60, "the alerter ready again")
         # The aggregator, starting over, counts 380's window anew: revision 1.
         self.result("380", "flood", w, 1, 16)
         events = wait_until(lambda: self.published("FloodReportSurge"), 60, "the active alert published again")
