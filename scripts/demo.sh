@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole system on the embedded default: ioc-broker, ioc-intake,
-# ioc-aggregator, ioc-alerter, ioc-sim (playing the scripted demo: a flood,
-# a BTS outage, a portal outage), Prometheus, and Alertmanager when it is
-# installed. Ctrl-C (or SIGTERM) stops every process it started.
-# Logs: .run/<service>.log
+# ioc-aggregator, ioc-alerter, ioc-wall (the operations wall,
+# http://localhost:8088/), ioc-sim playing its scripted demo (a flood, a BTS
+# outage, a portal outage; IOC_SCENARIO=none for steady traffic only),
+# Prometheus, and Alertmanager. Ctrl-C (or SIGTERM) stops every process it
+# started. Logs: .run/<service>.log
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -30,7 +31,7 @@ trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 alertmanager=$(command -v prometheus-alertmanager || true)
-ports=(9092 9104 8080 9101 9102 9103 9090)
+ports=(9092 9104 8080 9101 9102 8088 9103 9090)
 [[ -n $alertmanager ]] && ports+=(9093)
 for port in "${ports[@]}"; do
   if port_in_use "$port"; then
@@ -81,7 +82,14 @@ rm -rf "$run/alerter-state"
 start ioc-alerter "$bin/ioc-alerter" --config "$config" --set alerter.rules=rules.yaml,rules-demo.yaml \
   --set alerter.state_dir="$run/alerter-state" "${alerter_args[@]}"
 wait_ready ioc-alerter http://127.0.0.1:9102/healthz
-start ioc-sim "$bin/ioc-sim" --config "$config" --scenario demo
+start ioc-wall "$bin/ioc-wall" --config "$config"
+wait_ready ioc-wall http://127.0.0.1:8088/readyz
+scenario=${IOC_SCENARIO:-demo}
+if [[ $scenario == none ]]; then
+  start ioc-sim "$bin/ioc-sim" --config "$config"
+else
+  start ioc-sim "$bin/ioc-sim" --config "$config" --scenario "$scenario"
+fi
 wait_ready ioc-sim http://127.0.0.1:9103/healthz
 rm -rf "$run/prometheus"
 start prometheus prometheus --config.file="$root/deploy/prometheus/prometheus.yml" \
@@ -94,10 +102,13 @@ cat <<MSG
 
 IOC stream processor is running (embedded broker; data is kept in memory only).
 
+  Operations wall    http://localhost:8088/   (simulator scenario: $scenario; README "The operations wall")
+
   Report intake      POST http://127.0.0.1:8080/api/v1/reports
   Intake metrics     http://127.0.0.1:8080/metrics
   Aggregator metrics http://127.0.0.1:9101/metrics   (ioc_view_value: the KPIs of deploy/config/views.yaml)
   Aggregator views   http://127.0.0.1:9101/api/v1/views/transactions_1h?district=380
+  Wall state / SSE   http://127.0.0.1:8088/api/v1/state   http://127.0.0.1:8088/events
   Broker metrics     http://127.0.0.1:9104/metrics   (per-partition log start/end offsets)
   Alerts             http://127.0.0.1:9102/api/v1/alerts   (each as CAP 1.2: /api/v1/alerts/{id}.cap)
   Alerter metrics    http://127.0.0.1:9102/metrics

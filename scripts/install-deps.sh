@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs exactly the Debian 12 packages the build, the run command and the
 # test suite need. Idempotent: a no-op (no apt-get at all) when all are present.
-#   install-deps.sh               build + test packages
+#   install-deps.sh               build + test packages, and the browser test's npm
+#                                 packages (tests/browser, `npm ci` from its lockfile)
 #   install-deps.sh --build-only  build packages
 #   install-deps.sh --fuzz        build packages + clang and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
@@ -15,6 +16,7 @@ build_pkgs=(
 test_pkgs=(
   prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
   curl procps iproute2 wrk libxml2-utils
+  chromium chromium-driver fonts-dejavu-core
 )
 
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (only a
@@ -35,17 +37,33 @@ for p in "${want[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+# The browser test drives Chromium with playwright-core from npm: the
+# machine's Node.js and npm, or Debian's when there are none.
+browser=false
+if [[ ${1:-} != --build-only && ${1:-} != --fuzz ]]; then
+  browser=true
+  if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 fi
 
-if [[ $EUID -ne 0 ]]; then
-  echo "install-deps: missing packages: ${missing[*]}" >&2
-  echo "install-deps: run as root (or: sudo $0)" >&2
-  exit 1
+if ((${#missing[@]} > 0)); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run as root (or: sudo $0)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# npm ci installs exactly the lockfile; skipped when node_modules already
+# matches it (npm records what it installed in node_modules/.package-lock.json).
+if $browser; then
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)
+  if [[ ! $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]] ||
+     ! (cd "$dir" && npm ls --depth=0 >/dev/null 2>&1); then
+    echo "install-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

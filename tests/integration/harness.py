@@ -242,6 +242,7 @@ def read_topic(bootstrap, topic, timeout=30):
                 continue
             pos[m.partition()] = m.offset() + 1
             out.append({"partition": m.partition(), "offset": m.offset(), "key": m.key(), "value": m.value(),
+                        "timestamp": m.timestamp()[1],
                         "headers": dict((k, v.decode() if v else "") for k, v in (m.headers() or []))})
         return out
     finally:

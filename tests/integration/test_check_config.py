@@ -8,7 +8,7 @@ import unittest
 
 from harness import BIN, CONFIG
 
-SERVICES = ["ioc-broker", "ioc-intake", "ioc-aggregator", "ioc-sim", "ioc-topics"]
+SERVICES = ["ioc-broker", "ioc-intake", "ioc-aggregator", "ioc-sim", "ioc-topics", "ioc-wall"]
 
 
 def check(name, *args):
@@ -32,6 +32,8 @@ class CheckConfigTest(unittest.TestCase):
             ("ioc-sim", ["--set", "sim.scenario.kind=bts-outage"], "needs a district code"),
             ("ioc-broker", ["--set", "registry.districts=/nonexistent.yaml"], "/nonexistent.yaml"),
             ("ioc-topics", ["--set", "topics.default_partitions=0"], "topics.default_partitions"),
+            ("ioc-wall", ["--set", "wall.online_target=1.5"], "wall.online_target"),
+            ("ioc-wall", ["--set", "wall.sse.keepalive=often"], "wall.sse.keepalive"),
         ]
         for name, args, expected in cases:
             out = check(name, *args)

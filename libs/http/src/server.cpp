@@ -6,10 +6,15 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cstdio>
@@ -148,9 +153,11 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  /// From any thread: close now if waiting for a new request.
+  /// From any thread: close now if waiting for a new request; finish an
+  /// open stream.
   void close_if_idle() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->streaming_) return self->stream_close();
       if (self->reading_ && (!self->parser_ || !self->parser_->got_some())) {
         beast::error_code ignored;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -276,7 +283,170 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+
+  // ------------------------------------------------ streaming (Stream)
+  //
+  // The queue and the stream's state are shared with writers on any thread
+  // (stream_mu_); the socket work runs on the strand. One chunk is in
+  // flight at a time: whatever was queued meanwhile goes out as the next.
+
+  enum class StreamState { kOpen, kClosing, kDropping, kEnded };
+
+  void stream_prepare(const StreamOptions& options) {
+    std::lock_guard lock(stream_mu_);
+    stream_options_ = options;
+  }
+
+  void stream_begin(Response head) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), h = std::move(head)]() mutable {
+      self->begin_stream(std::move(h));
+    });
+  }
+
+  bool stream_write(std::string data) {
+    std::unique_lock lock(stream_mu_);
+    if (stream_state_ != StreamState::kOpen) return false;
+    if (stream_queue_.size() + stream_inflight_ + data.size() > stream_options_.max_buffered_bytes) {
+      stream_state_ = StreamState::kDropping;
+      std::string().swap(stream_queue_);
+      lock.unlock();
+      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->end_stream(StreamEnd::kOverflow); });
+      return false;
+    }
+    const bool idle = stream_queue_.empty();
+    stream_queue_ += data;
+    lock.unlock();
+    if (idle) asio::post(stream_.get_executor(), [self = shared_from_this()] { self->flush_stream(); });
+    return true;
+  }
+
+  void stream_close() {
+    {
+      std::lock_guard lock(stream_mu_);
+      if (stream_state_ != StreamState::kOpen) return;
+      stream_state_ = StreamState::kClosing;
+    }
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->flush_stream(); });
+  }
+
+  bool stream_ended() const {
+    std::lock_guard lock(stream_mu_);
+    return stream_state_ != StreamState::kOpen;
+  }
+
+  std::size_t stream_buffered() const {
+    std::lock_guard lock(stream_mu_);
+    return stream_queue_.size() + stream_inflight_;
+  }
+
+  void stream_on_end(std::function<void(StreamEnd)> f) {
+    std::unique_lock lock(stream_mu_);
+    if (stream_state_ == StreamState::kEnded) {
+      const StreamEnd why = stream_end_;
+      lock.unlock();
+      f(why);
+      return;
+    }
+    stream_on_end_ = std::move(f);
+  }
+
+  void begin_stream(Response head) {
+    if (responded_) return;  // already answered: a second answer is ignored
+    responded_ = true;
+    const std::chrono::milliseconds timeout = [&] {
+      std::lock_guard lock(stream_mu_);
+      return stream_options_.write_timeout;
+    }();
+    if (method_ == Verb::head) {
+      // The head only, like any HEAD answer; the stream ends at once.
+      responded_ = false;
+      head.body().clear();
+      write(std::move(head));
+      return end_stream(StreamEnd::kClosed, false);
+    }
+    streaming_ = true;
+    auto h = std::make_shared<beast_http::response<beast_http::empty_body>>(head.result(), 11);
+    for (const auto& field : head.base()) h->insert(field.name_string(), field.value());
+    h->set(beast_http::field::server, server_->options.server_name);
+    h->set(kRequestIdHeader, context_->request_id);
+    h->keep_alive(false);
+    h->chunked(true);
+    auto sr = std::make_shared<beast_http::response_serializer<beast_http::empty_body>>(*h);
+    stream_.expires_after(timeout);
+    beast_http::async_write_header(stream_, *sr, [self = shared_from_this(), h, sr](beast::error_code ec, std::size_t) {
+      if (self->server_->observer) {
+        self->server_->observer({self->route_, self->context_->request_id, self->method_, h->result_int(),
+                                 std::chrono::steady_clock::now() - self->started_});
+      }
+      if (ec) return self->end_stream(ec == beast::error::timeout ? StreamEnd::kWriteTimeout : StreamEnd::kPeerGone);
+      self->stream_head_written_ = true;
+      self->watch_peer();
+      self->flush_stream();
+    });
+  }
+
+  // The client sends nothing on a stream; a read that ends means it left.
+  void watch_peer() {
+    stream_.socket().async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->end_stream(StreamEnd::kPeerGone);
+      self->watch_peer();
+    });
+  }
+
+  void flush_stream() {
+    if (!stream_head_written_ || stream_writing_) return;
+    std::string out;
+    std::chrono::milliseconds timeout{};
+    bool finish = false;
+    {
+      std::lock_guard lock(stream_mu_);
+      if (stream_state_ == StreamState::kEnded || stream_state_ == StreamState::kDropping) return;
+      out.swap(stream_queue_);
+      stream_inflight_ = out.size();
+      finish = out.empty() && stream_state_ == StreamState::kClosing;
+      timeout = stream_options_.write_timeout;
+    }
+    if (!finish && out.empty()) return;
+    stream_writing_ = true;
+    stream_.expires_after(timeout);
+    auto done = [self = shared_from_this(), finish](beast::error_code ec, std::size_t) {
+      self->stream_writing_ = false;
+      {
+        std::lock_guard lock(self->stream_mu_);
+        self->stream_inflight_ = 0;
+      }
+      if (ec) return self->end_stream(ec == beast::error::timeout ? StreamEnd::kWriteTimeout : StreamEnd::kPeerGone);
+      if (finish) return self->end_stream(StreamEnd::kClosed);
+      self->flush_stream();
+    };
+    if (finish) {
+      asio::async_write(stream_, beast_http::make_chunk_last(), std::move(done));
+    } else {
+      stream_out_ = std::move(out);
+      asio::async_write(stream_, beast_http::make_chunk(asio::buffer(stream_out_)), std::move(done));
+    }
+  }
+
+  void end_stream(StreamEnd why, bool close_socket = true) {
+    std::function<void(StreamEnd)> f;
+    {
+      std::lock_guard lock(stream_mu_);
+      if (stream_state_ == StreamState::kEnded) return;
+      stream_state_ = StreamState::kEnded;
+      stream_end_ = why;
+      std::string().swap(stream_queue_);
+      f = std::move(stream_on_end_);
+    }
+    if (close_socket) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.close();
+    }
+    if (f) f(why);
+  }
+
   friend class Responder;
+  friend class Stream;
   beast::tcp_stream stream_;
   std::shared_ptr<ServerState> server_;
   beast::flat_buffer buffer_;
@@ -291,9 +461,45 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool keep_alive_ = false;
   bool responded_ = true;
+
+  mutable std::mutex stream_mu_;
+  StreamOptions stream_options_;
+  StreamState stream_state_ = StreamState::kOpen;
+  StreamEnd stream_end_ = StreamEnd::kClosed;
+  std::string stream_queue_;       // written, not yet handed to the socket
+  std::size_t stream_inflight_ = 0;  // handed to the socket, not yet written
+  std::function<void(StreamEnd)> stream_on_end_;
+  // Strand only:
+  bool streaming_ = false;
+  bool stream_head_written_ = false;
+  bool stream_writing_ = false;
+  std::string stream_out_;
+  std::array<char, 256> discard_{};
 };
 
 void Responder::send(Response response) const { session_->send(std::move(response)); }
+
+std::shared_ptr<Stream> Responder::stream(Response head, StreamOptions options) const {
+  session_->stream_prepare(options);
+  session_->stream_begin(std::move(head));
+  return std::make_shared<Stream>(session_);
+}
+
+const char* to_string(StreamEnd end) {
+  switch (end) {
+    case StreamEnd::kClosed: return "closed";
+    case StreamEnd::kPeerGone: return "peer_gone";
+    case StreamEnd::kOverflow: return "overflow";
+    case StreamEnd::kWriteTimeout: return "write_timeout";
+  }
+  return "unknown";
+}
+
+bool Stream::write(std::string data) { return session_->stream_write(std::move(data)); }
+void Stream::close() { session_->stream_close(); }
+bool Stream::ended() const { return session_->stream_ended(); }
+std::size_t Stream::buffered_bytes() const { return session_->stream_buffered(); }
+void Stream::on_end(std::function<void(StreamEnd)> f) { session_->stream_on_end(std::move(f)); }
 
 // ---------------------------------------------------------------- Server
 

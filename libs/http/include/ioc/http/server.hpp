@@ -3,6 +3,10 @@
 /// timeouts and graceful shutdown. Handlers may answer later from any thread
 /// (e.g. after a Kafka broker acknowledged a record) through a Responder.
 ///
+/// A handler may also answer with a long-lived Stream (Server-Sent Events):
+/// the head goes out at once and the body follows piece by piece, as the
+/// service writes them, until either side ends it.
+///
 /// Limits: request bodies over max_body_bytes get 413, headers over
 /// max_header_bytes get 431, a client that stalls longer than read_timeout is
 /// disconnected, unknown paths get 404, wrong methods 405 with Allow. All
@@ -37,14 +41,65 @@ struct RequestContext {
   std::string peer;
 };
 
-/// Completes one request. Copyable; send() may be called from any thread,
-/// once. If it is never called (a bug), the connection is closed when the
-/// last copy is destroyed.
+/// Why a Stream ended.
+enum class StreamEnd {
+  kClosed,          // the service called close() (or the server is stopping); the body was finished
+  kPeerGone,        // the client closed the connection or it broke
+  kOverflow,        // the client read too slowly: more than max_buffered_bytes waited
+  kWriteTimeout,    // one write made no progress for write_timeout
+};
+const char* to_string(StreamEnd end);
+
+struct StreamOptions {
+  /// Bytes queued for the client (not yet written to the socket) beyond
+  /// which it is dropped: a slow client never holds the service's memory
+  /// or its writers.
+  std::size_t max_buffered_bytes = 1 << 20;
+  /// A write to the socket that makes no progress for this long ends the stream.
+  std::chrono::milliseconds write_timeout{10'000};
+};
+
+/// A response body written over time (chunked transfer encoding), e.g. an
+/// event stream. Created by Responder::stream(). The connection is not
+/// reused afterwards.
+///
+/// Thread-safe: write() and close() may be called from any thread and never
+/// block; pieces go out in the order written. The server's stop() finishes
+/// open streams like close().
+class Stream {
+ public:
+  explicit Stream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  /// Queues `data` as the next piece of the body. Returns false when the
+  /// stream has ended, or when `data` would take the queue past
+  /// max_buffered_bytes: then the stream ends with kOverflow (the
+  /// connection is dropped, the queue freed).
+  bool write(std::string data);
+  /// Ends the stream once what is queued has been written.
+  void close();
+  /// True once the stream ended (or is ending) for any reason.
+  bool ended() const;
+  /// Bytes queued and not yet written to the socket.
+  std::size_t buffered_bytes() const;
+  /// `f` runs once when the stream ends, on the connection's strand (or at
+  /// once, on the caller's thread, when it already ended). Set it once.
+  void on_end(std::function<void(StreamEnd)> f);
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+/// Completes one request. Copyable; send() (or stream()) may be called from
+/// any thread, once. If neither is called (a bug), the connection is closed
+/// when the last copy is destroyed.
 class Responder {
  public:
   Responder(std::shared_ptr<Session> session, std::shared_ptr<const RequestContext> context)
       : session_(std::move(session)), context_(std::move(context)) {}
   void send(Response response) const;
+  /// Answers with `head` (status and headers; its body is ignored) and a
+  /// body that follows through the returned Stream. A HEAD request gets the
+  /// head only, and its stream ends (kClosed) as soon as that is written.
+  std::shared_ptr<Stream> stream(Response head, StreamOptions options = {}) const;
   const std::string& request_id() const { return context_->request_id; }
   const std::string& peer() const { return context_->peer; }
 

@@ -1,0 +1,692 @@
+#include "wall_state.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+namespace ioc::wall {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t ms(TimePoint t) { return to_epoch_ms(t); }
+
+json::value ms_or_null(TimePoint t) {
+  if (ms(t) == 0) return nullptr;
+  return ms(t);
+}
+
+template <typename T>
+json::value or_null(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  return *v;
+}
+
+// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
+std::string truncate_utf8(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "…";
+}
+
+int severity_rank(std::string_view s) {
+  if (s == "critical") return 3;
+  if (s == "warning") return 2;
+  if (s == "info") return 1;
+  return 0;
+}
+
+// Unknown severities are shown as info: the alert is still on the wall.
+std::string_view severity_name(std::string_view s) {
+  switch (severity_rank(s)) {
+    case 3: return "critical";
+    case 2: return "warning";
+    default: return "info";
+  }
+}
+
+std::string group_key(const std::vector<Label>& group) {
+  std::string key;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (i != 0) key.push_back('/');
+    key += group[i].value;
+  }
+  return key;
+}
+
+std::string_view label_of(const std::vector<Label>& labels, std::string_view name) {
+  for (const Label& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+// A named value of a result; "count" falls back to the result's own count.
+std::optional<double> value_of(const std::vector<WindowResult::Value>& values, std::int64_t count,
+                               std::string_view name) {
+  for (const WindowResult::Value& v : values) {
+    if (v.name == name) return v.value;
+  }
+  if (name == "count") return static_cast<double>(count);
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* to_string(Feed feed) {
+  switch (feed) {
+    case Feed::kReports: return "reports";
+    case Feed::kTransactions: return "transactions";
+    case Feed::kTelemetry: return "telemetry";
+  }
+  return "unknown";
+}
+
+const char* to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kStale: return "stale";
+    case Outcome::kIgnored: return "ignored";
+    case Outcome::kInvalid: return "invalid";
+    case Outcome::kMalformed: return "malformed";
+  }
+  return "unknown";
+}
+
+std::optional<double> WallState::Stored::value(std::string_view name) const { return value_of(values, count, name); }
+
+std::string_view WallState::Group::label(std::string_view name) const { return label_of(labels, name); }
+
+WallState::WallState(WallOptions options, const Registry& registry)
+    : options_(std::move(options)), registry_(registry) {}
+
+// ------------------------------------------------------------- inputs
+
+std::optional<Feed> WallState::feed_of(std::string_view view) const {
+  const ViewNames& v = options_.views;
+  if (view == v.reports) return Feed::kReports;
+  if (view == v.transactions || view == v.processing) return Feed::kTransactions;
+  if (view == v.stations || view == v.water_level || view == v.rainfall) return Feed::kTelemetry;
+  return std::nullopt;
+}
+
+std::chrono::milliseconds WallState::stale_after(Feed feed) const {
+  switch (feed) {
+    case Feed::kReports: return options_.stale_reports;
+    case Feed::kTransactions: return options_.stale_transactions;
+    case Feed::kTelemetry: return options_.stale_telemetry;
+  }
+  return options_.stale_reports;
+}
+
+Outcome WallState::apply(const WindowResult& r, TimePoint arrival) {
+  if (r.view.empty() || ms(r.window_end) <= ms(r.window_start)) return Outcome::kInvalid;
+  const std::optional<Feed> feed = feed_of(r.view);
+  if (!feed) return Outcome::kIgnored;
+  FeedState& fs = feeds_[static_cast<std::size_t>(*feed)];
+  auto note_arrival = [&] {
+    if (!fs.last_arrival || arrival > *fs.last_arrival) fs.last_arrival = arrival;
+    if (ms(r.watermark) != 0 && (!fs.watermark || r.watermark > *fs.watermark)) fs.watermark = r.watermark;
+  };
+  if (r.view == options_.views.stations) {
+    const std::string_view station = label_of(r.group, "source_id");
+    if (station.empty()) return Outcome::kInvalid;
+    note_arrival();
+    if (label_of(r.group, "kind") == options_.station_kind) apply_station(r, arrival);
+    return Outcome::kApplied;
+  }
+  View& v = views_[r.view];
+  const std::string key = group_key(r.group);
+  auto [it, inserted] = v.groups.try_emplace(key);
+  Group& g = it->second;
+  if (inserted) {
+    g.labels = r.group;
+    g.updated = arrival;
+    if (v.groups.size() > options_.max_groups_per_view) evict_group(v);
+  }
+  const std::int64_t start = ms(r.window_start);
+  auto w = g.windows.find(start);
+  if (w != g.windows.end() && w->second.revision >= r.revision) return Outcome::kStale;
+  Stored& s = g.windows[start];
+  s.end = r.window_end;
+  s.revision = r.revision;
+  s.final = r.final;
+  s.count = r.count;
+  s.values = r.values;
+  if (arrival > g.updated) g.updated = arrival;
+  while (g.windows.size() > options_.max_windows_per_group) g.windows.erase(g.windows.begin());
+  note_arrival();
+  return Outcome::kApplied;
+}
+
+void WallState::apply_station(const WindowResult& r, TimePoint arrival) {
+  const std::string id(label_of(r.group, "source_id"));
+  Station& s = stations_[id];
+  if (s.district.empty()) s.district = std::string(label_of(r.group, "district"));
+  const std::int64_t start = ms(r.window_start);
+  const auto count = static_cast<std::int64_t>(value_of(r.values, r.count, "count").value_or(0));
+  // When the view has last_seen (the latest event time, epoch seconds),
+  // that is when the station was heard. Otherwise a result with more
+  // heartbeats than the one before it says it was heard when the result
+  // was written; a result without new ones (e.g. the window's final) says
+  // nothing new.
+  std::optional<TimePoint> heard;
+  for (const WindowResult::Value& v : r.values) {
+    if (v.name == "last_seen" && std::isfinite(v.value)) heard = from_epoch_ms(static_cast<std::int64_t>(v.value * 1000.0));
+  }
+  if (start > s.window) {
+    if (!heard && count > 0) heard = arrival;
+    s.window = start;
+    s.count = count;
+  } else if (start == s.window && count > s.count) {
+    if (!heard) heard = arrival;
+    s.count = count;
+  }
+  if (heard && *heard > s.last_seen) s.last_seen = *heard;
+  if (stations_.size() > options_.max_stations) {
+    // Evict the station heard longest ago (rare: only past the bound).
+    auto oldest = stations_.begin();
+    for (auto i = stations_.begin(); i != stations_.end(); ++i) {
+      if (i->second.last_seen < oldest->second.last_seen) oldest = i;
+    }
+    stations_.erase(oldest);
+  }
+}
+
+void WallState::evict_group(View& view) {
+  auto oldest = view.groups.end();
+  for (auto i = view.groups.begin(); i != view.groups.end(); ++i) {
+    if (i->second.windows.empty()) continue;  // the one being inserted
+    if (oldest == view.groups.end() || i->second.updated < oldest->second.updated) oldest = i;
+  }
+  if (oldest != view.groups.end()) view.groups.erase(oldest);
+}
+
+Outcome WallState::apply(const AlertEvent& a, TimePoint /*arrival*/) {
+  if (a.fingerprint.empty() || a.state == AlertEvent::State::kUnspecified) return Outcome::kInvalid;
+  const AlertEvent* held = nullptr;
+  if (auto i = active_.find(a.fingerprint); i != active_.end()) held = &i->second;
+  for (const AlertEvent& r : resolved_) {
+    if (r.fingerprint != a.fingerprint) continue;
+    if (held == nullptr || std::tie(r.starts_at, r.revision) > std::tie(held->starts_at, held->revision)) held = &r;
+    break;  // newest first: the first match is the latest resolved episode
+  }
+  if (held != nullptr) {
+    if (std::tie(a.starts_at, a.revision) < std::tie(held->starts_at, held->revision)) return Outcome::kStale;
+    if (a == *held) return Outcome::kStale;
+  }
+  std::erase_if(resolved_, [&](const AlertEvent& r) { return r.fingerprint == a.fingerprint; });
+  if (a.state == AlertEvent::State::kResolved) {
+    active_.erase(a.fingerprint);
+    resolved_.push_front(a);
+    while (resolved_.size() > options_.max_resolved) resolved_.pop_back();
+    return Outcome::kApplied;
+  }
+  active_[a.fingerprint] = a;
+  if (active_.size() > options_.max_alerts) {
+    // Past the bound the least important goes: lowest severity, pending
+    // before firing, the most recent first.
+    auto worst = active_.begin();
+    auto rank = [](const AlertEvent& e) {
+      return std::make_tuple(severity_rank(e.severity), e.state == AlertEvent::State::kFiring ? 1 : 0,
+                             -ms(e.starts_at));
+    };
+    for (auto i = active_.begin(); i != active_.end(); ++i) {
+      if (rank(i->second) < rank(worst->second)) worst = i;
+    }
+    active_.erase(worst);
+  }
+  return Outcome::kApplied;
+}
+
+Outcome WallState::apply(const Report& r, TimePoint arrival) {
+  if (r.id.empty()) return Outcome::kInvalid;
+  if (evidence_.contains(r.id)) return Outcome::kStale;
+  Evidence e;
+  e.id = r.id;
+  e.district = r.district;
+  e.category = r.category;
+  e.description = truncate_utf8(r.description, 280);
+  e.address = truncate_utf8(r.address, 120);
+  e.occurred_at = r.occurred_at;
+  e.received_at = ms(r.received_at) != 0 ? r.received_at : arrival;
+  const TimePoint received = e.received_at;
+  evidence_.emplace(r.id, std::move(e));
+  evidence_order_.push_back(r.id);
+  while (evidence_order_.size() > options_.evidence_reports) {
+    const std::string old = std::move(evidence_order_.front());
+    evidence_order_.pop_front();
+    evidence_.erase(old);
+    std::erase(latest_, old);
+  }
+  auto pos = std::find_if(latest_.begin(), latest_.end(),
+                          [&](const std::string& id) { return evidence_.at(id).received_at < received; });
+  latest_.insert(pos, r.id);
+  while (latest_.size() > options_.latest_reports) latest_.pop_back();
+  return Outcome::kApplied;
+}
+
+// ------------------------------------------------------------- time
+
+void WallState::advance(TimePoint now, bool sample) {
+  const TimePoint window_horizon = now - options_.keep_windows;
+  for (auto& [name, v] : views_) {
+    for (auto g = v.groups.begin(); g != v.groups.end();) {
+      std::erase_if(g->second.windows, [&](const auto& w) { return w.second.end < window_horizon; });
+      g = g->second.windows.empty() ? v.groups.erase(g) : std::next(g);
+    }
+  }
+  const TimePoint station_horizon = now - options_.station_horizon;
+  std::erase_if(stations_, [&](const auto& s) { return s.second.last_seen < station_horizon; });
+  const TimePoint resolved_horizon = now - options_.resolved_visible;
+  std::erase_if(resolved_, [&](const AlertEvent& a) {
+    const TimePoint ended = ms(a.ends_at) != 0 ? a.ends_at : ms(a.sent_at) != 0 ? a.sent_at : a.starts_at;
+    return ended < resolved_horizon;
+  });
+  if (!sample) return;
+  if (next_sample_ && now < *next_sample_) return;
+  const std::int64_t interval = std::max<std::int64_t>(1, options_.sparkline_interval.count());
+  const std::int64_t t = ms(now) / interval * interval;
+  next_sample_ = from_epoch_ms(t + interval);
+  const Kpis k = compute(now);
+  push_point("reports_total", t, static_cast<double>(k.reports_total));
+  for (std::size_t i = 0; i < k.reports_by_category.size(); ++i) {
+    push_point("reports." + registry_.category(static_cast<Registry::Index>(i)).code, t,
+               static_cast<double>(k.reports_by_category[i]));
+  }
+  push_point("online_rate", t, k.online_rate);
+  push_point("overdue_ratio", t, k.overdue_ratio);
+  push_point("processing_p95_ms", t, k.p95_ms);
+  push_point("stations_reporting", t, static_cast<double>(k.stations_reporting));
+  push_point("water_level_max", t, k.water_max);
+}
+
+void WallState::push_point(const std::string& series, std::int64_t t, std::optional<double> v) {
+  if (!v) return;
+  std::deque<Point>& s = series_[series];
+  s.push_back({t, *v});
+  while (s.size() > options_.sparkline_points) s.pop_front();
+}
+
+// ------------------------------------------------------------- KPIs
+
+const WallState::View* WallState::view(const std::string& name) const {
+  auto i = views_.find(name);
+  return i == views_.end() ? nullptr : &i->second;
+}
+
+std::optional<WallState::Window> WallState::window_at(const View& v, TimePoint now) const {
+  const std::int64_t t = ms(now);
+  std::optional<Window> covering;
+  std::optional<Window> recent;
+  for (const auto& [key, g] : v.groups) {
+    for (const auto& [start, s] : g.windows) {
+      const std::int64_t end = ms(s.end);
+      if (start <= t && t < end) {
+        if (!covering || start < covering->start) covering = Window{start, end};
+      } else if (end <= t && end > t - (end - start)) {
+        if (!recent || start > recent->start) recent = Window{start, end};
+      }
+    }
+  }
+  return covering ? covering : recent;
+}
+
+WallState::Kpis WallState::compute(TimePoint now) const {
+  Kpis k;
+  k.reports_by_category.assign(registry_.categories().size(), 0);
+  // Calls f(group, stored) for every group's result of the window the view shows.
+  auto each = [&](const std::string& name, std::optional<Window>& chosen, auto&& f) {
+    const View* v = view(name);
+    if (v == nullptr) return;
+    chosen = window_at(*v, now);
+    if (!chosen) return;
+    for (const auto& [key, g] : v->groups) {
+      if (auto w = g.windows.find(chosen->start); w != g.windows.end()) f(g, w->second);
+    }
+  };
+  each(options_.views.reports, k.reports_window, [&](const Group& g, const Stored& s) {
+    const auto n = static_cast<std::int64_t>(s.value("count").value_or(0));
+    k.reports_total += n;
+    if (auto c = registry_.category_index(g.label("category"))) k.reports_by_category[*c] += n;
+  });
+  each(options_.views.transactions, k.transactions_window, [&](const Group&, const Stored& s) {
+    k.tx_count += s.value("count").value_or(0);
+    k.tx_online += s.value("online").value_or(0);
+    k.tx_completed += s.value("completed").value_or(0);
+    k.tx_overdue += s.value("overdue").value_or(0);
+  });
+  if (k.tx_count > 0) k.online_rate = k.tx_online / k.tx_count;
+  if (k.tx_completed + k.tx_overdue > 0) k.overdue_ratio = k.tx_overdue / (k.tx_completed + k.tx_overdue);
+  each(options_.views.processing, k.processing_window, [&](const Group& g, const Stored& s) {
+    const std::optional<double> p95 = s.value("processing_ms_p95");
+    if (p95 && (!k.p95_ms || *p95 > *k.p95_ms)) {
+      k.p95_ms = p95;
+      k.p95_district = std::string(g.label("district"));
+    }
+  });
+  each(options_.views.water_level, k.water_window, [&](const Group& g, const Stored& s) {
+    const std::optional<double> m = s.value("max");
+    if (m && (!k.water_max || *m > *k.water_max)) {
+      k.water_max = m;
+      k.water_district = std::string(g.label("district"));
+      k.water_station = std::string(g.label("source_id"));
+    }
+  });
+  const TimePoint heard = now - options_.station_silence;
+  const TimePoint known = now - options_.station_horizon;
+  for (const auto& [id, s] : stations_) {
+    if (s.last_seen >= known) ++k.stations_total;
+    if (s.last_seen >= heard) ++k.stations_reporting;
+  }
+  return k;
+}
+
+// ------------------------------------------------------------- rendering
+
+std::string WallState::district_name(std::string_view code) const {
+  if (auto i = registry_.district_index(code)) return registry_.district(*i).name;
+  return std::string(code);
+}
+
+std::string WallState::district_of(const AlertEvent& a) const {
+  std::string_view d = label_of(a.group, "district");
+  if (d.empty()) d = label_of(a.labels, "district");
+  return std::string(d);
+}
+
+Sections WallState::render(TimePoint now) const {
+  const Kpis k = compute(now);
+  return {render_districts(k, now), render_kpis(k), render_alerts(now), render_reports(), render_freshness(now)};
+}
+
+json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
+  const std::size_t n = registry_.districts().size();
+  struct Row {
+    int worst = -1;  // severity rank of the worst firing alert, -1: none
+    std::size_t firing = 0, pending = 0;
+    std::int64_t reports = 0;
+    double tx_count = 0, tx_online = 0;
+    std::optional<double> water, rain;
+    std::size_t reporting = 0, total = 0;
+  };
+  std::vector<Row> rows(n);
+  auto row = [&](std::string_view code) -> Row* {
+    auto i = registry_.district_index(code);
+    return i ? &rows[*i] : nullptr;
+  };
+  for (const auto& [fp, a] : active_) {
+    Row* r = row(district_of(a));
+    if (r == nullptr) continue;
+    if (a.state == AlertEvent::State::kFiring) {
+      ++r->firing;
+      r->worst = std::max(r->worst, severity_rank(severity_name(a.severity)));
+    } else {
+      ++r->pending;
+    }
+  }
+  auto each = [&](const std::string& name, const std::optional<Window>& w, auto&& f) {
+    const View* v = view(name);
+    if (v == nullptr || !w) return;
+    for (const auto& [key, g] : v->groups) {
+      auto s = g.windows.find(w->start);
+      if (s == g.windows.end()) continue;
+      if (Row* r = row(g.label("district"))) f(*r, g, s->second);
+    }
+  };
+  each(options_.views.reports, k.reports_window,
+       [](Row& r, const Group&, const Stored& s) { r.reports += static_cast<std::int64_t>(s.value("count").value_or(0)); });
+  each(options_.views.transactions, k.transactions_window, [](Row& r, const Group&, const Stored& s) {
+    r.tx_count += s.value("count").value_or(0);
+    r.tx_online += s.value("online").value_or(0);
+  });
+  each(options_.views.water_level, k.water_window, [](Row& r, const Group&, const Stored& s) {
+    if (auto m = s.value("max"); m && (!r.water || *m > *r.water)) r.water = m;
+  });
+  if (const View* v = view(options_.views.rainfall)) {
+    const std::optional<Window> w = window_at(*v, now);
+    each(options_.views.rainfall, w, [](Row& r, const Group&, const Stored& s) {
+      if (auto m = s.value("sum")) r.rain = r.rain.value_or(0) + *m;
+    });
+  }
+  const TimePoint heard = now - options_.station_silence;
+  const TimePoint known = now - options_.station_horizon;
+  for (const auto& [id, s] : stations_) {
+    Row* r = row(s.district);
+    if (r == nullptr) continue;
+    if (s.last_seen >= known) ++r->total;
+    if (s.last_seen >= heard) ++r->reporting;
+  }
+  json::array out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const District& d = registry_.district(static_cast<Registry::Index>(i));
+    const Row& r = rows[i];
+    json::object o;
+    o["code"] = d.code;
+    o["name"] = d.name;
+    o["status"] = r.worst == 3 ? "critical" : r.worst == 2 ? "warning" : r.worst >= 0 ? "info" : r.pending > 0 ? "pending" : "ok";
+    o["firing"] = static_cast<std::int64_t>(r.firing);
+    o["pending"] = static_cast<std::int64_t>(r.pending);
+    o["reports"] = r.reports;
+    o["online_rate"] = r.tx_count > 0 ? json::value(r.tx_online / r.tx_count) : json::value(nullptr);
+    o["water_level_m"] = or_null(r.water);
+    o["rainfall_mm"] = or_null(r.rain);
+    o["stations_reporting"] = static_cast<std::int64_t>(r.reporting);
+    o["stations_total"] = static_cast<std::int64_t>(r.total);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::value WallState::history(const std::string& series) const {
+  json::array out;
+  if (auto i = series_.find(series); i != series_.end()) {
+    out.reserve(i->second.size());
+    for (const Point& p : i->second) out.push_back(json::array{p.t, p.v});
+  }
+  return out;
+}
+
+json::value WallState::render_kpis(const Kpis& k) const {
+  auto window = [](const std::optional<Window>& w) -> json::value {
+    if (!w) return nullptr;
+    return json::object{{"start", w->start}, {"end", w->end}};
+  };
+  json::object out;
+  {
+    json::array cats;
+    for (std::size_t i = 0; i < k.reports_by_category.size(); ++i) {
+      const Category& c = registry_.category(static_cast<Registry::Index>(i));
+      cats.push_back(json::object{{"code", c.code},
+                                  {"name", c.name},
+                                  {"count", k.reports_by_category[i]},
+                                  {"history", history("reports." + c.code)}});
+    }
+    out["reports"] = json::object{{"view", options_.views.reports},
+                                  {"window", window(k.reports_window)},
+                                  {"total", k.reports_total},
+                                  {"by_category", std::move(cats)},
+                                  {"history", history("reports_total")}};
+  }
+  out["online_rate"] = json::object{{"view", options_.views.transactions},
+                                    {"window", window(k.transactions_window)},
+                                    {"value", or_null(k.online_rate)},
+                                    {"target", options_.online_target},
+                                    {"below_target", k.online_rate && *k.online_rate < options_.online_target},
+                                    {"online", k.tx_online},
+                                    {"count", k.tx_count},
+                                    {"history", history("online_rate")}};
+  out["overdue_ratio"] = json::object{{"view", options_.views.transactions},
+                                      {"window", window(k.transactions_window)},
+                                      {"value", or_null(k.overdue_ratio)},
+                                      {"overdue", k.tx_overdue},
+                                      {"closed", k.tx_completed + k.tx_overdue},
+                                      {"history", history("overdue_ratio")}};
+  out["processing_p95"] = json::object{{"view", options_.views.processing},
+                                       {"window", window(k.processing_window)},
+                                       {"value_ms", or_null(k.p95_ms)},
+                                       {"district", k.p95_district},
+                                       {"district_name", k.p95_ms ? district_name(k.p95_district) : ""},
+                                       {"history", history("processing_p95_ms")}};
+  out["stations"] = json::object{{"view", options_.views.stations},
+                                 {"reporting", static_cast<std::int64_t>(k.stations_reporting)},
+                                 {"total", static_cast<std::int64_t>(k.stations_total)},
+                                 {"silence_s", options_.station_silence.count() / 1000.0},
+                                 {"horizon_s", options_.station_horizon.count() / 1000.0},
+                                 {"history", history("stations_reporting")}};
+  out["water_level"] = json::object{{"view", options_.views.water_level},
+                                    {"window", window(k.water_window)},
+                                    {"value_m", or_null(k.water_max)},
+                                    {"district", k.water_district},
+                                    {"district_name", k.water_max ? district_name(k.water_district) : ""},
+                                    {"station", k.water_station},
+                                    {"history", history("water_level_max")}};
+  return out;
+}
+
+json::value WallState::render_alert(const AlertEvent& a, TimePoint /*now*/) const {
+  json::object o;
+  const std::string district = district_of(a);
+  o["fingerprint"] = a.fingerprint;
+  o["id"] = a.id;
+  o["rule"] = a.rule;
+  o["state"] = to_string(a.state);
+  o["severity"] = severity_name(a.severity);
+  o["district"] = district;
+  o["district_name"] = district.empty() ? "" : district_name(district);
+  json::object group;
+  for (const Label& l : a.group) group[l.name] = l.value;
+  o["group"] = std::move(group);
+  o["view"] = a.view;
+  o["value"] = a.value;
+  o["threshold"] = a.threshold;
+  o["comparator"] = a.comparator;
+  o["summary"] = a.summary;
+  o["description"] = a.description;
+  o["scenario"] = a.scenario;
+  o["category"] = a.category;
+  o["sub_category"] = a.sub_category;
+  o["starts_at"] = ms_or_null(a.starts_at);
+  o["ends_at"] = ms_or_null(a.ends_at);
+  o["window_start"] = ms_or_null(a.window_start);
+  o["window_end"] = ms_or_null(a.window_end);
+  json::array evidence;
+  for (std::size_t i = 0; i < a.sample_ids.size() && i < options_.evidence_per_alert; ++i) {
+    const std::string& id = a.sample_ids[i];
+    json::object e{{"id", id}};
+    if (auto r = evidence_.find(id); r != evidence_.end()) {
+      const Evidence& ev = r->second;
+      e["district"] = ev.district;
+      e["district_name"] = district_name(ev.district);
+      e["category"] = ev.category;
+      if (auto c = registry_.category_index(ev.category)) e["category_name"] = registry_.category(*c).name;
+      e["description"] = ev.description;
+      e["address"] = ev.address;
+      e["received_at"] = ms(ev.received_at);
+    }
+    evidence.push_back(std::move(e));
+  }
+  o["evidence"] = std::move(evidence);
+  o["evidence_total"] = static_cast<std::int64_t>(a.sample_ids.size());
+  return o;
+}
+
+json::value WallState::render_alerts(TimePoint now) const {
+  std::vector<const AlertEvent*> active;
+  active.reserve(active_.size());
+  for (const auto& [fp, a] : active_) active.push_back(&a);
+  // Firing before pending, then the most severe, then the longest-standing.
+  std::sort(active.begin(), active.end(), [](const AlertEvent* x, const AlertEvent* y) {
+    const bool fx = x->state == AlertEvent::State::kFiring, fy = y->state == AlertEvent::State::kFiring;
+    if (fx != fy) return fx;
+    const int sx = severity_rank(severity_name(x->severity)), sy = severity_rank(severity_name(y->severity));
+    if (sx != sy) return sx > sy;
+    if (x->starts_at != y->starts_at) return x->starts_at < y->starts_at;
+    return x->fingerprint < y->fingerprint;
+  });
+  json::object counts{{"critical", 0}, {"warning", 0}, {"info", 0}, {"pending", 0}};
+  json::array list;
+  for (const AlertEvent* a : active) {
+    const std::string_view bucket = a->state == AlertEvent::State::kFiring ? severity_name(a->severity) : "pending";
+    counts[bucket] = counts[bucket].as_int64() + 1;
+    list.push_back(render_alert(*a, now));
+  }
+  json::array resolved;
+  for (const AlertEvent& a : resolved_) resolved.push_back(render_alert(a, now));
+  return json::object{{"active", std::move(list)}, {"resolved", std::move(resolved)}, {"counts", std::move(counts)}};
+}
+
+json::value WallState::render_reports() const {
+  json::array out;
+  for (const std::string& id : latest_) {
+    const Evidence& e = evidence_.at(id);
+    json::object o{{"id", e.id},
+                   {"district", e.district},
+                   {"district_name", district_name(e.district)},
+                   {"category", e.category},
+                   {"description", e.description},
+                   {"address", e.address},
+                   {"occurred_at", ms_or_null(e.occurred_at)},
+                   {"received_at", ms_or_null(e.received_at)}};
+    if (auto c = registry_.category_index(e.category)) o["category_name"] = registry_.category(*c).name;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::optional<double> WallState::feed_age_seconds(Feed feed, TimePoint now) const {
+  const FeedState& fs = feeds_[static_cast<std::size_t>(feed)];
+  if (!fs.last_arrival) return std::nullopt;
+  return std::max<double>(0, static_cast<double>((now - *fs.last_arrival).count()) / 1000.0);
+}
+
+bool WallState::feed_stale(Feed feed, TimePoint now) const {
+  const FeedState& fs = feeds_[static_cast<std::size_t>(feed)];
+  return !fs.last_arrival || now - *fs.last_arrival > stale_after(feed);
+}
+
+json::value WallState::render_freshness(TimePoint now) const {
+  json::array out;
+  for (Feed f : kFeeds) {
+    const FeedState& fs = feeds_[static_cast<std::size_t>(f)];
+    out.push_back(json::object{
+        {"feed", to_string(f)},
+        {"last_arrival", fs.last_arrival ? json::value(ms(*fs.last_arrival)) : json::value(nullptr)},
+        {"watermark", fs.watermark ? json::value(ms(*fs.watermark)) : json::value(nullptr)},
+        {"stale", feed_stale(f, now)},
+        {"stale_after_s", stale_after(f).count() / 1000.0}});
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- metrics
+
+Sizes WallState::sizes() const {
+  Sizes s;
+  for (const auto& [name, v] : views_) {
+    s.groups += v.groups.size();
+    for (const auto& [key, g] : v.groups) s.windows += g.windows.size();
+  }
+  s.stations = stations_.size();
+  s.active_alerts = active_.size();
+  s.resolved_alerts = resolved_.size();
+  s.reports = evidence_.size();
+  for (const auto& [name, points] : series_) s.sparkline_points += points.size();
+  return s;
+}
+
+std::map<std::string, std::size_t> WallState::firing_by_severity() const {
+  std::map<std::string, std::size_t> out{{"critical", 0}, {"warning", 0}, {"info", 0}};
+  for (const auto& [fp, a] : active_) {
+    if (a.state == AlertEvent::State::kFiring) ++out[std::string(severity_name(a.severity))];
+  }
+  return out;
+}
+
+}  // namespace ioc::wall
