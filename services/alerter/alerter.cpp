@@ -394,9 +394,12 @@ void Alerter::retry_failed() {
 }
 
 void Alerter::replace_rules(rules::RuleSet rules) {
+  metrics_->reloads.Add({{"outcome", "ok"}}).Increment();
   std::lock_guard lock(rules_mu_);
   pending_rules_ = std::move(rules);
 }
+
+void Alerter::reload_rejected() { metrics_->reloads.Add({{"outcome", "rejected"}}).Increment(); }
 
 void Alerter::apply_new_rules(TimePoint now) {
   std::optional<rules::RuleSet> next;

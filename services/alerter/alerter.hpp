@@ -67,6 +67,8 @@ class Alerter : public kafka::RebalanceListener {
   /// Replaces the rules (SIGHUP), from any thread; applied by run() between
   /// batches. Alerts of rules that no longer exist are resolved.
   void replace_rules(rules::RuleSet rules);
+  /// Counts a reload whose rule files were rejected (the old rules stay).
+  void reload_rejected();
 
   void on_assigned(std::vector<kafka::TopicPartition>& partitions) override;
   void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;

@@ -104,6 +104,7 @@ int run(const Config& cfg) {
     try {
       alerter.replace_rules(load_rules_or_throw(cfg.rule_files, views));
     } catch (const ConfigError& e) {
+      alerter.reload_rejected();
       log::error("rule files not reloaded; the previous rules stay", {{"error", e.what()}});
     }
   });

@@ -416,7 +416,12 @@ class AlertLifecycleTest(AlerterTestCase):
                    "384 resolved")
         broker = next(x for x in self.system.services if x.name == "ioc-broker")
         self.assertEqual(broker.stop(), 0)
+        # Not consuming: /readyz says so, with the reason.
+        status, _, body = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(
+            http("GET", f"http://127.0.0.1:{port}/readyz")), 30, "the alerter unready without a broker")
+        self.assertIn("no broker connection", json.loads(body)["reason"])
         self.start_broker(self.bootstrap)
+        wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, 60, "the alerter ready again")
         # The aggregator, starting over, counts 380's window anew: revision 1.
         self.result("380", "flood", w, 1, 16)
         events = wait_until(lambda: self.published("FloodReportSurge"), 60, "the active alert published again")
@@ -530,6 +535,17 @@ class AlerterToolsTest(unittest.TestCase):
             self.assertIn(f"{f.name}:5:11: rules[0] (X).fire: must be a comparison like '>= 20'", p.stderr)
         finally:
             os.unlink(f.name)
+
+    def test_readme_check_example_runs_as_written(self):
+        import re
+        with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
+            blocks = [b for b in re.findall(r"```sh\n(.*?)```", f.read(), re.S) if "ioc-alerter --check" in b]
+        self.assertTrue(blocks)
+        for block in blocks:
+            script = "set -eo pipefail\n" + block.replace("./build/bin/", BIN + "/")
+            p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=SOURCE, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("9 rules OK against", p.stdout)
 
 
 if __name__ == "__main__":
