@@ -9,7 +9,9 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -180,16 +182,34 @@ TEST(ConsumerTest, CloseWithFetchedRecordsNotYetPolled) {
   EXPECT_EQ(rd_kafka_consumer_closed(consumer.handle()), 1);
 }
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+// A port p such that p .. p + count - 1 are all free now (a broker with
+// `count` brokers listens on all of them): each is bound at once, then
+// released. The kernel hands out the first; the others are checked, since
+// another process may hold p + 1.
+std::uint16_t free_port(int count = 1) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::vector<int> fds;
+    std::uint16_t base = 0;
+    bool ok = true;
+    for (int i = 0; i < count && ok; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      fds.push_back(fd);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<std::uint16_t>(i == 0 ? 0 : base + i));
+      ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      if (ok && i == 0) {
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        base = ntohs(a.sin_port);
+        ok = base + count - 1 <= 65535;
+      }
+    }
+    for (int fd : fds) ::close(fd);
+    if (ok) return base;
+  }
+  throw std::runtime_error("no run of free ports found");
 }
 
 TEST(EmbeddedBrokerTest, RejectsBadSetup) {
@@ -209,7 +229,7 @@ TEST(EmbeddedBrokerTest, RejectsBadSetup) {
 // Regression: the mock picked new ports on every start, and a client that
 // had learned the old one never came back after a broker restart.
 TEST(EmbeddedBrokerTest, ARestartedBrokerKeepsItsAddressAndGroupsRejoin) {
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = free_port(2);  // two brokers: port and port + 1
   const std::vector<TopicSpec> topics{{"t.restart", 2}};
   auto broker = std::make_unique<EmbeddedBroker>(2, topics, BrokerListen{"127.0.0.1", port});
   EXPECT_EQ(broker->bootstrap_servers(),
