@@ -109,7 +109,12 @@ void Alerter::apply_stats(const kafka::ConsumerStats& stats) {
   }
   lag_exported_ = std::move(exported);
   metrics_->broker_reachable.Set(reachable ? 1 : 0);
+  // Back after an outage, or every half minute: is it still the same cluster?
+  const bool reconnected = reachable && !broker_reachable_;
   broker_reachable_ = reachable;
+  if (reachable && (reconnected || std::chrono::steady_clock::now() - last_cluster_check_ >= std::chrono::seconds(30))) {
+    check_cluster();
+  }
   const auto now = std::chrono::steady_clock::now();
   if (!caught_up_ && assigned_count_ > 0) {
     if (all_known && !behind) {
@@ -188,7 +193,10 @@ void Alerter::restore() {
     log::error("checkpoint unreadable; starting without it", {{"error", cp.error().message}});
   } else if (*cp) {
     const Checkpoint& c = **cp;
-    if (c.topic == cfg_.input_topic) restored_offsets_ = c.offsets;
+    if (c.topic == cfg_.input_topic) {
+      restored_offsets_ = c.offsets;
+      restored_cluster_ = c.cluster_id;
+    }
     if (Status s = evaluator_.restore_snapshot(c.rules); !s.ok()) {
       log::error("rule state in the checkpoint unusable; starting the rules afresh", {{"error", s.error().message}});
     }
@@ -253,14 +261,25 @@ void Alerter::restore() {
 }
 
 bool Alerter::try_assign() {
-  kafka::Admin admin(cfg_.common.kafka);
-  auto topics = admin.topics(kAdminTimeout);
+  if (!admin_) admin_ = std::make_unique<kafka::Admin>(cfg_.common.kafka);
+  auto topics = admin_->topics(kAdminTimeout);
   if (!topics.ok()) return false;
   int partitions = 0;
   for (const auto& t : *topics) {
     if (t.name == cfg_.input_topic) partitions = t.partitions;
   }
   if (partitions == 0) return false;
+  partitions_ = partitions;
+  if (auto id = admin_->cluster_id(kAdminTimeout); id.ok()) {
+    cluster_id_ = *id;
+    if (!restored_cluster_.empty() && restored_cluster_ != cluster_id_) {
+      // The checkpoint's offsets point into logs that no longer exist.
+      log::warn("the cluster changed since the checkpoint (the broker lost its logs): reading from the start",
+                {{"checkpoint_cluster", restored_cluster_}, {"cluster", cluster_id_}});
+      restored_offsets_.clear();
+      evaluator_.forget_revisions();
+    }
+  }
   std::vector<kafka::TopicPartition> tps;
   for (std::int32_t p = 0; p < partitions; ++p) tps.push_back({cfg_.input_topic, p, kafka::TopicPartition::kOffsetBeginning});
   // Without a checkpoint, the group's committed offsets (committed with every checkpoint) are the next best.
@@ -289,6 +308,34 @@ bool Alerter::try_assign() {
   return true;
 }
 
+bool Alerter::check_cluster() {
+  last_cluster_check_ = std::chrono::steady_clock::now();
+  if (!admin_ || cluster_id_.empty()) return false;
+  auto id = admin_->cluster_id(kAdminTimeout);
+  if (!id.ok() || *id == cluster_id_) return false;
+  const std::string old = cluster_id_;
+  cluster_id_ = *id;
+  logs_lost("the broker is a new cluster (" + old + " -> " + cluster_id_ + ")", true);
+  return true;
+}
+
+void Alerter::logs_lost(const std::string& why, bool reread) {
+  log::warn("the broker lost its logs: taking the aggregator's new revisions and publishing the active alerts "
+            "again",
+            {{"why", why}, {"reread", reread}});
+  evaluator_.forget_revisions();
+  for (const AlertEvent& e : book_.active()) produce(e);
+  positions_.clear();  // every partition starts over: detect it once
+  restored_offsets_.clear();
+  if (reread && partitions_ > 0) {
+    std::vector<kafka::TopicPartition> tps;
+    for (std::int32_t p = 0; p < partitions_; ++p) {
+      tps.push_back({cfg_.input_topic, p, kafka::TopicPartition::kOffsetBeginning});
+    }
+    consumer_.assign(tps);
+  }
+}
+
 // ---------------------------------------------------------------- input
 
 void Alerter::dead_letter(const kafka::Message& m, const std::string& reason) {
@@ -304,15 +351,12 @@ void Alerter::handle(const kafka::Message& m, TimePoint now) {
   const std::int32_t p = m.partition();
   if (auto it = positions_.find(p); it != positions_.end() && m.offset() < it->second) {
     // Offsets only go back when the broker lost its log (the embedded broker
-    // restarted): ioc.alerts.v1 is gone too, and the aggregator counts its
-    // windows anew, with revisions from 1.
-    log::warn("input offsets went back: the broker lost its log; publishing the active alerts again and taking "
-              "the aggregator's new revisions",
-              {{"topic", m.topic()}, {"partition", p}, {"offset", m.offset()}, {"expected", it->second}});
-    evaluator_.forget_revisions();
-    for (const AlertEvent& e : book_.active()) produce(e);
-    positions_.clear();  // every partition starts over: detect it once
-    restored_offsets_.clear();
+    // restarted): the cluster id tells for sure, and then every partition is read again.
+    if (!check_cluster()) {
+      logs_lost("offsets of " + std::string(m.topic()) + " [" + std::to_string(p) + "] went back from " +
+                    std::to_string(it->second) + " to " + std::to_string(m.offset()),
+                false);
+    }
   }
   positions_[p] = m.offset() + 1;
   WindowResult r;
@@ -446,6 +490,7 @@ void Alerter::checkpoint(TimePoint now, bool commit) {
   // the topic lacks (a crash before its delivery) is published again at
   // restore, so the poll loop never waits for the broker or the disk here.
   Checkpoint c;
+  c.cluster_id = cluster_id_.empty() ? restored_cluster_ : cluster_id_;
   c.topic = cfg_.input_topic;
   c.offsets = positions_;
   for (const auto& [p, o] : restored_offsets_) c.offsets.try_emplace(p, o);

@@ -37,6 +37,7 @@
 #include "config.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
 #include "ioc/metrics/endpoints.hpp"
@@ -80,6 +81,15 @@ class Alerter : public kafka::RebalanceListener {
   /// Reads ioc.alerts.v1 from its start to its end: the last event per fingerprint.
   std::map<std::string, AlertEvent> read_published();
   bool try_assign();
+  /// Asks the cluster for its id; a new one means the broker lost every log
+  /// (then logs_lost() with a re-read). True when it changed.
+  bool check_cluster();
+  /// The broker lost its logs (a restarted embedded broker): the aggregator
+  /// starts its revisions over and ioc.alerts.v1 is empty. Takes the new
+  /// revisions, publishes the active alerts again and, with `reread`, reads
+  /// every partition again from its start (records written into the new log
+  /// before this alerter fetched again would otherwise be skipped).
+  void logs_lost(const std::string& why, bool reread);
   void handle(const kafka::Message& m, TimePoint now);
   void dead_letter(const kafka::Message& m, const std::string& reason);
   void evaluate(TimePoint now, bool all);
@@ -111,6 +121,11 @@ class Alerter : public kafka::RebalanceListener {
 
   std::map<std::int32_t, std::int64_t> positions_;  // next offset to read, per partition
   std::map<std::int32_t, std::int64_t> restored_offsets_;
+  std::string restored_cluster_;  // the checkpoint's cluster id
+  std::unique_ptr<kafka::Admin> admin_;
+  std::string cluster_id_;
+  int partitions_ = 0;
+  std::chrono::steady_clock::time_point last_cluster_check_{};
   std::atomic<std::size_t> assigned_count_{0};
   bool restored_ = false;
   bool caught_up_ = false;

@@ -17,7 +17,7 @@ namespace ioc::alerter {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x4b434f49;  // "IOCK"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: with the cluster id
 constexpr const char* kFile = "alerter.checkpoint";
 
 template <typename T>
@@ -83,6 +83,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
   std::string out;
   put(out, kMagic);
   put(out, kVersion);
+  put_str(out, c.cluster_id);
   put_str(out, c.topic);
   put(out, to_epoch_ms(c.written_at));
   put(out, static_cast<std::uint32_t>(c.offsets.size()));
@@ -109,10 +110,12 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
   if (crc32(body) != crc) return data_loss("checkpoint checksum mismatch");
   In in(body);
   if (in.get<std::uint32_t>() != kMagic) return data_loss("not an alerter checkpoint");
-  if (const auto v = in.get<std::uint32_t>(); v != kVersion) {
-    return data_loss("checkpoint version " + std::to_string(v) + ", expected " + std::to_string(kVersion));
+  const auto version = in.get<std::uint32_t>();
+  if (version != 1 && version != kVersion) {
+    return data_loss("checkpoint version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
   }
   Checkpoint c;
+  if (version >= 2) c.cluster_id = std::string(in.str());
   c.topic = std::string(in.str());
   c.written_at = from_epoch_ms(in.get<std::int64_t>());
   const auto noffsets = in.get<std::uint32_t>();

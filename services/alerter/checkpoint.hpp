@@ -25,6 +25,9 @@
 namespace ioc::alerter {
 
 struct Checkpoint {
+  /// The Kafka cluster the offsets belong to: an embedded broker that
+  /// restarted is a new cluster with new, empty logs.
+  std::string cluster_id;
   std::string topic;
   std::map<std::int32_t, std::int64_t> offsets;  // partition -> next offset to read
   std::string rules;                             // Evaluator::snapshot()

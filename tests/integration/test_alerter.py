@@ -414,13 +414,6 @@ class AlertLifecycleTest(AlerterTestCase):
         self.result("384", "landslide", w, 6, 1)
         wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="384"), 30,
                    "384 resolved")
-        # The partitions holding results now: after the restart the alerter's
-        # positions in them point past the new, empty logs.
-        from confluent_kafka import Consumer, TopicPartition
-        probe = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "probe"})
-        used = [p for p in range(6)
-                if probe.get_watermark_offsets(TopicPartition("ioc.aggregates.v1", p), timeout=10)[1] > 0]
-        probe.close()
         broker = next(x for x in self.system.services if x.name == "ioc-broker")
         self.assertEqual(broker.stop(), 0)
         # Not consuming: /readyz says so, with the reason.
@@ -429,12 +422,9 @@ class AlertLifecycleTest(AlerterTestCase):
         self.assertIn("no broker connection", json.loads(body)["reason"])
         self.start_broker(self.bootstrap)
         wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, 60, "the alerter ready again")
-        # Known limit: a consumer whose position lies inside a replaced log
-        # (records written there before its next fetch) would skip them; it
-        # notices the replacement only when its position is past the new end.
-        # Results are produced once the alerter has reset every used partition.
-        wait_until(lambda: all(f"ioc.aggregates.v1 [{p}]: offset reset" in alerter.log() for p in used), 60,
-                   "the alerter's positions reset to the new logs")
+        # Produced at once: a record written into the new log below the
+        # alerter's old position must not be skipped (the alerter sees the
+        # new cluster id and reads every partition again from its start).
         # The aggregator, starting over, counts 380's window anew: revision 1.
         self.result("380", "flood", w, 1, 16)
         events = wait_until(lambda: self.published("FloodReportSurge"), 60, "the active alert published again")

@@ -29,6 +29,19 @@ Result<std::vector<TopicInfo>> Admin::topics(std::chrono::milliseconds timeout) 
   return out;
 }
 
+Result<std::string> Admin::cluster_id(std::chrono::milliseconds timeout) {
+  // A metadata request first: rd_kafka_clusterid() answers from its cache.
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
+  rd_kafka_metadata_destroy(md);
+  char* id = rd_kafka_clusterid(rk_, 0);
+  if (id == nullptr) return unavailable("the cluster did not tell its id");
+  std::string out(id);
+  rd_kafka_mem_free(rk_, id);
+  return out;
+}
+
 Result<Watermarks> Admin::watermarks(const std::string& topic, std::int32_t partition,
                                      std::chrono::milliseconds timeout) {
   Watermarks w;

@@ -251,12 +251,20 @@ TEST(EmbeddedBrokerTest, ARestartedBrokerKeepsItsAddressAndGroupsRejoin) {
   };
   ASSERT_TRUE(producer.produce("t.restart", "k", "before").ok());
   ASSERT_TRUE(read("before"));
+  Admin admin(cfg);
+  auto before = admin.cluster_id(5s);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  EXPECT_EQ(admin.cluster_id(5s).value(), *before);
 
   broker.reset();
   broker = std::make_unique<EmbeddedBroker>(2, topics, BrokerListen{"127.0.0.1", port});
   ASSERT_TRUE(wait_until([&] { return producer.produce("t.restart", "k", "after").ok() && producer.flush(2s).ok(); },
                          60s));
   EXPECT_TRUE(read("after"));
+  // The restarted broker lost every topic, and says so with a new cluster id.
+  auto after = admin.cluster_id(5s);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_NE(*after, *before);
 }
 
 TEST(ProducerTest, ReportsUnavailableWhenNoBroker) {

@@ -18,6 +18,7 @@ using S = AlertEvent::State;
 
 Checkpoint sample() {
   Checkpoint c;
+  c.cluster_id = "mockCluster1562";
   c.topic = "ioc.aggregates.v1";
   c.offsets = {{0, 17}, {3, 4096}};
   c.rules = std::string("rules\0bytes", 11);
@@ -30,6 +31,7 @@ TEST(CheckpointTest, RoundTrips) {
   const Checkpoint c = sample();
   auto back = decode_checkpoint(encode_checkpoint(c));
   ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->cluster_id, c.cluster_id);
   EXPECT_EQ(back->topic, c.topic);
   EXPECT_EQ(back->offsets, c.offsets);
   EXPECT_EQ(back->rules, c.rules);
