@@ -46,7 +46,7 @@ def produce_reports(bootstrap, pb, count, event_ms, rate=None):
     from confluent_kafka import Producer
     # Bulk loads in large batches (the embedded broker walks a partition's
     # batches on every fetch: many tiny batches would measure the broker).
-    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5 if rate else 200, "batch.num.messages": 10000,
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5 if rate else 1000, "batch.num.messages": 10000,
                   "batch.size": 4000000, "queue.buffering.max.messages": 1000000, "compression.type": "lz4"})
     rnd = random.Random(7)
     start = time.monotonic()

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
   // The same fetch setting as the services' consumers (libs/kafka).
   rd_kafka_conf_set(conf, "fetch.wait.max.ms", "100", err, sizeof err);
+  rd_kafka_conf_set(conf, "queued.min.messages", "1000000", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) {
     std::fprintf(stderr, "%s\n", err);

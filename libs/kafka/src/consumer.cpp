@@ -74,6 +74,15 @@ Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListen
           {"max.poll.interval.ms", std::to_string(opts.max_poll_interval.count())},
           {"fetch.wait.max.ms", std::to_string(opts.fetch_wait_max.count())},
           {"reconnect.backoff.max.ms", "1000"},
+          // librdkafka 2.0 stops fetching a partition while the client's
+          // queue holds more than queued.min.messages (default 100k) and
+          // looks again only when its broker thread next wakes, up to 1 s
+          // later (later versions added fetch.queue.backoff.ms for this).
+          // A consumer catching up on a backlog then reads 100k records
+          // and sits idle for most of a second: the aggregator managed
+          // 0.16 M records/s instead of 0.7 M. The queue stays bounded by
+          // queued.max.messages.kbytes (64 MB by default).
+          {"queued.min.messages", "1000000"},
       },
       {{"group.id", opts.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
   rd_kafka_conf_set_opaque(conf, this);

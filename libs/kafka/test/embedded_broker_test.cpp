@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -156,6 +157,22 @@ TEST(ConsumerTest, CommitAndCloseReturnWhenTheBrokerIsGone) {
   consumer.close(1s);
   // Bounded by the two timeouts, not by the session or forever.
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+// Regression: with librdkafka's default queued.min.messages (100k) a
+// consumer behind by more than that stopped fetching for up to a second
+// at a time (the aggregator read 0.16 M records/s instead of 0.7 M).
+TEST(ConsumerTest, KeepsFetchingWhileABacklogIsQueued) {
+  auto setting = [](Consumer& c) {
+    char buf[64];
+    std::size_t size = sizeof buf;
+    EXPECT_EQ(rd_kafka_conf_get(rd_kafka_conf(c.handle()), "queued.min.messages", buf, &size), RD_KAFKA_CONF_OK);
+    return std::string(buf);
+  };
+  Consumer defaults({"127.0.0.1:1", "test", {}}, {.group_id = "g-q"});
+  EXPECT_EQ(setting(defaults), "1000000");
+  Consumer configured({"127.0.0.1:1", "test", {{"queued.min.messages", "5000"}}}, {.group_id = "g-q"});
+  EXPECT_EQ(setting(configured), "5000");
 }
 
 // Regression: records fetched but not yet polled moved to the close queue,
