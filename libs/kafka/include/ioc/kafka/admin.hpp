@@ -47,8 +47,9 @@ class Admin {
   /// topic, in order (ok also when it was created meanwhile by another).
   [[nodiscard]] Result<std::vector<Status>> create_topics(const std::vector<TopicSpec>& topics,
                                                           std::chrono::milliseconds timeout);
-  /// The cluster's id, from fresh metadata. An embedded broker gets a new
-  /// one at every start: a changed id means every topic was lost.
+  /// The cluster's id, from fresh metadata. A changed id means another
+  /// cluster: for the embedded broker, a restarted process (the mock derives
+  /// its id from memory addresses, new in every process) that lost every topic.
   [[nodiscard]] Result<std::string> cluster_id(std::chrono::milliseconds timeout);
   /// Consumer groups known to the cluster (ListGroups), when supported.
   [[nodiscard]] Result<std::vector<std::string>> groups(std::chrono::milliseconds timeout);
