@@ -74,6 +74,12 @@ def produce_reports(bootstrap, pb, count, event_ms, rate=None):
     p.flush(60)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def events_total(url):
     text = http("GET", url)[2]
     return sum(metric(text, "ioc_aggregator_events_total", {"outcome": o}) or 0
@@ -114,9 +120,9 @@ def main():
             out = subprocess.run([os.path.join(os.environ["IOC_BIN"], "ioc-bench-raw-consume"), bootstrap,
                                   "ioc.reports.v1", str(records)], capture_output=True, text=True, timeout=400,
                                  check=True)
-            n, secs = out.stdout.split()
-            return int(n) / float(secs)
-        raw_rate = max(raw() for _ in range(3))
+            n, secs, cpu = out.stdout.split()
+            return int(n) / float(secs), float(cpu) / int(n)
+        raw_rate, raw_cpu = max(raw() for _ in range(3))
 
         # 2. the aggregator on the same records
         aport = free_port()
@@ -125,6 +131,7 @@ def main():
                            "--set", f"aggregator.group_id=bench-{uuid.uuid4()}")
         url = f"http://127.0.0.1:{aport}/metrics"
         agg.wait_http(f"http://127.0.0.1:{aport}/healthz")
+        cpu_start = cpu_seconds(agg.proc.pid)
         def progress():
             n = events_total(url)
             if os.environ.get("IOC_BENCH_VERBOSE"):
@@ -142,6 +149,7 @@ def main():
             return None
         agg_rate = records / (done - wait_until(assigned_at, 10, "the assignment log line"))
         rss_kb = int(open(f"/proc/{agg.proc.pid}/status").read().split("VmHWM:")[1].split()[0])
+        agg_cpu = (cpu_seconds(agg.proc.pid) - cpu_start) / records
         agg.stop()
 
         # 2b. memory per open key-window, from the process: a view keyed by
@@ -217,6 +225,7 @@ def main():
         print(f"| raw consume (plain librdkafka, best of 3) | {raw_rate:,.0f} records/s |")
         print(f"| ioc-aggregator (fresh group, same records) | {agg_rate:,.0f} records/s |")
         print(f"| **ratio aggregator / raw** | **{agg_rate / raw_rate:.2f}** |")
+        print(f"| CPU per record (all threads): raw / aggregator | {raw_cpu * 1e6:.2f} / {agg_cpu * 1e6:.2f} µs |")
         print(f"| aggregator peak RSS (VmHWM), default views | {rss_kb / 1024:.0f} MiB |")
         print(f"| peak RSS with {open_windows:,.0f} open key-windows (one per report; fetch queue 4 MB) | "
               f"{mem_kb / 1024:.0f} MiB, {base_kb / 1024:.0f} MiB before the first record: "

@@ -1,8 +1,8 @@
 // ioc-bench-raw-consume BOOTSTRAP TOPIC RECORDS: the floor of any consumer of
 // a topic, for bench/aggregator_e2e.py. Plain librdkafka, no group join
 // (every partition assigned from the beginning), messages taken in batches
-// and dropped; prints the records read and the seconds from the assignment
-// to the last record.
+// and dropped; prints the records read, the seconds from the assignment to
+// the last record, and the CPU seconds the process used (all threads).
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -57,7 +59,11 @@ int main(int argc, char** argv) {
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - assigned).count();
-  std::printf("%lld %.6f\n", got, s);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  std::printf("%lld %.6f %.6f\n", got, s, cpu);
   rd_kafka_queue_destroy(q);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
