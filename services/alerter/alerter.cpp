@@ -22,6 +22,17 @@ bool is_notified(const AlertEvent& e) {
   return e.state == AlertEvent::State::kFiring || e.state == AlertEvent::State::kResolved;
 }
 
+/// The event that ends an alert whose rule is gone: firing ones resolve,
+/// pending ones turn inactive.
+AlertEvent ended(const AlertEvent& e, TimePoint now) {
+  AlertEvent r = e;
+  r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
+  r.ends_at = now;
+  r.sent_at = now;
+  r.revision = e.revision + 1;
+  return r;
+}
+
 rules::EvaluatorOptions evaluator_options(const Config& cfg) {
   rules::EvaluatorOptions o;
   o.update_interval = cfg.update_interval;
@@ -222,12 +233,7 @@ void Alerter::restore() {
   // Alerts of rules that were removed or changed their grouping: resolve them.
   std::vector<AlertEvent> resolutions;
   for (const AlertEvent& e : orphans) {
-    AlertEvent r = e;
-    r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
-    r.ends_at = now;
-    r.sent_at = now;
-    r.revision = e.revision + 1;
-    resolutions.push_back(std::move(r));
+    resolutions.push_back(ended(e, now));
   }
   if (!resolutions.empty()) {
     log::info("resolving alerts of rules that no longer exist", {{"alerts", resolutions.size()}});
@@ -447,12 +453,7 @@ void Alerter::resolve_orphans(TimePoint now) {
   std::vector<AlertEvent> out;
   for (const AlertEvent& e : book_.active()) {
     if (evaluator_.restore(e)) continue;
-    AlertEvent r = e;
-    r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
-    r.ends_at = now;
-    r.sent_at = now;
-    r.revision = e.revision + 1;
-    out.push_back(std::move(r));
+    out.push_back(ended(e, now));
   }
   publish(out);
 }
