@@ -166,6 +166,8 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       consumer_(group_client(cfg), {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval}, this),
       admin_(cfg.common.kafka),
       reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
+      cluster_(admin_),
+      progress_("records", cfg.stall_timeout),
       store_(cfg.group_id, cfg.state_topic, producer_, admin_, reader_),
       labels_(cfg.views.size()),
       gauge_series_(cfg.views.size(), 0),
@@ -227,10 +229,7 @@ metrics::Readiness Aggregator::readiness() const {
 void Aggregator::on_stats(const kafka::ConsumerStats& stats) { pending_stats_ = stats; }
 
 void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
-  const bool reachable = stats.brokers_up > 0;
-  std::int64_t waiting = 0;
-  std::int64_t read = 0;
-  std::set<UnitId> exported;
+  std::vector<kafka::TopicPartition> positions;
   for (const kafka::PartitionStats& st : stats.partitions) {
     const auto stream = stream_of(st.topic);
     if (!stream) continue;
@@ -240,12 +239,14 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
     // Nothing read yet: the position is where fetching started. Every record
     // fetched before these statistics were taken has been handled by now.
     if (u.next_offset < 0 && st.fetch_offset >= 0) u.next_offset = st.fetch_offset;
-    if (!reachable || st.high_watermark < 0 || u.next_offset < 0) continue;
-    const std::int64_t lag = std::max<std::int64_t>(0, st.high_watermark - u.next_offset);
-    metrics_->lag.Add({{"topic", u.topic}, {"partition", std::to_string(u.partition)}}).Set(static_cast<double>(lag));
-    exported.insert(it->first);
-    waiting += lag;
-    read += u.next_offset;
+    positions.push_back({u.topic, u.partition, u.next_offset});
+  }
+  const auto now = std::chrono::steady_clock::now();
+  progress_.update(stats, positions, now);
+  std::set<UnitId> exported;
+  for (const kafka::PartitionLag& l : progress_.lags()) {
+    metrics_->lag.Add({{"topic", l.topic}, {"partition", std::to_string(l.partition)}}).Set(static_cast<double>(l.lag));
+    exported.insert({*stream_of(l.topic), l.partition});
   }
   for (const UnitId& id : lag_exported_) {
     if (!exported.contains(id)) {
@@ -254,20 +255,31 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
     }
   }
   lag_exported_ = std::move(exported);
-  metrics_->broker_reachable.Set(reachable ? 1 : 0);
-  broker_reachable_ = reachable;
-  const auto now = std::chrono::steady_clock::now();
-  if (waiting == 0 || read != last_read_) last_progress_ = now;
-  last_read_ = read;
-  std::string verdict;
-  if (!reachable) {
-    verdict = "no broker connection (" + std::to_string(stats.brokers_known) + " brokers known)";
-  } else if (now - last_progress_ >= cfg_.stall_timeout) {
-    verdict = "not consuming: " + std::to_string(waiting) + " records waiting and no progress for " +
-              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count()) + "s";
-  }
+  metrics_->broker_reachable.Set(progress_.reachable() ? 1 : 0);
+  broker_reachable_ = progress_.reachable();
+  if (auto change = cluster_.observe(progress_.reachable(), now)) on_cluster_changed(*change);
   std::lock_guard lock(ready_mu_);
-  not_ready_ = std::move(verdict);
+  not_ready_ = progress_.verdict();
+}
+
+void Aggregator::on_cluster_changed(const kafka::ClusterChange& change) {
+  // Another cluster (an in-memory broker restarted) has new logs: the
+  // positions in the old ones mean nothing there, and records written into
+  // the new logs below them would be skipped. Every input partition is read
+  // from the start of its new log; its offsets then neither leave a gap nor
+  // go back. The windows in memory stay: their results were published.
+  log::warn("the broker is a new cluster (its logs were replaced): reading every input partition again from the "
+            "start of its new log",
+            {{"old_cluster", change.old_id}, {"new_cluster", change.new_id}, {"partitions", units_.size()}});
+  std::vector<kafka::TopicPartition> starts;
+  for (auto& [id, u] : units_) {
+    u->next_offset = -1;  // the first record read is the new log's first
+    u->catch_up_to = -1;  // a log end of the old log
+    starts.push_back({u->topic, u->partition, kafka::TopicPartition::kOffsetBeginning});
+  }
+  if (Status s = consumer_.seek(starts, kFlushTimeout); !s.ok()) {
+    log::warn("input partitions not moved to the start of the new logs", {{"error", s.error().message}});
+  }
 }
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {

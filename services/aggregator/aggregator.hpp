@@ -39,8 +39,10 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
 #include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/cluster_watch.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
+#include "ioc/kafka/progress.hpp"
 #include "ioc/metrics/endpoints.hpp"
 #include "ioc/window/engine.hpp"
 #include "sample_ids.hpp"
@@ -126,6 +128,9 @@ class Aggregator : public kafka::RebalanceListener {
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
   void apply_stats(const kafka::ConsumerStats& stats);
+  /// The broker is another cluster: reads every input partition from the
+  /// start of its new log.
+  void on_cluster_changed(const kafka::ClusterChange& change);
   std::vector<UnitId> unit_ids() const;
 
   const Config& cfg_;
@@ -136,6 +141,8 @@ class Aggregator : public kafka::RebalanceListener {
   kafka::Consumer consumer_;
   kafka::Admin admin_;
   kafka::Consumer reader_;  // assign only: checkpoints, and logs checked against them
+  kafka::ClusterWatch cluster_;  // asks admin_
+  kafka::ProgressWatch progress_;
   CheckpointStore store_;
   /// Global view indices (into cfg_.views) per stream, in engine order.
   std::array<std::vector<std::size_t>, kStreams> stream_views_;
@@ -162,9 +169,7 @@ class Aggregator : public kafka::RebalanceListener {
 
   std::optional<kafka::ConsumerStats> pending_stats_;
   std::set<UnitId> lag_exported_;
-  std::int64_t last_read_ = -1;
   bool broker_reachable_ = true;
-  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
   mutable std::mutex ready_mu_;
   std::string not_ready_;
   /// Held by the poll thread while it changes engines, and by queries.

@@ -22,6 +22,17 @@ bool is_notified(const AlertEvent& e) {
   return e.state == AlertEvent::State::kFiring || e.state == AlertEvent::State::kResolved;
 }
 
+/// The event that ends an alert whose rule is gone: firing ones resolve,
+/// pending ones turn inactive.
+AlertEvent ended(const AlertEvent& e, TimePoint now) {
+  AlertEvent r = e;
+  r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
+  r.ends_at = now;
+  r.sent_at = now;
+  r.revision = e.revision + 1;
+  return r;
+}
+
 rules::EvaluatorOptions evaluator_options(const Config& cfg) {
   rules::EvaluatorOptions o;
   o.update_interval = cfg.update_interval;
@@ -44,7 +55,12 @@ Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatal
                                                            .delivery_timeout = cfg.delivery_timeout}),
       consumer_(cfg.common.kafka,
                 {.group_id = cfg.group_id, .stats_interval = cfg.stats_interval, .fetch_wait_max = cfg.fetch_wait_max},
-                this) {
+                this),
+      cluster_([this]() -> Result<std::string> {
+        if (!admin_) return Error{ErrorCode::kUnavailable, "no admin client yet"};
+        return admin_->cluster_id(kAdminTimeout);
+      }),
+      progress_("results", cfg.stall_timeout) {
   metrics_->rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
   writer_ = std::make_unique<CheckpointWriter>(cfg.state_dir, [this](const Status& s) {
     if (!s.ok()) {
@@ -80,27 +96,19 @@ void Alerter::on_error(const kafka::ConsumerError& error) {
 void Alerter::on_stats(const kafka::ConsumerStats& stats) { pending_stats_ = stats; }
 
 void Alerter::apply_stats(const kafka::ConsumerStats& stats) {
-  const bool reachable = stats.brokers_up > 0;
-  std::int64_t waiting = 0;
-  std::int64_t read = 0;
-  std::set<std::int32_t> exported;
-  bool all_known = !stats.partitions.empty();
-  bool behind = false;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<kafka::TopicPartition> positions;
   for (const kafka::PartitionStats& st : stats.partitions) {
     if (st.topic != cfg_.input_topic) continue;
-    const std::int32_t p = st.partition;
-    auto it = positions_.find(p);
-    const std::int64_t position = it != positions_.end() ? it->second : st.fetch_offset;
-    if (!reachable || st.high_watermark < 0 || position < 0) {
-      all_known = false;
-      continue;
-    }
-    const std::int64_t lag = std::max<std::int64_t>(0, st.high_watermark - position);
-    metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(p)}}).Set(static_cast<double>(lag));
-    exported.insert(p);
-    waiting += lag;
-    read += position;
-    behind = behind || lag > 0;
+    auto it = positions_.find(st.partition);
+    positions.push_back({st.topic, st.partition, it != positions_.end() ? it->second : -1});
+  }
+  progress_.update(stats, positions, now);
+  std::set<std::int32_t> exported;
+  for (const kafka::PartitionLag& l : progress_.lags()) {
+    metrics_->lag.Add({{"topic", cfg_.input_topic}, {"partition", std::to_string(l.partition)}})
+        .Set(static_cast<double>(l.lag));
+    exported.insert(l.partition);
   }
   for (std::int32_t p : lag_exported_) {
     if (!exported.contains(p)) {
@@ -108,36 +116,21 @@ void Alerter::apply_stats(const kafka::ConsumerStats& stats) {
     }
   }
   lag_exported_ = std::move(exported);
-  metrics_->broker_reachable.Set(reachable ? 1 : 0);
-  // Back after an outage, or every half minute: is it still the same cluster?
-  const bool reconnected = reachable && !broker_reachable_;
-  broker_reachable_ = reachable;
-  if (reachable && (reconnected || std::chrono::steady_clock::now() - last_cluster_check_ >= std::chrono::seconds(30))) {
-    check_cluster();
-  }
-  const auto now = std::chrono::steady_clock::now();
+  metrics_->broker_reachable.Set(progress_.reachable() ? 1 : 0);
+  if (auto change = cluster_.observe(progress_.reachable(), now)) new_cluster(*change);
   if (!caught_up_ && assigned_count_ > 0) {
-    if (all_known && !behind) {
+    if (progress_.caught_up()) {
       caught_up_ = true;
       log::info("caught up with " + cfg_.input_topic + "; evaluating rules",
                 {{"series", evaluator_.stats().series}});
     } else if (now - assigned_at_ >= cfg_.restore_timeout) {
       caught_up_ = true;
       log::warn("still behind on " + cfg_.input_topic + " after alerter.restore_timeout; evaluating anyway",
-                {{"records_waiting", waiting}});
+                {{"records_waiting", progress_.waiting()}});
     }
   }
-  if (waiting == 0 || read != last_read_) last_progress_ = now;
-  last_read_ = read;
-  std::string verdict;
-  if (!reachable) {
-    verdict = "no broker connection (" + std::to_string(stats.brokers_known) + " brokers known)";
-  } else if (now - last_progress_ >= cfg_.stall_timeout) {
-    verdict = "not consuming: " + std::to_string(waiting) + " results waiting and no progress for " +
-              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count()) + "s";
-  }
   std::lock_guard lock(ready_mu_);
-  not_ready_ = std::move(verdict);
+  not_ready_ = progress_.verdict();
 }
 
 // ---------------------------------------------------------------- restore
@@ -240,12 +233,7 @@ void Alerter::restore() {
   // Alerts of rules that were removed or changed their grouping: resolve them.
   std::vector<AlertEvent> resolutions;
   for (const AlertEvent& e : orphans) {
-    AlertEvent r = e;
-    r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
-    r.ends_at = now;
-    r.sent_at = now;
-    r.revision = e.revision + 1;
-    resolutions.push_back(std::move(r));
+    resolutions.push_back(ended(e, now));
   }
   if (!resolutions.empty()) {
     log::info("resolving alerts of rules that no longer exist", {{"alerts", resolutions.size()}});
@@ -270,15 +258,14 @@ bool Alerter::try_assign() {
   }
   if (partitions == 0) return false;
   partitions_ = partitions;
-  if (auto id = admin_->cluster_id(kAdminTimeout); id.ok()) {
-    cluster_id_ = *id;
-    if (!restored_cluster_.empty() && restored_cluster_ != cluster_id_) {
-      // The checkpoint's offsets point into logs that no longer exist.
-      log::warn("the cluster changed since the checkpoint (the broker lost its logs): reading from the start",
-                {{"checkpoint_cluster", restored_cluster_}, {"cluster", cluster_id_}});
-      restored_offsets_.clear();
-      evaluator_.forget_revisions();
-    }
+  // Changed before anything was assigned: the alerts go to the new logs again.
+  if (auto change = cluster_.check(std::chrono::steady_clock::now())) new_cluster(*change, false);
+  if (!cluster_.id().empty() && !restored_cluster_.empty() && restored_cluster_ != cluster_.id()) {
+    // The checkpoint's offsets point into logs that no longer exist.
+    log::warn("the cluster changed since the checkpoint (the broker lost its logs): reading from the start",
+              {{"checkpoint_cluster", restored_cluster_}, {"cluster", cluster_.id()}});
+    restored_offsets_.clear();
+    evaluator_.forget_revisions();
   }
   std::vector<kafka::TopicPartition> tps;
   for (std::int32_t p = 0; p < partitions; ++p) tps.push_back({cfg_.input_topic, p, kafka::TopicPartition::kOffsetBeginning});
@@ -309,14 +296,13 @@ bool Alerter::try_assign() {
 }
 
 bool Alerter::check_cluster() {
-  last_cluster_check_ = std::chrono::steady_clock::now();
-  if (!admin_ || cluster_id_.empty()) return false;
-  auto id = admin_->cluster_id(kAdminTimeout);
-  if (!id.ok() || *id == cluster_id_) return false;
-  const std::string old = cluster_id_;
-  cluster_id_ = *id;
-  logs_lost("the broker is a new cluster (" + old + " -> " + cluster_id_ + ")", true);
-  return true;
+  auto change = cluster_.check(std::chrono::steady_clock::now());
+  if (change) new_cluster(*change);
+  return change.has_value();
+}
+
+void Alerter::new_cluster(const kafka::ClusterChange& change, bool reread) {
+  logs_lost("the broker is a new cluster (" + change.old_id + " -> " + change.new_id + ")", reread);
 }
 
 void Alerter::logs_lost(const std::string& why, bool reread) {
@@ -467,12 +453,7 @@ void Alerter::resolve_orphans(TimePoint now) {
   std::vector<AlertEvent> out;
   for (const AlertEvent& e : book_.active()) {
     if (evaluator_.restore(e)) continue;
-    AlertEvent r = e;
-    r.state = e.state == AlertEvent::State::kFiring ? AlertEvent::State::kResolved : AlertEvent::State::kInactive;
-    r.ends_at = now;
-    r.sent_at = now;
-    r.revision = e.revision + 1;
-    out.push_back(std::move(r));
+    out.push_back(ended(e, now));
   }
   publish(out);
 }
@@ -490,7 +471,7 @@ void Alerter::checkpoint(TimePoint now, bool commit) {
   // the topic lacks (a crash before its delivery) is published again at
   // restore, so the poll loop never waits for the broker or the disk here.
   Checkpoint c;
-  c.cluster_id = cluster_id_.empty() ? restored_cluster_ : cluster_id_;
+  c.cluster_id = cluster_.id().empty() ? restored_cluster_ : cluster_.id();
   c.topic = cfg_.input_topic;
   c.offsets = positions_;
   for (const auto& [p, o] : restored_offsets_) c.offsets.try_emplace(p, o);
@@ -499,7 +480,7 @@ void Alerter::checkpoint(TimePoint now, bool commit) {
   c.written_at = now;
   writer_->submit(encode_checkpoint(c));
   // The group's offsets are for operators (lag, retention warnings); the checkpoint is what counts.
-  if (commit && broker_reachable_ && !positions_.empty()) {
+  if (commit && progress_.reachable() && !positions_.empty()) {
     std::vector<kafka::TopicPartition> offsets;
     for (const auto& [p, o] : positions_) offsets.push_back({cfg_.input_topic, p, o});
     if (Status s = consumer_.commit(offsets, kCommitTimeout); !s.ok()) {

@@ -38,8 +38,10 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/registry.hpp"
 #include "ioc/kafka/admin.hpp"
+#include "ioc/kafka/cluster_watch.hpp"
 #include "ioc/kafka/consumer.hpp"
 #include "ioc/kafka/producer.hpp"
+#include "ioc/kafka/progress.hpp"
 #include "ioc/metrics/endpoints.hpp"
 #include "ioc/rules/evaluator.hpp"
 #include "notifier.hpp"
@@ -84,6 +86,8 @@ class Alerter : public kafka::RebalanceListener {
   /// Asks the cluster for its id; a new one means the broker lost every log
   /// (then logs_lost() with a re-read). True when it changed.
   bool check_cluster();
+  /// The broker is another cluster: logs_lost().
+  void new_cluster(const kafka::ClusterChange& change, bool reread = true);
   /// The broker lost its logs (a restarted embedded broker): the aggregator
   /// starts its revisions over and ioc.alerts.v1 is empty. Takes the new
   /// revisions, publishes the active alerts again and, with `reread`, reads
@@ -123,9 +127,8 @@ class Alerter : public kafka::RebalanceListener {
   std::map<std::int32_t, std::int64_t> restored_offsets_;
   std::string restored_cluster_;  // the checkpoint's cluster id
   std::unique_ptr<kafka::Admin> admin_;
-  std::string cluster_id_;
+  kafka::ClusterWatch cluster_;  // asks admin_ (once it exists)
   int partitions_ = 0;
-  std::chrono::steady_clock::time_point last_cluster_check_{};
   std::atomic<std::size_t> assigned_count_{0};
   bool restored_ = false;
   bool caught_up_ = false;
@@ -143,9 +146,7 @@ class Alerter : public kafka::RebalanceListener {
 
   std::optional<kafka::ConsumerStats> pending_stats_;
   std::set<std::int32_t> lag_exported_;
-  std::int64_t last_read_ = -1;
-  bool broker_reachable_ = true;
-  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  kafka::ProgressWatch progress_;
   mutable std::mutex ready_mu_;
   std::string not_ready_;
 };

@@ -3,17 +3,12 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "ioc/codec/json.hpp"
 #include "ioc/core/time_format.hpp"
 
 namespace ioc::alerter {
 
 namespace {
-
-boost::json::object labels_json(const std::vector<Label>& ls) {
-  boost::json::object o;
-  for (const Label& l : ls) o[l.name] = l.value;
-  return o;
-}
 
 std::string time_or_empty(TimePoint t) { return t == TimePoint{} ? std::string() : format_rfc3339(t); }
 
@@ -21,29 +16,16 @@ std::string time_or_empty(TimePoint t) { return t == TimePoint{} ? std::string()
 
 boost::json::object alert_json(const AlertEvent& e) {
   boost::json::object o;
-  o["id"] = e.id;
-  o["fingerprint"] = e.fingerprint;
-  o["rule"] = e.rule;
-  o["state"] = to_string(e.state);
+  codec::add_alert_fields(e, o);
   o["severity"] = e.severity;
-  o["summary"] = e.summary;
-  o["description"] = e.description;
-  o["scenario"] = e.scenario;
-  o["view"] = e.view;
-  o["group"] = labels_json(e.group);
-  o["labels"] = labels_json(e.labels);
-  o["annotations"] = labels_json(e.annotations);
-  o["value"] = e.value;
-  o["threshold"] = e.threshold;
-  o["comparator"] = e.comparator;
+  o["labels"] = codec::labels_json(e.labels);
+  o["annotations"] = codec::labels_json(e.annotations);
   o["window_start"] = time_or_empty(e.window_start);
   o["window_end"] = time_or_empty(e.window_end);
   o["starts_at"] = time_or_empty(e.starts_at);
   o["ends_at"] = time_or_empty(e.ends_at);
   o["sent_at"] = time_or_empty(e.sent_at);
   o["revision"] = e.revision;
-  o["category"] = e.category;
-  o["sub_category"] = e.sub_category;
   boost::json::array ids;
   for (const auto& id : e.sample_ids) ids.emplace_back(id);
   o["sample_ids"] = std::move(ids);

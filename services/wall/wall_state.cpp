@@ -7,6 +7,8 @@
 #include <limits>
 #include <tuple>
 
+#include "ioc/codec/json.hpp"
+
 namespace ioc::wall {
 
 namespace json = boost::json;
@@ -556,25 +558,10 @@ json::value WallState::render_kpis(const Kpis& k) const {
 json::value WallState::render_alert(const AlertEvent& a, TimePoint /*now*/) const {
   json::object o;
   const std::string district = district_of(a);
-  o["fingerprint"] = a.fingerprint;
-  o["id"] = a.id;
-  o["rule"] = a.rule;
-  o["state"] = to_string(a.state);
+  codec::add_alert_fields(a, o);
   o["severity"] = severity_name(a.severity);
   o["district"] = district;
   o["district_name"] = district.empty() ? "" : district_name(district);
-  json::object group;
-  for (const Label& l : a.group) group[l.name] = l.value;
-  o["group"] = std::move(group);
-  o["view"] = a.view;
-  o["value"] = a.value;
-  o["threshold"] = a.threshold;
-  o["comparator"] = a.comparator;
-  o["summary"] = a.summary;
-  o["description"] = a.description;
-  o["scenario"] = a.scenario;
-  o["category"] = a.category;
-  o["sub_category"] = a.sub_category;
   o["starts_at"] = ms_or_null(a.starts_at);
   o["ends_at"] = ms_or_null(a.ends_at);
   o["window_start"] = ms_or_null(a.window_start);

@@ -126,6 +126,27 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw ConfigError("kafka consumer", "assign", rd_kafka_err2str(err));
 }
 
+Status Consumer::seek(const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) {
+  if (partitions.empty()) return {};
+  rd_kafka_topic_partition_list_t* list = to_list(partitions);
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, static_cast<int>(timeout.count()));
+  std::string failed;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (e != nullptr) {
+    err = rd_kafka_error_code(e);
+    rd_kafka_error_destroy(e);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& el = list->elems[i];
+    if (el.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = el.err;
+    failed += (failed.empty() ? "" : ", ") + std::string(el.topic) + " [" + std::to_string(el.partition) + "]";
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "seek " + failed);
+  return {};
+}
+
 std::vector<Message> Consumer::poll(std::size_t max, std::chrono::milliseconds timeout) {
   std::vector<Message> out;
   (void)consume(queue_, max, timeout, &out);

@@ -38,6 +38,18 @@ views:
     aggregations: [count, {name: last, last: value}, {name: last_seen, max: occurred_at}]
 )y";
 
+/// Views from YAML text (a test failure when they are invalid).
+inline ViewCatalog parse_views(std::string_view yaml) {
+  auto c = ViewCatalog::parse(yaml, "views.yaml");
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  return std::move(c).value();
+}
+
+/// Rules from YAML text against `views`, with their errors.
+inline Parsed parse(const std::string& rules_yaml, const ViewCatalog* views) {
+  return parse_rules(rules_yaml, "rules.yaml", views);
+}
+
 class RulesTest : public ::testing::Test {
  public:
   RulesTest()
@@ -45,10 +57,10 @@ class RulesTest : public ::testing::Test {
                   {{"flood", "Ngập lụt", "naturalDisaster", "flood", ""},
                    {"landslide", "Sạt lở đất", "naturalDisaster", "landslide", ""},
                    {"fire", "Cháy nổ", "security", "buildingFire", ""}}),
-        views_(ViewCatalog::parse(kViewsYaml, "views.yaml").value()) {}
+        views_(parse_views(kViewsYaml)) {}
 
   Evaluator make(const std::string& rules_yaml, EvaluatorOptions options = {}) {
-    Parsed p = parse_rules(rules_yaml, "rules.yaml", &views_);
+    Parsed p = parse(rules_yaml, &views_);
     for (const auto& e : p.errors) ADD_FAILURE() << e.to_string();
     return Evaluator(std::move(p.rules), &views_, &registry_, options);
   }

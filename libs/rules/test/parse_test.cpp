@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fixture.hpp"
+
 namespace ioc::rules {
 namespace {
 
@@ -31,11 +33,7 @@ views:
     aggregations: [count]
 )y";
 
-ViewCatalog catalog() {
-  auto c = ViewCatalog::parse(kViews, "views.yaml");
-  EXPECT_TRUE(c.ok()) << c.error().message;
-  return std::move(c).value();
-}
+ViewCatalog catalog() { return test::parse_views(kViews); }
 
 // A valid rule, to be broken one field at a time.
 std::string rule(const std::string& extra = "", const std::string& fire = "\">= 20\"") {
@@ -52,7 +50,7 @@ std::string rule(const std::string& extra = "", const std::string& fire = "\">= 
 
 std::vector<std::string> errors(const std::string& yaml) {
   const ViewCatalog views = catalog();
-  Parsed p = parse_rules(yaml, "rules.yaml", &views);
+  Parsed p = test::parse(yaml, &views);
   std::vector<std::string> out;
   for (const auto& e : p.errors) out.push_back(e.to_string());
   return out;
@@ -137,7 +135,7 @@ rules:
 
 TEST(ParseTest, ClearDefaultsToTheNegatedFireCondition) {
   const ViewCatalog views = catalog();
-  Parsed p = parse_rules(rule(), "rules.yaml", &views);
+  Parsed p = test::parse(rule(), &views);
   ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
   EXPECT_EQ(p.rules.rules[0].clear, (Comparison{Op::kLt, 20}));
 }
@@ -257,7 +255,7 @@ TEST(ParseTest, EveryBrokenRuleIsReportedNotOnlyTheFirst) {
 }
 
 TEST(ParseTest, WithoutACatalogOnlyTheShapeIsChecked) {
-  Parsed p = parse_rules(rule(), "rules.yaml", nullptr);
+  Parsed p = test::parse(rule(), nullptr);
   EXPECT_TRUE(p.ok());
 }
 

@@ -108,6 +108,13 @@ class Consumer {
   /// group (no rebalances; offsets are not committed unless asked).
   void assign(const std::vector<TopicPartition>& partitions);
 
+  /// Moves the read position of assigned partitions to their `offset` (or
+  /// kOffsetBeginning): records fetched from the old positions and not yet
+  /// returned by poll() are dropped. Blocks up to `timeout`; an error names
+  /// the partitions that could not move (e.g. no longer assigned).
+  Status seek(const std::vector<TopicPartition>& partitions,
+              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
   /// Up to `max` records (error events are logged and passed to the
   /// listener's on_error(), EOF events dropped),
   /// waiting at most `timeout` for the first one. Serves rebalances.
