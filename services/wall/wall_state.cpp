@@ -223,7 +223,9 @@ Outcome WallState::apply(const AlertEvent& a, TimePoint /*arrival*/) {
     if (a == *held) return Outcome::kStale;
   }
   std::erase_if(resolved_, [&](const AlertEvent& r) { return r.fingerprint == a.fingerprint; });
-  if (a.state == AlertEvent::State::kResolved) {
+  if (a.state == AlertEvent::State::kResolved || a.state == AlertEvent::State::kInactive) {
+    // Ended: resolved, or pending and canceled before it fired (kept, but
+    // not shown, so that a replayed older event stays stale).
     active_.erase(a.fingerprint);
     resolved_.push_front(a);
     while (resolved_.size() > options_.max_resolved) resolved_.pop_back();
@@ -608,7 +610,9 @@ json::value WallState::render_alerts(TimePoint now) const {
     list.push_back(render_alert(*a, now));
   }
   json::array resolved;
-  for (const AlertEvent& a : resolved_) resolved.push_back(render_alert(a, now));
+  for (const AlertEvent& a : resolved_) {
+    if (a.state == AlertEvent::State::kResolved) resolved.push_back(render_alert(a, now));
+  }
   return json::object{{"active", std::move(list)}, {"resolved", std::move(resolved)}, {"counts", std::move(counts)}};
 }
 

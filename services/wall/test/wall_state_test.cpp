@@ -287,6 +287,30 @@ TEST_F(WallStateTest, AlertsAreKeptByFingerprintAndColourTheirDistrict) {
   EXPECT_EQ(alerts(t + 40min).at("resolved").as_array().size(), 0u);
 }
 
+// Regression: a pending alert whose condition cleared before it fired ends
+// as STATE_INACTIVE; the wall kept showing it as pending.
+TEST_F(WallStateTest, APendingAlertThatNeverFiredLeavesTheWall) {
+  const TimePoint t = kT0;
+  EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t, 1), t), Outcome::kApplied);
+  EXPECT_EQ(status(t, "386"), "pending");
+  AlertEvent canceled = alert("fp1", AlertEvent::State::kInactive, "critical", "386", t, 2);
+  canceled.ends_at = t + 1min;
+  EXPECT_EQ(state_.apply(canceled, t + 1min), Outcome::kApplied);
+  EXPECT_EQ(status(t + 1min, "386"), "ok");
+  const json::object a = alerts(t + 1min);
+  EXPECT_EQ(a.at("active").as_array().size(), 0u);
+  EXPECT_EQ(a.at("resolved").as_array().size(), 0u);  // nothing fired, nothing resolved
+  EXPECT_EQ(a.at("counts").at("pending").as_int64(), 0);
+  // The pending event replayed after the cancel changes nothing.
+  EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t, 1), t + 2min),
+            Outcome::kStale);
+  EXPECT_EQ(status(t + 2min, "386"), "ok");
+  // A new episode is pending again.
+  EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t + 5min, 1), t + 5min),
+            Outcome::kApplied);
+  EXPECT_EQ(status(t + 5min, "386"), "pending");
+}
+
 TEST_F(WallStateTest, AlertsSortFiringBySeverityThenAgeAndPendingLast) {
   const TimePoint t = kT0;
   state_.apply(alert("a", AlertEvent::State::kFiring, "warning", "380", t - 10min, 1), t);
