@@ -228,7 +228,7 @@ class WallState {
   std::unordered_map<std::string, Station> stations_;
   FeedState feeds_[3];
   std::unordered_map<std::string, AlertEvent> active_;  // by fingerprint
-  std::deque<AlertEvent> resolved_;                     // newest first
+  std::deque<AlertEvent> resolved_;  // ended (resolved, or canceled while pending), newest first
   std::deque<std::string> latest_;                      // report ids, newest first
   std::unordered_map<std::string, Evidence> evidence_;
   std::deque<std::string> evidence_order_;  // oldest first, for eviction
