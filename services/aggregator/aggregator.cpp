@@ -493,11 +493,11 @@ void Aggregator::handle(const kafka::Message& m) {
     if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset());
-    bool sampled = false;
-    switch (u.engine.add(static_cast<window::ViewId>(i), ev, &sampled)) {
+    window::Placement placed;
+    switch (u.engine.add(static_cast<window::ViewId>(i), ev, &placed)) {
       case window::EventOutcome::kAccepted:
         ++view_accepted_n_[gv];
-        kept = kept || sampled;  // only ids a window keeps as evidence are remembered
+        kept = kept || placed.sampled;  // only ids a window keeps as evidence are remembered
         break;
       case window::EventOutcome::kLate:
         view_late_[gv]->Increment();

@@ -34,7 +34,11 @@ class SessionView final : public ViewState {
     if (t + core_.lateness < lwm) return false;
     SessionKey& k = keys_[e.key];
     Session& s = place(k, t);
-    core_.sampled = core_.layout.update(arena_.at(s.slot), core_.pools, e);
+    Placement& pl = core_.placement;
+    pl.sampled = core_.layout.update(arena_.at(s.slot), core_.pools, e);
+    pl.windows = 1;
+    pl.first_start_ms = s.start;
+    pl.last_end_ms = s.last + gap_;
     s.dirty = true;
     k.dirty = true;
     min_end_ = std::min(min_end_, s.last + gap_);

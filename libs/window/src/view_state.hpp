@@ -57,7 +57,7 @@ struct ViewCore {
 
   ViewId id;
   ViewSpec spec;
-  bool sampled = false;  // the last add() kept its record_ref
+  Placement placement;  // filled by the last accepted add()
   Layout layout;
   mutable SketchPools pools;  // queries (const) merge into temporary slots
   std::int64_t lateness;
