@@ -20,11 +20,8 @@
 /// and its quiet-partition rule stays off, so a replay recomputes exactly
 /// what the first run computed.
 ///
-/// Nothing is set aside silently: every record ends in a window of each
-/// view it matches, or in the dead-letter topic with its reason (late for a
-/// view, invalid, beyond the time bound), or is counted as unmatched (no
-/// view's filter took it) or pruned (removed by retention before it was
-/// read; logged).
+/// Nothing is set aside silently (see pipeline.hpp): every record ends in
+/// a window, in the dead-letter topic with its reason, or in a counter.
 
 #include <atomic>
 #include <chrono>
