@@ -347,6 +347,40 @@ views:
   EXPECT_EQ(h.unit(Stream::kReports, 0).samples.find(record_ref(0, 3)), "r4");
 }
 
+TEST(PipelineTest, EvidenceIsKeptUntilItsWindowCanNoLongerEmit) {
+  Harness h(parse_views(R"(
+views:
+  v:
+    source: reports
+    group_by: [district]
+    window: {tumbling: 1m}
+    allowed_lateness: 30s
+    out_of_orderness: 10s
+    idle_timeout: 0s
+    emit: final
+    sample_ids: 3
+    aggregations: [count]
+)",
+                        "v.yaml"),
+            {{Stream::kReports, 0}});
+  const std::uint64_t r1 = record_ref(0, 0);
+  h.pipeline().set_now(kBase + 2 * kMinute);
+  h.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 10'000), kBase);
+  // Watermark 1m25s: [0, 1m) is past its end, not past end + lateness.
+  h.feed(Stream::kReports, 0, report("r2", "380", "fire", kBase + 95'000), kBase);
+  h.advance(kBase + 2 * kMinute);
+  EXPECT_EQ(h.unit(Stream::kReports, 0).samples.find(r1), "r1");
+  EXPECT_TRUE(h.sink().results().empty());
+  // Watermark 1m35s: the window closes with r1 as its evidence, and r1 goes.
+  h.feed(Stream::kReports, 0, report("r3", "380", "fire", kBase + 105'000), kBase);
+  h.advance(kBase + 2 * kMinute);
+  const auto f = finals(h.sink().results(), "v");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].sample_ids, (std::vector<std::string>{"r1"}));
+  EXPECT_EQ(h.unit(Stream::kReports, 0).samples.find(r1), "");
+  EXPECT_EQ(h.unit(Stream::kReports, 0).samples.size(), 2u);  // r2, r3: [1m, 2m) is open
+}
+
 TEST(PipelineTest, ACheckpointRestoresWindowsLabelsAndEvidence) {
   const auto views = parse_views(kTwoViews, "v.yaml");
   Harness a(views, {{Stream::kReports, 0}});
