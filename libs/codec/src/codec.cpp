@@ -84,9 +84,9 @@ class Reused {
     keep(kept, std::index_sequence_for<Sub...>{});
     msg_.Clear();  // nothing left to delete
     put_back(kept, std::index_sequence_for<Sub...>{});
-    google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                              static_cast<int>(bytes.size()));
-    if (!msg_.MergeFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+    // ParseFromArray() without its Clear(): the same fast parser, merging.
+    if (!msg_.template ParseFrom<google::protobuf::MessageLite::kMerge>(
+            google::protobuf::StringPiece(bytes.data(), bytes.size()))) {
       return data_loss("not a valid " + Msg::descriptor()->full_name() + " (" + std::to_string(bytes.size()) +
                        " bytes)");
     }
