@@ -254,8 +254,8 @@ void Pipeline::handle(const kafka::RecordView& m) {
     if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset);
-    window::Placement placed;
-    switch (u.engine.add(static_cast<window::ViewId>(i), ev, &placed)) {
+    window::Placement placed;  // asked for where evidence is kept
+    switch (u.engine.add(static_cast<window::ViewId>(i), ev, v.spec.sample_refs > 0 ? &placed : nullptr)) {
       case window::EventOutcome::kAccepted:
         ++view_accepted_n_[gv];
         if (placed.sampled) {

@@ -100,8 +100,11 @@ class AlignedView final : public ViewState {
       hot_hi_ = hot_lo_ + pane_;
       hot_close_ = jmax * adv_ + size_ + core_.lateness;
     }
+    const bool sampled = core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
+    if (core_.early) mark_dirty(e.key, pt->index);
+    if (!core_.want_placement) return true;
     Placement& pl = core_.placement;
-    pl.sampled = core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
+    pl.sampled = sampled;
     // Windows containing t that are still open: end + lateness > lwm (a
     // closed window never takes an event, see close()).
     const std::int64_t j_hi = floor_div(t, adv_);
@@ -109,7 +112,6 @@ class AlignedView final : public ViewState {
     pl.windows = static_cast<std::uint32_t>(j_hi - j_lo + 1);
     pl.first_start_ms = j_lo * adv_;
     pl.last_end_ms = j_hi * adv_ + size_;
-    if (core_.early) mark_dirty(e.key, pt->index);
     return true;
   }
 

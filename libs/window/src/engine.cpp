@@ -231,6 +231,7 @@ EventOutcome Engine::add(ViewId view, const Event& event, Placement* placement) 
   IOC_CHECK_MSG(view < impl_->views.size(), "unknown ViewId");
   detail::View& v = *impl_->views[view];
   if (placement != nullptr) *placement = Placement{};
+  v.core.want_placement = placement != nullptr;
   if (event.time_ms < kMinEventTimeMs || event.time_ms > kMaxEventTimeMs) [[unlikely]] {
     ++v.rejected;
     impl_->late.push_back({view, event, LateReason::kTimeOutOfRange, v.tracker.watermark()});

@@ -57,9 +57,11 @@ class SlidingView final : public ViewState {
       i = static_cast<std::size_t>(bucket_at(k, t) - b.begin());
       if (i == b.size() || b[i].t != t) insert_bucket(k, i, t);
     }
-    Placement& pl = core_.placement;
-    pl.sampled = core_.layout.update(slot(k, i), core_.pools, e);
-    place(k, t, pl);
+    const bool sampled = core_.layout.update(slot(k, i), core_.pools, e);
+    if (core_.want_placement) {
+      core_.placement.sampled = sampled;
+      place(k, t, core_.placement);
+    }
     if (core_.early) {
       k.lo = k.dirty ? std::min(k.lo, t) : t;
       k.hi = k.dirty ? std::max(k.hi, t) : t;

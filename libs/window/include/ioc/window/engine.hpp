@@ -121,7 +121,8 @@ class Engine {
   /// Same, and for an accepted event fills `*placement` with the windows it
   /// went to (see Placement: callers keeping evidence for a window learn from
   /// it until when the window can still emit, without re-deriving window
-  /// bounds). Left as Placement{} for an event not accepted. No allocation.
+  /// bounds). Left as Placement{} for an event not accepted. No allocation;
+  /// O(1) but for sliding views: O(distinct times of the key within 2·size).
   EventOutcome add(ViewId view, const Event& event, Placement* placement);
 
   /// Sets processing time (ms since epoch; never moves back), recomputes every
