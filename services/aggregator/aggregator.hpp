@@ -1,7 +1,10 @@
 #pragma once
-/// ioc-aggregator's pipeline: the views of views.yaml over the reports,
+/// ioc-aggregator's run loop: the views of views.yaml over the reports,
 /// transactions and telemetry topics, published to ioc.aggregates.v1 (and
-/// selected values as Prometheus gauges).
+/// selected values as Prometheus gauges). The record path is the Pipeline
+/// (pipeline.hpp, no Kafka); this class is its Kafka side: the consumer and
+/// its rebalances, the producer (the pipeline's Sink), checkpoints,
+/// readiness, state gauges and queries.
 ///
 /// A unit is one input partition of one stream; it has one window engine
 /// holding every view over that stream. Topics are keyed by district and
@@ -17,15 +20,10 @@
 /// and its quiet-partition rule stays off, so a replay recomputes exactly
 /// what the first run computed.
 ///
-/// Nothing is set aside silently: every record ends in a window of each
-/// view it matches, or in the dead-letter topic with its reason (late for a
-/// view, invalid, beyond the time bound), or is counted as unmatched (no
-/// view's filter took it) or pruned (removed by retention before it was
-/// read; logged).
+/// Nothing is set aside silently (see pipeline.hpp): every record ends in
+/// a window, in the dead-letter topic with its reason, or in a counter.
 
-#include <array>
 #include <atomic>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -45,7 +43,7 @@
 #include "ioc/kafka/progress.hpp"
 #include "ioc/metrics/endpoints.hpp"
 #include "ioc/window/engine.hpp"
-#include "sample_ids.hpp"
+#include "pipeline.hpp"
 
 namespace prometheus {
 class Registry;
@@ -55,21 +53,6 @@ class Counter;
 namespace ioc::aggregator {
 
 struct Metrics;
-
-/// Group label values of a view's keys: a key is a hash of the values, the
-/// same in every replica, so checkpoints move between replicas.
-class GroupLabels {
- public:
-  /// The key of `values` (inserting them the first time); nullopt when a
-  /// different group already has this key (a 64-bit hash collision).
-  std::optional<window::GroupKey> intern(std::size_t view, std::span<const std::string_view> values);
-  void insert(window::GroupKey key, std::vector<std::string> values) { labels_.emplace(key, std::move(values)); }
-  const std::vector<std::string>* find(window::GroupKey key) const;
-  const boost::unordered_flat_map<window::GroupKey, std::vector<std::string>>& all() const { return labels_; }
-
- private:
-  boost::unordered_flat_map<window::GroupKey, std::vector<std::string>> labels_;
-};
 
 /// Results of one view, for queries (GET /api/v1/views/{view}).
 struct ViewQuery {
@@ -81,7 +64,7 @@ struct ViewQuery {
 /// all engines; readiness(), query() and the metrics are safe from other
 /// threads. Ready means: has partitions, has a broker connection, is not
 /// stalled with records waiting, and has restored its state.
-class Aggregator : public kafka::RebalanceListener {
+class Aggregator : public kafka::RebalanceListener, private Sink {
  public:
   Aggregator(const Config& cfg, const Registry& registry, const Clock& clock, prometheus::Registry& metrics);
   ~Aggregator() override;
@@ -105,25 +88,16 @@ class Aggregator : public kafka::RebalanceListener {
   void on_stats(const kafka::ConsumerStats& stats) override;
 
  private:
-  struct Unit;
-  using UnitId = std::pair<Stream, std::int32_t>;
+  // Sink: the pipeline's outputs, produced.
+  void result(std::string_view key, std::string_view value) override;
+  void dead_letter(const kafka::RecordView& record, std::string_view reason) override;
 
-  std::optional<Stream> stream_of(std::string_view topic) const;
   /// Units whose input log is not the one their checkpoint was taken from.
   std::set<std::string> replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
                                       const std::map<std::string, kafka::Watermarks>& logs);
-  void handle(const kafka::Message& m);
-  void set_aside(const kafka::Message& m, prometheus::Counter& counter, const std::string& reason);
-  void flush_counts();
-  void publish(Unit& u, std::span<const window::WindowResult> results);
-  void update_gauge(Unit& u, std::size_t view, const window::WindowResult& r);
-  void dead_letter(const kafka::Message& m, const std::string& reason);
   /// Flushes outputs, writes the checkpoints of `units` that changed, and
   /// commits their offsets.
   void checkpoint(const std::vector<UnitId>& units, bool all);
-  Checkpoint make_checkpoint(const Unit& u) const;
-  void restore(Unit& u, const Checkpoint& c);
-  void drop_gauges(Unit& u);
   void update_gauges();
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
@@ -131,7 +105,7 @@ class Aggregator : public kafka::RebalanceListener {
   /// The broker is another cluster: reads every input partition from the
   /// start of its new log.
   void on_cluster_changed(const kafka::ClusterChange& change);
-  std::vector<UnitId> unit_ids() const;
+  std::optional<Stream> stream_of(std::string_view topic) const { return pipeline_.stream_of(topic); }
 
   const Config& cfg_;
   const Registry& registry_;
@@ -144,24 +118,10 @@ class Aggregator : public kafka::RebalanceListener {
   kafka::ClusterWatch cluster_;  // asks admin_
   kafka::ProgressWatch progress_;
   CheckpointStore store_;
-  /// Global view indices (into cfg_.views) per stream, in engine order.
-  std::array<std::vector<std::size_t>, kStreams> stream_views_;
-  std::array<std::vector<window::ViewSpec>, kStreams> stream_specs_;
-  std::array<std::uint32_t, kStreams> stream_samples_{};  // max sample_refs over the stream's views
-  std::array<std::int64_t, kStreams> sample_horizon_ms_{};  // how long an evidence id may be needed
-  std::vector<std::string> topics_;  // subscribed
-  std::vector<GroupLabels> labels_;  // per view
-  std::vector<std::size_t> gauge_series_;  // per view
-  std::vector<prometheus::Counter*> view_accepted_;
-  std::vector<prometheus::Counter*> view_late_;
-  // Counts of the current batch, added to the counters by flush_counts().
-  std::vector<std::uint64_t> view_accepted_n_;
-  std::uint64_t accepted_n_ = 0;
-  std::uint64_t unmatched_n_ = 0;
-  std::map<UnitId, std::unique_ptr<Unit>> units_;
-  Record record_;
-  std::string scratch_;
-  std::int64_t now_ms_ = 0;  // processing time of the current batch
+  Pipeline pipeline_;  // owns the units, labels and the record path
+  const std::map<UnitId, std::unique_ptr<Unit>>& units_;  // pipeline_'s
+  const std::vector<std::string>& topics_;                // subscribed: pipeline_'s
+  const kafka::Message* current_ = nullptr;  // the record the pipeline handles (its headers go to dead letters)
   std::atomic<std::size_t> assigned_count_{0};
   std::atomic<std::size_t> restoring_count_{0};
   std::uint64_t delivery_failures_seen_ = 0;

@@ -39,7 +39,7 @@ struct Checkpoint {
   };
   struct Sample {
     std::uint64_t ref = 0;
-    std::int64_t time_ms = 0;
+    std::int64_t time_ms = 0;  // SampleIds close time
     std::string id;
     friend bool operator==(const Sample&, const Sample&) = default;
   };

@@ -1,6 +1,10 @@
 #include "ioc/codec/codec.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <tuple>
+#include <utility>
 
 #include "ioc/v1/report.pb.h"
 #include "ioc/v1/telemetry.pb.h"
@@ -10,6 +14,10 @@
 
 namespace ioc::codec {
 namespace {
+
+namespace pb = google::protobuf;
+
+bool has(std::uint64_t present, int field) { return (present >> field) & 1U; }
 
 void to_proto(TimePoint t, google::protobuf::Timestamp* ts) {
   const std::int64_t ms = to_epoch_ms(t);
@@ -41,6 +49,66 @@ Status parse(std::string_view bytes, Msg& msg) {
   }
   return {};
 }
+
+/// Bit n set: top-level field n (< 64) occurs in the encoded message. How
+/// presence of a sub-message field is known when the message it is parsed
+/// into keeps its sub-messages (see Reused).
+std::uint64_t fields_present(std::string_view bytes) {
+  namespace pb = google::protobuf;
+  pb::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+  std::uint64_t present = 0;
+  while (const std::uint32_t tag = in.ReadTag()) {
+    const int field = pb::internal::WireFormatLite::GetTagFieldNumber(tag);
+    if (field < 64) present |= std::uint64_t{1} << field;
+    if (!pb::internal::WireFormatLite::SkipField(&in, tag)) break;
+  }
+  return present;
+}
+
+/// A message reused for decoding on the hot path (input records), with its
+/// sub-messages kept allocated: Clear() and ParseFrom*() delete them, and
+/// parsing allocates them again, two Timestamps per record. parse() clears
+/// the message while keeping them (cleared), merges the bytes into it, and
+/// tells which fields the bytes had. One per thread and message type.
+template <typename Msg, typename... Sub>
+class Reused {
+ public:
+  using Release = std::tuple<Sub* (Msg::*)()...>;
+  using Set = std::tuple<void (Msg::*)(Sub*)...>;
+  Reused(Release release, Set set) : release_(release), set_(set) {}
+
+  /// The message, or an error when `bytes` are not one; `*present` gets
+  /// fields_present(bytes).
+  Result<const Msg*> parse(std::string_view bytes, std::uint64_t* present) {
+    std::tuple<Sub*...> kept;
+    keep(kept, std::index_sequence_for<Sub...>{});
+    msg_.Clear();  // nothing left to delete
+    put_back(kept, std::index_sequence_for<Sub...>{});
+    // ParseFromArray() without its Clear(): the same fast parser, merging.
+    if (!msg_.template ParseFrom<google::protobuf::MessageLite::kMerge>(
+            google::protobuf::StringPiece(bytes.data(), bytes.size()))) {
+      return data_loss("not a valid " + Msg::descriptor()->full_name() + " (" + std::to_string(bytes.size()) +
+                       " bytes)");
+    }
+    *present = fields_present(bytes);
+    return &msg_;
+  }
+
+ private:
+  template <std::size_t... I>
+  void keep(std::tuple<Sub*...>& kept, std::index_sequence<I...>) {
+    ((std::get<I>(kept) = (msg_.*std::get<I>(release_))()), ...);
+  }
+  template <std::size_t... I>
+  void put_back(std::tuple<Sub*...>& kept, std::index_sequence<I...>) {
+    ((std::get<I>(kept) != nullptr ? std::get<I>(kept)->Clear() : void(std::get<I>(kept) = new Sub())), ...);
+    ((msg_.*std::get<I>(set_))(std::get<I>(kept)), ...);
+  }
+
+  Msg msg_;
+  Release release_;
+  Set set_;
+};
 
 Error missing(const char* message, const char* field) {
   return invalid_argument(std::string(message) + "." + field + " is required");
@@ -79,18 +147,26 @@ void encode(const Report& in, std::string& out) {
 }
 
 Status decode(std::string_view bytes, Report& out) {
-  auto& m = scratch<v1::Report>();
-  if (Status s = parse(bytes, m); !s.ok()) return s;
+  using pb::Timestamp;
+  thread_local Reused<v1::Report, v1::GeoPoint, Timestamp, Timestamp> reused(
+      {&v1::Report::unsafe_arena_release_location, &v1::Report::unsafe_arena_release_occurred_at,
+       &v1::Report::unsafe_arena_release_received_at},
+      {&v1::Report::unsafe_arena_set_allocated_location, &v1::Report::unsafe_arena_set_allocated_occurred_at,
+       &v1::Report::unsafe_arena_set_allocated_received_at});
+  std::uint64_t present = 0;
+  auto parsed = reused.parse(bytes, &present);
+  if (!parsed.ok()) return parsed.error();
+  const v1::Report& m = **parsed;
   if (m.id().empty()) return missing("Report", "id");
   if (m.district().empty()) return missing("Report", "district");
   if (m.category().empty()) return missing("Report", "category");
-  if (!m.has_occurred_at()) return missing("Report", "occurred_at");
+  if (!has(present, v1::Report::kOccurredAtFieldNumber)) return missing("Report", "occurred_at");
   out.id = m.id();
   out.category = m.category();
   out.district = m.district();
   out.description = m.description();
   out.location.reset();
-  if (m.has_location()) out.location = GeoPoint{m.location().lat(), m.location().lon()};
+  if (has(present, v1::Report::kLocationFieldNumber)) out.location = GeoPoint{m.location().lat(), m.location().lon()};
   out.occurred_at = from_proto(m.occurred_at());
   out.received_at = from_proto(m.received_at());
   out.reporter_id = m.reporter_id();
@@ -147,11 +223,17 @@ void encode(const ServiceTransaction& in, std::string& out) {
 }
 
 Status decode(std::string_view bytes, ServiceTransaction& out) {
-  auto& m = scratch<v1::ServiceTransaction>();
-  if (Status s = parse(bytes, m); !s.ok()) return s;
+  using M = v1::ServiceTransaction;
+  thread_local Reused<M, pb::Timestamp, pb::Timestamp> reused(
+      {&M::unsafe_arena_release_occurred_at, &M::unsafe_arena_release_received_at},
+      {&M::unsafe_arena_set_allocated_occurred_at, &M::unsafe_arena_set_allocated_received_at});
+  std::uint64_t present = 0;
+  auto parsed = reused.parse(bytes, &present);
+  if (!parsed.ok()) return parsed.error();
+  const M& m = **parsed;
   if (m.id().empty()) return missing("ServiceTransaction", "id");
   if (m.district().empty()) return missing("ServiceTransaction", "district");
-  if (!m.has_occurred_at()) return missing("ServiceTransaction", "occurred_at");
+  if (!has(present, M::kOccurredAtFieldNumber)) return missing("ServiceTransaction", "occurred_at");
   out.id = m.id();
   out.district = m.district();
   out.service_code = m.service_code();
@@ -179,11 +261,17 @@ void encode(const Telemetry& in, std::string& out) {
 }
 
 Status decode(std::string_view bytes, Telemetry& out) {
-  auto& m = scratch<v1::Telemetry>();
-  if (Status s = parse(bytes, m); !s.ok()) return s;
+  using M = v1::Telemetry;
+  thread_local Reused<M, pb::Timestamp, pb::Timestamp> reused(
+      {&M::unsafe_arena_release_occurred_at, &M::unsafe_arena_release_received_at},
+      {&M::unsafe_arena_set_allocated_occurred_at, &M::unsafe_arena_set_allocated_received_at});
+  std::uint64_t present = 0;
+  auto parsed = reused.parse(bytes, &present);
+  if (!parsed.ok()) return parsed.error();
+  const M& m = **parsed;
   if (m.source_id().empty()) return missing("Telemetry", "source_id");
   if (m.district().empty()) return missing("Telemetry", "district");
-  if (!m.has_occurred_at()) return missing("Telemetry", "occurred_at");
+  if (!has(present, M::kOccurredAtFieldNumber)) return missing("Telemetry", "occurred_at");
   out.source_id = m.source_id();
   out.district = m.district();
   out.kind = enum_from<TelemetryKind>(m.kind(), 5);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ioc/v1/report.pb.h"
+#include "ioc/v1/telemetry.pb.h"
 
 namespace ioc::codec {
 namespace {
@@ -131,6 +132,42 @@ TEST(CodecTest, GarbageAndMissingFieldsAreErrors) {
   const Status s = decode(no_time.SerializeAsString(), out);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message, "Report.occurred_at is required");
+}
+
+TEST(CodecTest, ADecodedRecordKeepsNothingOfThePreviousOne) {
+  // The decoders reuse one message and its Timestamps across records.
+  Report out;
+  ASSERT_TRUE(decode(encode(sample_report()), out).ok());
+  v1::Report bare;
+  bare.set_id("y");
+  bare.set_district("381");
+  bare.set_category("fire");
+  bare.mutable_occurred_at()->set_seconds(0);  // present, at the epoch
+  ASSERT_TRUE(decode(bare.SerializeAsString(), out).ok());
+  EXPECT_EQ(to_epoch_ms(out.occurred_at), 0);
+  EXPECT_EQ(to_epoch_ms(out.received_at), 0);  // absent
+  EXPECT_FALSE(out.location.has_value());
+  EXPECT_TRUE(out.media_urls.empty());
+  EXPECT_EQ(out.description, "");
+
+  Telemetry tm{"s1", "380", TelemetryKind::kRainfall, 2.5, "mm", from_epoch_ms(5000), from_epoch_ms(6000)};
+  Telemetry tm_out;
+  ASSERT_TRUE(decode(encode(tm), tm_out).ok());
+  EXPECT_EQ(tm_out, tm);
+  ServiceTransaction tx{"a", "380", "s", ServiceLevel::kFullOnline, Channel::kOnline, TransactionStatus::kSubmitted,
+                        from_epoch_ms(1000), from_epoch_ms(2000), 5};
+  ServiceTransaction tx_out;
+  ASSERT_TRUE(decode(encode(tx), tx_out).ok());
+  EXPECT_EQ(tx_out, tx);
+  tx.occurred_at = from_epoch_ms(0);  // encoded as an empty, present Timestamp
+  ASSERT_TRUE(decode(encode(tx), tx_out).ok());
+  EXPECT_EQ(to_epoch_ms(tx_out.occurred_at), 0);
+  v1::Telemetry no_time;
+  no_time.set_source_id("s1");
+  no_time.set_district("380");
+  const Status missing = decode(no_time.SerializeAsString(), tm_out);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "Telemetry.occurred_at is required");
 }
 
 TEST(CodecTest, UnknownEnumValuesMapToUnspecified) {

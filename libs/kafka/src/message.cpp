@@ -28,14 +28,18 @@ std::optional<std::string_view> Message::header(const char* name) const {
   return std::string_view(static_cast<const char*>(v), len);
 }
 
+RecordView Message::view() const {
+  return RecordView{.topic = topic_,
+                    .partition = partition_,
+                    .offset = offset_,
+                    .timestamp_ms = timestamp_ms(),
+                    .key = key_,
+                    .value = value_,
+                    .headers = nullptr};
+}
+
 Headers Message::dead_letter_headers(std::string_view reason, std::string_view service) const {
-  Headers h = headers();
-  h.emplace_back("ioc.source.topic", std::string(topic_));
-  h.emplace_back("ioc.source.partition", std::to_string(partition_));
-  h.emplace_back("ioc.source.offset", std::to_string(offset_));
-  h.emplace_back("ioc.error", std::string(reason));
-  h.emplace_back("ioc.service", std::string(service));
-  return h;
+  return kafka::dead_letter_headers(view(), headers(), reason, service);
 }
 
 Headers Message::headers() const {

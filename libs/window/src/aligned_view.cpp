@@ -100,8 +100,18 @@ class AlignedView final : public ViewState {
       hot_hi_ = hot_lo_ + pane_;
       hot_close_ = jmax * adv_ + size_ + core_.lateness;
     }
-    core_.sampled = core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
+    const bool sampled = core_.layout.update(pt->find_or_create(e.key, core_.layout, core_.pools), core_.pools, e);
     if (core_.early) mark_dirty(e.key, pt->index);
+    if (!core_.want_placement) return true;
+    Placement& pl = core_.placement;
+    pl.sampled = sampled;
+    // Windows containing t that are still open: end + lateness > lwm (a
+    // closed window never takes an event, see close()).
+    const std::int64_t j_hi = floor_div(t, adv_);
+    const std::int64_t j_lo = std::max(floor_div(t - size_, adv_) + 1, floor_div(lwm - core_.lateness - size_, adv_) + 1);
+    pl.windows = static_cast<std::uint32_t>(j_hi - j_lo + 1);
+    pl.first_start_ms = j_lo * adv_;
+    pl.last_end_ms = j_hi * adv_ + size_;
     return true;
   }
 

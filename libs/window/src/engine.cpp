@@ -227,10 +227,11 @@ void Engine::revoke_partition(std::int32_t partition) {
 
 EventOutcome Engine::add(ViewId view, const Event& event) { return add(view, event, nullptr); }
 
-EventOutcome Engine::add(ViewId view, const Event& event, bool* sampled) {
+EventOutcome Engine::add(ViewId view, const Event& event, Placement* placement) {
   IOC_CHECK_MSG(view < impl_->views.size(), "unknown ViewId");
   detail::View& v = *impl_->views[view];
-  v.core.sampled = false;
+  if (placement != nullptr) *placement = Placement{};
+  v.core.want_placement = placement != nullptr;
   if (event.time_ms < kMinEventTimeMs || event.time_ms > kMaxEventTimeMs) [[unlikely]] {
     ++v.rejected;
     impl_->late.push_back({view, event, LateReason::kTimeOutOfRange, v.tracker.watermark()});
@@ -248,7 +249,7 @@ EventOutcome Engine::add(ViewId view, const Event& event, bool* sampled) {
     return EventOutcome::kLate;
   }
   ++v.accepted;
-  if (sampled != nullptr) *sampled = v.core.sampled;
+  if (placement != nullptr) *placement = v.core.placement;
   return EventOutcome::kAccepted;
 }
 

@@ -34,7 +34,8 @@ class SessionView final : public ViewState {
     if (t + core_.lateness < lwm) return false;
     SessionKey& k = keys_[e.key];
     Session& s = place(k, t);
-    core_.sampled = core_.layout.update(arena_.at(s.slot), core_.pools, e);
+    const bool sampled = core_.layout.update(arena_.at(s.slot), core_.pools, e);
+    if (core_.want_placement) core_.placement = Placement{1, s.start, s.last + gap_, sampled};
     s.dirty = true;
     k.dirty = true;
     min_end_ = std::min(min_end_, s.last + gap_);

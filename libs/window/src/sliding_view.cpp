@@ -57,7 +57,11 @@ class SlidingView final : public ViewState {
       i = static_cast<std::size_t>(bucket_at(k, t) - b.begin());
       if (i == b.size() || b[i].t != t) insert_bucket(k, i, t);
     }
-    core_.sampled = core_.layout.update(slot(k, i), core_.pools, e);
+    const bool sampled = core_.layout.update(slot(k, i), core_.pools, e);
+    if (core_.want_placement) {
+      core_.placement.sampled = sampled;
+      place(k, t, core_.placement);
+    }
     if (core_.early) {
       k.lo = k.dirty ? std::min(k.lo, t) : t;
       k.hi = k.dirty ? std::max(k.hi, t) : t;
@@ -287,6 +291,29 @@ class SlidingView final : public ViewState {
       // pred first: it is cheap and usually false; the search for a left window
       // with the same bounds (t + d + 1) is not.
       if (has_right && pred(right) && find(k, t + d_ + 1) == nullptr) out.push_back(right);
+    }
+  }
+
+  // The windows of the key containing t (what windows() would list), counted
+  // without allocating: left windows [u - d, u] of times u in [t, t + d], and
+  // right windows [s + 1, s + d + 1] of times s in [t - d - 1, t - 1] that
+  // have a next time within d and are not also a left window. Every window
+  // holding t ends by t + d + 1, whatever events come later.
+  void place(const SlideKey& k, std::int64_t t, Placement& pl) const {
+    const auto& b = k.buckets;
+    auto it = std::lower_bound(b.begin(), b.end(), t - d_ - 1, [](const Bucket& x, std::int64_t v) { return x.t < v; });
+    pl.windows = 0;
+    pl.first_start_ms = kNever;
+    pl.last_end_ms = t + d_ + 1;
+    for (auto i = static_cast<std::size_t>(it - b.begin()); i < b.size() && b[i].t <= t + d_; ++i) {
+      const std::int64_t u = b[i].t;
+      if (u >= t) {
+        ++pl.windows;
+        pl.first_start_ms = std::min(pl.first_start_ms, u - d_);
+      } else if (i + 1 < b.size() && b[i + 1].t <= u + d_ && find(k, u + d_ + 1) == nullptr) {
+        ++pl.windows;
+        pl.first_start_ms = std::min(pl.first_start_ms, u + 1);
+      }
     }
   }
 

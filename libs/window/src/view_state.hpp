@@ -57,7 +57,8 @@ struct ViewCore {
 
   ViewId id;
   ViewSpec spec;
-  bool sampled = false;  // the last add() kept its record_ref
+  bool want_placement = false;  // the current add() reports where the event went
+  Placement placement;         // filled by an accepted add() when want_placement
   Layout layout;
   mutable SketchPools pools;  // queries (const) merge into temporary slots
   std::int64_t lateness;

@@ -281,9 +281,9 @@ TEST(EngineTest, SamplesAndCountWhereAndRatio) {
     Event x = ev(1, i);
     x.fields[0] = i % 2;
     x.record_ref = 100 + static_cast<std::uint64_t>(i);
-    bool sampled = false;
-    EXPECT_EQ(e.add(0, x, &sampled), EventOutcome::kAccepted);
-    EXPECT_EQ(sampled, i < 2) << i;  // the caller keeps ids of these only
+    Placement placement;
+    EXPECT_EQ(e.add(0, x, &placement), EventOutcome::kAccepted);
+    EXPECT_EQ(placement.sampled, i < 2) << i;  // the caller keeps ids of these only
   }
   e.add(0, ev(2, 500));
   const auto rs = e.advance(0);

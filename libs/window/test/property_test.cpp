@@ -109,7 +109,12 @@ class Oracle {
           last_any = now;
           const bool late = is_late(s.event.time_ms, wm);
           outcomes_.push_back(late ? EventOutcome::kLate : EventOutcome::kAccepted);
-          if (!late) accepted_.push_back(OEvent{s.event, i});
+          if (!late) {
+            accepted_.push_back(OEvent{s.event, i});
+            placements_.push_back(placement(s.event, wm));
+          } else {
+            placements_.emplace_back();
+          }
           break;
         }
         case Step::kAdvance: {
@@ -165,48 +170,76 @@ class Oracle {
 
   // All windows the accepted events define.
   std::vector<OWindow> windows() const {
-    std::set<std::tuple<GroupKey, std::int64_t, std::int64_t>> out;
     std::map<GroupKey, std::vector<std::int64_t>> times;
     for (const auto& oe : accepted_) times[oe.e.key].push_back(oe.e.time_ms);
-    for (auto& [key, ts] : times) {
-      std::sort(ts.begin(), ts.end());
-      ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
-      switch (spec_.window.kind) {
-        case WindowKind::kTumbling:
-        case WindowKind::kHopping: {
-          const std::int64_t adv = advance();
-          const std::int64_t size = spec_.window.size.count();
-          for (const auto t : ts) {
-            for (std::int64_t j = floor_div(t - size, adv) + 1; j <= floor_div(t, adv); ++j) {
-              out.insert({key, j * adv, j * adv + size});
-            }
+    std::vector<OWindow> v;
+    for (auto& [key, ts] : times) windows_of(key, ts, v);
+    return v;
+  }
+
+  // The windows the key's times `ts` define, appended to `out` (sorted, each once).
+  void windows_of(GroupKey key, std::vector<std::int64_t> ts, std::vector<OWindow>& v) const {
+    std::set<std::pair<std::int64_t, std::int64_t>> out;
+    std::sort(ts.begin(), ts.end());
+    ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
+    switch (spec_.window.kind) {
+      case WindowKind::kTumbling:
+      case WindowKind::kHopping: {
+        const std::int64_t adv = advance();
+        const std::int64_t size = spec_.window.size.count();
+        for (const auto t : ts) {
+          for (std::int64_t j = floor_div(t - size, adv) + 1; j <= floor_div(t, adv); ++j) {
+            out.insert({j * adv, j * adv + size});
           }
-          break;
         }
-        case WindowKind::kSliding: {
-          const std::int64_t d = spec_.window.size.count();
-          for (std::size_t i = 0; i < ts.size(); ++i) {
-            out.insert({key, ts[i] - d, ts[i] + 1});
-            if (i + 1 < ts.size() && ts[i + 1] <= ts[i] + d) out.insert({key, ts[i] + 1, ts[i] + d + 2});
-          }
-          break;
+        break;
+      }
+      case WindowKind::kSliding: {
+        const std::int64_t d = spec_.window.size.count();
+        for (std::size_t i = 0; i < ts.size(); ++i) {
+          out.insert({ts[i] - d, ts[i] + 1});
+          if (i + 1 < ts.size() && ts[i + 1] <= ts[i] + d) out.insert({ts[i] + 1, ts[i] + d + 2});
         }
-        case WindowKind::kSession: {
-          const std::int64_t gap = spec_.window.gap.count();
-          std::size_t i = 0;
-          while (i < ts.size()) {
-            std::size_t j = i;
-            while (j + 1 < ts.size() && ts[j + 1] - ts[j] < gap) ++j;
-            out.insert({key, ts[i], ts[j] + gap});
-            i = j + 1;
-          }
-          break;
+        break;
+      }
+      case WindowKind::kSession: {
+        const std::int64_t gap = spec_.window.gap.count();
+        std::size_t i = 0;
+        while (i < ts.size()) {
+          std::size_t j = i;
+          while (j + 1 < ts.size() && ts[j + 1] - ts[j] < gap) ++j;
+          out.insert({ts[i], ts[j] + gap});
+          i = j + 1;
         }
+        break;
       }
     }
-    std::vector<OWindow> v;
-    for (const auto& [k, s, e] : out) v.push_back(OWindow{k, s, e});
-    return v;
+    for (const auto& [s, e] : out) v.push_back(OWindow{key, s, e});
+  }
+
+  // What add() should report for an accepted event `e` (the last of
+  // accepted_), judged against watermark `wm`: the windows the key's accepted
+  // events so far define that contain e and are not closed yet.
+  Placement placement(const Event& e, std::int64_t wm) const {
+    std::vector<std::int64_t> ts;
+    for (const auto& oe : accepted_) {
+      if (oe.e.key == e.key) ts.push_back(oe.e.time_ms);
+    }
+    std::vector<OWindow> ws;
+    windows_of(e.key, ts, ws);
+    Placement p;
+    p.first_start_ms = INT64_MAX;
+    p.last_end_ms = INT64_MIN;
+    for (const OWindow& w : ws) {
+      if (e.time_ms < w.start || e.time_ms >= w.end) continue;
+      if (wm >= w.end + spec_.allowed_lateness.count()) continue;  // closed by an earlier advance
+      ++p.windows;
+      p.first_start_ms = std::min(p.first_start_ms, w.start);
+      p.last_end_ms = std::max(p.last_end_ms, w.end);
+    }
+    // Sliding: the bound every window that may ever hold the event stays within.
+    if (spec_.window.kind == WindowKind::kSliding) p.last_end_ms = e.time_ms + spec_.window.size.count() + 1;
+    return p;
   }
 
   // The final result expected for window w, if it closes within the script.
@@ -286,12 +319,14 @@ class Oracle {
   }
 
   const std::vector<EventOutcome>& outcomes() const { return outcomes_; }
+  const std::vector<Placement>& placements() const { return placements_; }
 
  private:
   const ViewSpec& spec_;
   const std::vector<Step>& steps_;
   std::vector<EventOutcome> outcomes_;
   std::vector<OEvent> accepted_;
+  std::vector<Placement> placements_;  // per add, sampled unset
   std::vector<std::pair<std::size_t, std::int64_t>> advances_;
 };
 
@@ -299,6 +334,8 @@ struct Totals {
   std::size_t finals = 0;
   std::size_t late = 0;
   std::size_t emitted = 0;
+  std::size_t placed = 0;  // accepted events whose windows were checked
+  std::size_t multi = 0;   // ... that went to more than one window
 };
 
 void compare(Totals& totals, const ViewSpec& spec, const std::vector<Step>& steps, const std::string& label) {
@@ -310,6 +347,18 @@ void compare(Totals& totals, const ViewSpec& spec, const std::vector<Step>& step
   Oracle oracle(spec, steps);
   oracle.simulate();
   ASSERT_EQ(rec.outcomes, oracle.outcomes());
+  // add() reports the windows the event went to.
+  ASSERT_EQ(rec.placements.size(), oracle.placements().size());
+  for (std::size_t i = 0; i < rec.placements.size(); ++i) {
+    Placement got = rec.placements[i];
+    got.sampled = false;
+    ASSERT_EQ(got.windows, oracle.placements()[i].windows) << "add #" << i;
+    ASSERT_EQ(got, oracle.placements()[i]) << "add #" << i << ": [" << got.first_start_ms << "," << got.last_end_ms
+                                           << ") want [" << oracle.placements()[i].first_start_ms << ","
+                                           << oracle.placements()[i].last_end_ms << ")";
+    if (got.windows > 0) ++totals.placed;
+    totals.multi += got.windows > 1 ? 1 : 0;
+  }
   std::size_t late = 0;
   for (const auto o : rec.outcomes) late += o == EventOutcome::kLate ? 1 : 0;
   ASSERT_EQ(rec.late.size(), late);
@@ -407,8 +456,14 @@ void run_cases(WindowKind kind, EmitMode mode, int cases, std::uint64_t seed) {
   if (mode != EmitMode::kOnUpdate) {
     EXPECT_GT(totals.finals, static_cast<std::size_t>(cases) * 5);
   }
-  std::printf("[ stats    ] %s/%s: %d cases, %zu results, %zu finals checked, %zu late events\n", to_string(kind),
-              to_string(mode), cases, totals.emitted, totals.finals, totals.late);
+  EXPECT_GT(totals.placed, static_cast<std::size_t>(cases) * 10);
+  if (kind == WindowKind::kHopping || kind == WindowKind::kSliding) {
+    EXPECT_GT(totals.multi, static_cast<std::size_t>(cases));
+  }
+  std::printf("[ stats    ] %s/%s: %d cases, %zu results, %zu finals checked, %zu late events, %zu placements "
+              "checked (%zu in several windows)\n",
+              to_string(kind), to_string(mode), cases, totals.emitted, totals.finals, totals.late, totals.placed,
+              totals.multi);
 }
 
 TEST(WindowPropertyTest, TumblingMatchesOracle) { run_cases(WindowKind::kTumbling, EmitMode::kFinalOnly, 1500, 11); }

@@ -35,6 +35,7 @@ struct Emitted {
 
 struct Recorded {
   std::vector<EventOutcome> outcomes;  // per kAdd step
+  std::vector<Placement> placements;   // per kAdd step (Placement{} unless accepted)
   std::vector<Emitted> emitted;
   std::vector<LateEvent> late;
   friend bool operator==(const Recorded&, const Recorded&) = default;
@@ -42,7 +43,12 @@ struct Recorded {
 
 inline void run_step(Engine& e, const Step& s, std::size_t index, Recorded& rec) {
   switch (s.kind) {
-    case Step::kAdd: rec.outcomes.push_back(e.add(0, s.event)); break;
+    case Step::kAdd: {
+      Placement p;
+      rec.outcomes.push_back(e.add(0, s.event, &p));
+      rec.placements.push_back(p);
+      break;
+    }
     case Step::kAdvance:
       for (const auto& r : e.advance(s.now)) {
         rec.emitted.push_back(Emitted{index, r.key, r.start_ms, r.end_ms, r.revision, r.final, r.count, r.watermark_ms,

@@ -51,25 +51,39 @@ TEST(CheckpointTest, AssemblerKeepsTheLatestCompleteCheckpointPerUnit) {
   EXPECT_EQ(a.take()["t/0"], "new");
 }
 
-TEST(SampleIdsTest, RefsAreNonZeroAndPurgedByTime) {
+TEST(SampleIdsTest, RefsAreNonZeroAndPurgedOnceClosed) {
   EXPECT_NE(record_ref(0, 0), 0u);
   EXPECT_NE(record_ref(0, 0), record_ref(1, 0));
   SampleIds ids;
-  ids.add(record_ref(0, 0), 1000, "a");
+  ids.add(record_ref(0, 0), 1000, "a", SampleIds::view_bit(0));
   ids.add(record_ref(0, 1), 5000, "b");
   EXPECT_EQ(ids.find(record_ref(0, 0)), "a");
-  ids.purge_before(2000);
+  ids.add(record_ref(0, 2), 500, "c", SampleIds::view_bit(1));
+  const std::int64_t early[] = {999, 999};
+  ids.purge_closed(early);
+  EXPECT_EQ(ids.find(record_ref(0, 0)), "a");  // its window can still emit at 999
+  const std::int64_t one_view_behind[] = {1000, 400};
+  ids.purge_closed(one_view_behind);
   EXPECT_EQ(ids.find(record_ref(0, 0)), "");
+  EXPECT_EQ(ids.find(record_ref(0, 2)), "c");  // view 1 is not there yet
+  const std::int64_t later[] = {1000, 500};
+  ids.purge_closed(later);
+  EXPECT_EQ(ids.find(record_ref(0, 2)), "c");  // behind "b", which closes later
   EXPECT_EQ(ids.find(record_ref(0, 1)), "b");
-  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids.size(), 2u);
   int seen = 0;
   ids.for_each([&](std::uint64_t ref, std::int64_t t, const std::string& id) {
-    EXPECT_EQ(ref, record_ref(0, 1));
-    EXPECT_EQ(t, 5000);
-    EXPECT_EQ(id, "b");
+    if (seen == 0) {
+      EXPECT_EQ(ref, record_ref(0, 1));
+      EXPECT_EQ(t, 5000);
+      EXPECT_EQ(id, "b");
+    }
     ++seen;
   });
-  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(seen, 2);
+  const std::int64_t done[] = {5000, 5000};
+  ids.purge_closed(done);
+  EXPECT_EQ(ids.size(), 0u);
 }
 
 }  // namespace

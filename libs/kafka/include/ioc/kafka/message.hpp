@@ -12,12 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "ioc/kafka/record.hpp"
+
 struct rd_kafka_message_s;  // librdkafka's rd_kafka_message_t
 
 namespace ioc::kafka {
-
-/// Header name/value pairs to attach when producing.
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class Message {
  public:
@@ -36,6 +35,8 @@ class Message {
   std::string_view value() const { return value_; }
   /// Record timestamp (ms since epoch), or -1 when absent.
   std::int64_t timestamp_ms() const;
+  /// The record as plain values (headers not read: see RecordView).
+  RecordView view() const;
   /// Value of the last header named `name`, if present.
   std::optional<std::string_view> header(const char* name) const;
   /// All headers as owned pairs (for forwarding to the dead-letter topic).

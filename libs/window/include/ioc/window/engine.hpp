@@ -6,7 +6,7 @@
 /// Call pattern (one thread):
 ///   auto engine = Engine::create(specs);           // validates, Result
 ///   engine->assign_partition(p) / revoke_partition(p) on rebalance
-///   for each decoded record: engine->add(view, event)   // never throws, no I/O
+///   for each decoded record: engine->add(view, event[, &placement])  // never throws, no I/O
 ///   after each poll batch:   for (auto& r : engine->advance(now_ms)) publish(r);
 ///                            for (auto& l : engine->late_events()) dead_letter(l);
 ///                            engine->clear_late_events();
@@ -39,6 +39,27 @@ namespace ioc::window {
 namespace detail {
 struct View;
 }
+
+/// The key-windows add() aggregated one accepted event into.
+///   tumbling/hopping: exactly the windows containing the event that are not
+///     closed yet (windows already final do not take it);
+///   sliding: the windows the key's accepted events define so far that contain
+///     the event (later events of the key may define more); `last_end_ms` is
+///     the bound t + size + 1 that every window ever holding the event stays
+///     within;
+///   session: the one session holding the event after any merge; a session
+///     grows when later events extend it, so its end may move later.
+/// Close rule: a window closes (final result, state purged) at the first
+/// advance() whose watermark reaches end + allowed_lateness; so once the
+/// view's watermark(view) >= last_end_ms + allowed_lateness, no window that
+/// holds the event can emit again (for sessions: unless the session grew).
+struct Placement {
+  std::uint32_t windows = 0;       // number of key-windows
+  std::int64_t first_start_ms = 0;  // earliest start among them
+  std::int64_t last_end_ms = 0;     // latest end among them (sliding: the bound above)
+  bool sampled = false;             // event.record_ref kept as evidence in its window(s)
+  friend bool operator==(const Placement&, const Placement&) = default;
+};
 
 /// Counters and state size of one view.
 struct ViewStats {
@@ -97,9 +118,12 @@ class Engine {
   /// aggregated; they are appended to late_events() with the reason. O(1)
   /// amortized for tumbling/hopping, no allocation in steady state; never throws.
   EventOutcome add(ViewId view, const Event& event);
-  /// Same; `*sampled` tells whether event.record_ref was kept as evidence in
-  /// its window(s) (then, and only then, the caller needs what it refers to).
-  EventOutcome add(ViewId view, const Event& event, bool* sampled);
+  /// Same, and for an accepted event fills `*placement` with the windows it
+  /// went to (see Placement: callers keeping evidence for a window learn from
+  /// it until when the window can still emit, without re-deriving window
+  /// bounds). Left as Placement{} for an event not accepted. No allocation;
+  /// O(1) but for sliding views: O(distinct times of the key within 2·size).
+  EventOutcome add(ViewId view, const Event& event, Placement* placement);
 
   /// Sets processing time (ms since epoch; never moves back), recomputes every
   /// view's watermark (idle detection), closes windows whose end + lateness the
