@@ -146,6 +146,15 @@ void encode(const Report& in, std::string& out) {
   m.SerializeToString(&out);
 }
 
+/// The reused message of a record with occurred_at and received_at.
+template <typename M>
+Reused<M, pb::Timestamp, pb::Timestamp>& with_times() {
+  thread_local Reused<M, pb::Timestamp, pb::Timestamp> reused(
+      {&M::unsafe_arena_release_occurred_at, &M::unsafe_arena_release_received_at},
+      {&M::unsafe_arena_set_allocated_occurred_at, &M::unsafe_arena_set_allocated_received_at});
+  return reused;
+}
+
 Status decode(std::string_view bytes, Report& out) {
   using pb::Timestamp;
   thread_local Reused<v1::Report, v1::GeoPoint, Timestamp, Timestamp> reused(
@@ -224,11 +233,8 @@ void encode(const ServiceTransaction& in, std::string& out) {
 
 Status decode(std::string_view bytes, ServiceTransaction& out) {
   using M = v1::ServiceTransaction;
-  thread_local Reused<M, pb::Timestamp, pb::Timestamp> reused(
-      {&M::unsafe_arena_release_occurred_at, &M::unsafe_arena_release_received_at},
-      {&M::unsafe_arena_set_allocated_occurred_at, &M::unsafe_arena_set_allocated_received_at});
   std::uint64_t present = 0;
-  auto parsed = reused.parse(bytes, &present);
+  auto parsed = with_times<M>().parse(bytes, &present);
   if (!parsed.ok()) return parsed.error();
   const M& m = **parsed;
   if (m.id().empty()) return missing("ServiceTransaction", "id");
@@ -262,11 +268,8 @@ void encode(const Telemetry& in, std::string& out) {
 
 Status decode(std::string_view bytes, Telemetry& out) {
   using M = v1::Telemetry;
-  thread_local Reused<M, pb::Timestamp, pb::Timestamp> reused(
-      {&M::unsafe_arena_release_occurred_at, &M::unsafe_arena_release_received_at},
-      {&M::unsafe_arena_set_allocated_occurred_at, &M::unsafe_arena_set_allocated_received_at});
   std::uint64_t present = 0;
-  auto parsed = reused.parse(bytes, &present);
+  auto parsed = with_times<M>().parse(bytes, &present);
   if (!parsed.ok()) return parsed.error();
   const M& m = **parsed;
   if (m.source_id().empty()) return missing("Telemetry", "source_id");
