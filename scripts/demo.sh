@@ -114,7 +114,7 @@ IOC stream processor is running (embedded broker; data is kept in memory only).
   Alerter metrics    http://127.0.0.1:9102/metrics
   Alertmanager       $am_url
   Simulator metrics  http://127.0.0.1:9103/metrics   (scripted demo: flood in 380 at 0:20-2:50, BTS of 384 silent 0:40-2:40, portal down 1:00-3:00)
-  Prometheus         http://127.0.0.1:9090/graph?g0.expr=ioc_view_value%7Bvalue%3D%22online_ratio%22%2Cview%3D%22transactions_1h%22%7D
+  Prometheus         http://127.0.0.1:9090/graph?g0.expr=sum%20by%20(district)%20(ioc_view_value%7Bview%3D%22reports_15m%22%7D)   (reports per district, last 15 min)
   Kafka bootstrap    127.0.0.1:9092   (e.g. kcat -b 127.0.0.1:9092 -C -t ioc.aggregates.v1)
 
 Try:  curl -s -XPOST localhost:8080/api/v1/reports -H 'content-type: application/json' \\
