@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "ioc/codec/codec.hpp"
+#include "ioc/core/bytes.hpp"
 
 namespace ioc::alerter {
 
@@ -19,53 +19,6 @@ namespace {
 constexpr std::uint32_t kMagic = 0x4b434f49;  // "IOCK"
 constexpr std::uint32_t kVersion = 2;  // 2: with the cluster id
 constexpr const char* kFile = "alerter.checkpoint";
-
-template <typename T>
-void put(std::string& out, T x) {
-  out.append(reinterpret_cast<const char*>(&x), sizeof x);
-}
-void put_str(std::string& out, std::string_view s) {
-  put(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
-
-class In {
- public:
-  explicit In(std::string_view b) : b_(b) {}
-  template <typename T>
-  T get() {
-    T x{};
-    if (!ok_ || sizeof x > b_.size() - pos_) {
-      ok_ = false;
-      return x;
-    }
-    std::memcpy(&x, b_.data() + pos_, sizeof x);
-    pos_ += sizeof x;
-    return x;
-  }
-  std::string_view str() {
-    const auto n = get<std::uint32_t>();
-    if (!ok_ || n > b_.size() - pos_) {
-      ok_ = false;
-      return {};
-    }
-    auto s = b_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::string_view b_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-std::uint32_t crc32(std::string_view b) {
-  boost::crc_32_type crc;
-  crc.process_bytes(b.data(), b.size());
-  return crc.checksum();
-}
 
 Status fsync_path(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags);
@@ -81,24 +34,25 @@ Status fsync_path(const std::string& path, int flags) {
 
 std::string encode_checkpoint(const Checkpoint& c) {
   std::string out;
-  put(out, kMagic);
-  put(out, kVersion);
-  put_str(out, c.cluster_id);
-  put_str(out, c.topic);
-  put(out, to_epoch_ms(c.written_at));
-  put(out, static_cast<std::uint32_t>(c.offsets.size()));
+  ByteWriter w(out);
+  w.u32(kMagic);
+  w.u32(kVersion);
+  w.str(c.cluster_id);
+  w.str(c.topic);
+  w.i64(to_epoch_ms(c.written_at));
+  w.u32(static_cast<std::uint32_t>(c.offsets.size()));
   for (const auto& [p, o] : c.offsets) {
-    put(out, p);
-    put(out, o);
+    w.i32(p);
+    w.i64(o);
   }
-  put_str(out, c.rules);
-  put(out, static_cast<std::uint32_t>(c.events.size()));
+  w.str(c.rules);
+  w.u32(static_cast<std::uint32_t>(c.events.size()));
   std::string scratch;
   for (const AlertEvent& e : c.events) {
     codec::encode(e, scratch);
-    put_str(out, scratch);
+    w.str(scratch);
   }
-  put(out, crc32(out));
+  w.u32(crc32(out));
   return out;
 }
 
@@ -108,26 +62,26 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
   if (crc32(body) != crc) return data_loss("checkpoint checksum mismatch");
-  In in(body);
-  if (in.get<std::uint32_t>() != kMagic) return data_loss("not an alerter checkpoint");
-  const auto version = in.get<std::uint32_t>();
+  ByteReader in(body);
+  if (in.u32() != kMagic) return data_loss("not an alerter checkpoint");
+  const auto version = in.u32();
   if (version != 1 && version != kVersion) {
     return data_loss("checkpoint version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
   }
   Checkpoint c;
-  if (version >= 2) c.cluster_id = std::string(in.str());
-  c.topic = std::string(in.str());
-  c.written_at = from_epoch_ms(in.get<std::int64_t>());
-  const auto noffsets = in.get<std::uint32_t>();
+  if (version >= 2) c.cluster_id = in.str();
+  c.topic = in.str();
+  c.written_at = from_epoch_ms(in.i64());
+  const auto noffsets = in.u32();
   for (std::uint32_t i = 0; i < noffsets && in.ok(); ++i) {
-    const auto p = in.get<std::int32_t>();
-    c.offsets[p] = in.get<std::int64_t>();
+    const auto p = in.i32();
+    c.offsets[p] = in.i64();
   }
-  c.rules = std::string(in.str());
-  const auto nevents = in.get<std::uint32_t>();
+  c.rules = in.str();
+  const auto nevents = in.u32();
   for (std::uint32_t i = 0; i < nevents && in.ok(); ++i) {
     AlertEvent e;
-    if (Status s = codec::decode(in.str(), e); !s.ok()) return data_loss("checkpoint event: " + s.error().message);
+    if (Status s = codec::decode(in.view(), e); !s.ok()) return data_loss("checkpoint event: " + s.error().message);
     c.events.push_back(std::move(e));
   }
   if (!in.ok()) return data_loss("checkpoint truncated");

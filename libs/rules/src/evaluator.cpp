@@ -1,6 +1,5 @@
 #include "ioc/rules/evaluator.hpp"
 
-#include <boost/crc.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ioc/core/bytes.hpp"
 #include "ioc/core/check.hpp"
 #include "ioc/core/time_format.hpp"
 #include "ioc/rules/fingerprint.hpp"
@@ -123,107 +123,23 @@ void append_key(std::string& key, const Label& l) {
 
 // ---------------------------------------------------------------- snapshot bytes
 
-class Writer {
- public:
-  void u8(std::uint8_t x) { out_.push_back(static_cast<char>(x)); }
-  void u32(std::uint32_t x) { raw(&x, sizeof x); }
-  void u64(std::uint64_t x) { raw(&x, sizeof x); }
-  void i64(std::int64_t x) { raw(&x, sizeof x); }
-  void f64(double x) { raw(&x, sizeof x); }
-  void str(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  void labels(const std::vector<Label>& ls) {
-    u32(static_cast<std::uint32_t>(ls.size()));
-    for (const Label& l : ls) {
-      str(l.name);
-      str(l.value);
-    }
-  }
-  std::string& bytes() { return out_; }
+using Writer = ByteWriter<std::string>;
 
- private:
-  void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
-  std::string out_;
-};
+void write_labels(Writer& w, const std::vector<Label>& ls) {
+  w.u32(static_cast<std::uint32_t>(ls.size()));
+  for (const Label& l : ls) {
+    w.str(l.name);
+    w.str(l.value);
+  }
+}
 
-class ReaderBytes {
- public:
-  explicit ReaderBytes(std::string_view b) : b_(b) {}
-  bool ok() const { return ok_; }
-  std::uint8_t u8() {
-    std::uint8_t x = 0;
-    raw(&x, 1);
-    return x;
+std::vector<Label> read_labels(ByteReader& r) {
+  std::vector<Label> ls(r.count<std::uint32_t>(8));
+  for (Label& l : ls) {
+    l.name = r.str();
+    l.value = r.str();
   }
-  std::uint32_t u32() {
-    std::uint32_t x = 0;
-    raw(&x, sizeof x);
-    return x;
-  }
-  std::uint64_t u64() {
-    std::uint64_t x = 0;
-    raw(&x, sizeof x);
-    return x;
-  }
-  std::int64_t i64() {
-    std::int64_t x = 0;
-    raw(&x, sizeof x);
-    return x;
-  }
-  double f64() {
-    double x = 0;
-    raw(&x, sizeof x);
-    return x;
-  }
-  std::string str() {
-    const std::uint32_t n = u32();
-    if (!ok_ || n > b_.size() - pos_) {
-      ok_ = false;
-      return {};
-    }
-    std::string s(b_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  std::vector<Label> labels() {
-    std::vector<Label> ls(count(8));
-    for (Label& l : ls) {
-      l.name = str();
-      l.value = str();
-    }
-    return ls;
-  }
-  /// A count of items of at least `min_bytes` each, bounded by what is left.
-  std::size_t count(std::size_t min_bytes) {
-    const std::uint32_t n = u32();
-    if (!ok_ || static_cast<std::size_t>(n) * min_bytes > b_.size() - pos_) {
-      ok_ = false;
-      return 0;
-    }
-    return n;
-  }
-
- private:
-  void raw(void* p, std::size_t n) {
-    if (!ok_ || n > b_.size() - pos_) {
-      ok_ = false;
-      std::memset(p, 0, n);
-      return;
-    }
-    std::memcpy(p, b_.data() + pos_, n);
-    pos_ += n;
-  }
-  std::string_view b_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-std::uint32_t crc32(std::string_view bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
+  return ls;
 }
 
 void write_lifecycle(Writer& w, const Lifecycle& lc) {
@@ -237,7 +153,7 @@ void write_lifecycle(Writer& w, const Lifecycle& lc) {
   w.f64(lc.last_value);
 }
 
-Lifecycle read_lifecycle(ReaderBytes& r) {
+Lifecycle read_lifecycle(ByteReader& r) {
   Lifecycle lc;
   const std::uint8_t phase = r.u8();
   lc.phase = phase <= static_cast<std::uint8_t>(Phase::kFiring) ? static_cast<Phase>(phase) : Phase::kInactive;
@@ -1036,7 +952,8 @@ struct Evaluator::Impl {
   // ---------------------------------------------------------------- snapshot
 
   std::string snapshot() const {
-    Writer w;
+    std::string bytes;
+    Writer w(bytes);
     w.u32(kSnapshotMagic);
     w.u32(kSnapshotVersion);
     w.u32(static_cast<std::uint32_t>(states.size()));
@@ -1047,13 +964,13 @@ struct Evaluator::Impl {
       w.i64(rs.max_window);
       w.u32(static_cast<std::uint32_t>(rs.alerts.size()));
       for (const Alert& a : rs.alerts) {
-        w.labels(a.labels);
+        write_labels(w, a.labels);
         w.i64(a.created_at);
         write_lifecycle(w, a.lc);
       }
       w.u32(static_cast<std::uint32_t>(rs.series.size()));
       for (const Series& s : rs.series) {
-        w.labels(s.labels);
+        write_labels(w, s.labels);
         w.str(s.member);
         w.u32(s.alert);
         w.i64(s.last_heard);
@@ -1078,10 +995,8 @@ struct Evaluator::Impl {
         }
       }
     }
-    std::string& bytes = w.bytes();
-    const std::uint32_t crc = crc32(bytes);
-    bytes.append(reinterpret_cast<const char*>(&crc), sizeof crc);
-    return std::move(bytes);
+    w.u32(crc32(bytes));
+    return bytes;
   }
 
   Status restore_snapshot(std::string_view bytes) {
@@ -1090,7 +1005,7 @@ struct Evaluator::Impl {
     std::memcpy(&crc, bytes.data() + bytes.size() - sizeof crc, sizeof crc);
     const std::string_view body = bytes.substr(0, bytes.size() - sizeof crc);
     if (crc32(body) != crc) return data_loss("rules snapshot: checksum mismatch");
-    ReaderBytes r(body);
+    ByteReader r(body);
     if (r.u32() != kSnapshotMagic) return data_loss("rules snapshot: not a rules snapshot");
     if (const std::uint32_t v = r.u32(); v != kSnapshotVersion) {
       return data_loss("rules snapshot: version " + std::to_string(v) + ", expected " + std::to_string(kSnapshotVersion));
@@ -1108,7 +1023,7 @@ struct Evaluator::Impl {
       restored[i].keeps_history = states[i].keeps_history;
       restored[i].tracks_silence = states[i].tracks_silence;
     }
-    const std::size_t nrules = r.count(24);
+    const std::size_t nrules = r.count<std::uint32_t>(24);
     for (std::size_t k = 0; k < nrules && r.ok(); ++k) {
       const std::string name = r.str();
       const std::uint64_t hash = r.u64();
@@ -1123,10 +1038,10 @@ struct Evaluator::Impl {
         target->observing_since = observing_since;
         target->max_window = max_window;
       }
-      const std::size_t nalerts = r.count(8);
+      const std::size_t nalerts = r.count<std::uint32_t>(8);
       std::vector<std::uint32_t> alert_map(nalerts, 0);
       for (std::size_t ai = 0; ai < nalerts && r.ok(); ++ai) {
-        std::vector<Label> labels = r.labels();
+        std::vector<Label> labels = read_labels(r);
         const std::int64_t created = r.i64();
         const Lifecycle lc = read_lifecycle(r);
         if (target == nullptr) continue;
@@ -1140,14 +1055,14 @@ struct Evaluator::Impl {
         target->alerts[idx].lc = lc;
         alert_map[ai] = idx;
       }
-      const std::size_t nseries = r.count(8);
+      const std::size_t nseries = r.count<std::uint32_t>(8);
       for (std::size_t si = 0; si < nseries && r.ok(); ++si) {
         Series s;
-        s.labels = r.labels();
+        s.labels = read_labels(r);
         s.member = r.str();
         const std::uint32_t old_alert = r.u32();
         s.last_heard = r.i64();
-        s.recent.resize(r.count(29));
+        s.recent.resize(r.count<std::uint32_t>(29));
         for (Slot& slot : s.recent) {
           slot.start = r.i64();
           slot.end = r.i64();
@@ -1157,10 +1072,10 @@ struct Evaluator::Impl {
           for (std::size_t i = 0; i < kMaxValues; ++i) {
             if (slot.has(static_cast<int>(i))) slot.v[i] = r.f64();
           }
-          slot.samples.resize(r.count(4));
+          slot.samples.resize(r.count<std::uint32_t>(4));
           for (auto& id : slot.samples) id = r.str();
         }
-        s.history.resize(r.count(20));
+        s.history.resize(r.count<std::uint32_t>(20));
         for (HistoryEntry& h : s.history) {
           h.start = r.i64();
           h.revision = r.u32();

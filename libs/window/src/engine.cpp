@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/crc.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cmath>
 #include <cstring>
@@ -85,12 +84,6 @@ std::uint64_t fingerprint(const ViewSpec& s) {
     h *= 0x100000001b3ULL;
   }
   return h;
-}
-
-std::uint32_t crc32(std::span<const std::uint8_t> bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
 }
 
 }  // namespace
@@ -456,7 +449,7 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::parse(const std::vector<View
   }
   const auto payload = bytes.subspan(detail::kHeaderBytes, size);
   detail::ByteReader trailer(bytes.subspan(detail::kHeaderBytes + size, 4));
-  if (trailer.u32() != detail::crc32(payload)) return data_loss("snapshot checksum mismatch (corrupt data)");
+  if (trailer.u32() != ioc::crc32(payload)) return data_loss("snapshot checksum mismatch (corrupt data)");
   auto impl = from_specs(specs);
   detail::ByteReader r(payload);
   if (auto s = impl->read(r); !s.ok()) return s.error();
@@ -471,7 +464,7 @@ std::vector<std::uint8_t> Engine::snapshot() const {
   impl_->write(w);
   const std::uint64_t size = out.size() - detail::kHeaderBytes;
   std::memcpy(out.data() + 12, &size, sizeof(size));
-  w.u32(detail::crc32(std::span<const std::uint8_t>(out).subspan(detail::kHeaderBytes, size)));
+  w.u32(ioc::crc32(std::span<const std::uint8_t>(out).subspan(detail::kHeaderBytes, size)));
   return out;
 }
 
