@@ -11,14 +11,17 @@ namespace {
 
 TEST(BytesTest, TheFormIsLittleEndianWithLengthPrefixedStrings) {
   // Snapshots and checkpoints written by earlier builds must still read.
+  auto write = [](auto& w) {
+    w.u8(7);
+    w.u32(1);
+    w.i32(-1);
+    w.i64(-2);
+    w.f64(1.5);
+    w.str("ab");
+  };
   std::string out;
   ByteWriter w(out);
-  w.u8(7);
-  w.u32(1);
-  w.i32(-1);
-  w.i64(-2);
-  w.f64(1.5);
-  w.str("ab");
+  write(w);
   const std::string expected("\x07"
                              "\x01\x00\x00\x00"
                              "\xff\xff\xff\xff"
@@ -32,12 +35,7 @@ TEST(BytesTest, TheFormIsLittleEndianWithLengthPrefixedStrings) {
 
   std::vector<std::uint8_t> bytes;
   ByteWriter v(bytes);
-  v.u8(7);
-  v.u32(1);
-  v.i32(-1);
-  v.i64(-2);
-  v.f64(1.5);
-  v.str("ab");
+  write(v);
   EXPECT_EQ(std::string(bytes.begin(), bytes.end()), expected);
 
   ByteReader r{std::span<const std::uint8_t>(bytes)};
