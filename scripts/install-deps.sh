@@ -17,6 +17,7 @@ test_pkgs=(
   prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
   curl procps iproute2 wrk libxml2-utils
   chromium chromium-driver fonts-dejavu-core
+  default-jre-headless  # the real-Kafka lane runs Apache Kafka (IOC_KAFKA_HOME)
 )
 
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (only a
