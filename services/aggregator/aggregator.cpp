@@ -39,9 +39,12 @@ std::set<std::string> Aggregator::replaced_logs(const std::map<std::string, Chec
   for (const auto& [unit, c] : checkpoints) {
     auto w = logs.find(unit);
     if (w == logs.end() || c.next_offset <= 0) continue;
+    // Zeros: written before restored units kept their identity (a restored
+    // partition's first checkpoint without new input). Unknown, not another.
+    const bool identity_known = c.last_record_ms != 0 || c.last_record_id != 0;
     if (w->second.log_end < c.next_offset) {
       replaced.insert(unit);
-    } else if (c.next_offset - 1 >= w->second.log_start) {
+    } else if (identity_known && c.next_offset - 1 >= w->second.log_start) {
       probe.push_back({c.topic, c.partition, c.next_offset - 1});
     }
   }
@@ -133,6 +136,11 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
   if (auto change = cluster_.observe(progress_.reachable(), now)) on_cluster_changed(*change);
   std::lock_guard lock(ready_mu_);
   not_ready_ = progress_.verdict();
+  if (not_ready_.empty() && outputs_waiting_since_ && now - *outputs_waiting_since_ >= cfg_.stall_timeout) {
+    not_ready_ = "outputs not acknowledged by the broker for " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *outputs_waiting_since_).count()) +
+                 "s: results wait in memory, nothing is checkpointed past them";
+  }
 }
 
 void Aggregator::on_cluster_changed(const kafka::ClusterChange& change) {
@@ -174,6 +182,9 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
   for (const auto& tp : partitions) {
     if (auto w = admin_.watermarks(tp.topic, tp.partition, kFlushTimeout); w.ok()) logs[unit_key(tp.topic, tp.partition)] = *w;
   }
+  // A discarded checkpoint's epoch still counts: its results were published.
+  std::map<std::string, std::uint32_t> epochs;
+  for (const auto& [unit, c] : *checkpoints) epochs[unit] = c.epoch;
   for (const std::string& unit : replaced_logs(*checkpoints, logs)) {
     log::warn("the input log was replaced since the checkpoint (an in-memory broker restarted): its records are "
               "gone, and the state starts empty at the log start",
@@ -190,41 +201,61 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
     const std::int64_t committed_offset =
         committed.ok() && i < committed->size() ? (*committed)[i].offset : kafka::TopicPartition::kOffsetStored;
     std::string outcome = committed_offset >= 0 ? "lost" : "fresh";
+    const auto w = logs.find(keys[i]);
     if (auto it = checkpoints->find(keys[i]); it != checkpoints->end()) {
       const Checkpoint& c = it->second;
-      if (Status st = pipeline_.restore(*u, c); st.ok()) {
-        outcome = "restored";
-      } else {
-        log::error("checkpoint does not fit the views (views.yaml changed?): this partition's open windows restart "
-                   "empty",
-                   {{"unit", keys[i]}, {"error", st.error().message}});
-        outcome = "lost";
-      }
-      // Either way, the records below the checkpoint's offset are in
-      // results already published.
       tp.offset = c.next_offset;
-      u->next_offset = c.next_offset;
-      u->checkpointed = outcome == "restored" ? c.next_offset : -1;
-      if (auto w = logs.find(keys[i]); outcome == "restored" && w != logs.end() && w->second.log_end > c.next_offset) {
-        u->holding = true;
-        u->catch_up_to = w->second.log_end;
+      auto fresh = pipeline_.restore(*u, c);
+      if (!fresh.ok()) {
+        log::error("checkpoint state is corrupt: this partition's open windows restart empty",
+                   {{"unit", keys[i]}, {"error", fresh.error().message}});
+        u->engine.assign_partition(tp.partition);
+      } else {
+        outcome = "restored";
+        std::int64_t catch_up = w != logs.end() ? w->second.log_end : -1;
+        if (*fresh != 0) {
+          // Views added or changed since the checkpoint start from what the
+          // input log still holds; the others keep their windows.
+          std::string names;
+          const auto& views = pipeline_.stream_views(*stream);
+          for (std::size_t v = 0; v < views.size(); ++v) {
+            if ((*fresh & SampleIds::view_bit(v)) != 0) names += (names.empty() ? "" : ", ") + cfg_.views[views[v]].spec.name;
+          }
+          const std::int64_t from = w != logs.end() ? w->second.log_start : 0;
+          if (from < c.next_offset) {
+            u->backfill_below = c.next_offset;
+            u->backfill_views = *fresh;
+            tp.offset = kafka::TopicPartition::kOffsetBeginning;
+            catch_up = std::max(catch_up, c.next_offset);
+          }
+          log::warn("views added or changed since the checkpoint: they start from the input log's first record, "
+                    "the other views keep their windows",
+                    {{"unit", keys[i]}, {"views", names}, {"from_offset", from}, {"checkpoint_offset", c.next_offset}});
+        }
+        if (catch_up > c.next_offset || u->backfill_below >= 0) {
+          u->holding = true;
+          u->catch_up_to = catch_up;
+        }
       }
-    } else if (replaced.contains(keys[i])) {
-      outcome = "lost";
-      tp.offset = kafka::TopicPartition::kOffsetBeginning;
+    } else {
+      if (replaced.contains(keys[i])) {
+        outcome = "lost";
+        tp.offset = kafka::TopicPartition::kOffsetBeginning;
+      } else if (outcome == "lost") {
+        log::warn("offsets were committed but no checkpoint exists (state topic emptied, e.g. by a broker restart): "
+                  "open windows restart from the committed offset",
+                  {{"unit", keys[i]}, {"committed_offset", committed_offset}});
+      }
+      u->engine.assign_partition(tp.partition);
     }
-    if (outcome != "restored") u->engine.assign_partition(tp.partition);
-    if (outcome == "lost" && !checkpoints->contains(keys[i]) && !replaced.contains(keys[i])) {
-      log::warn("offsets were committed but no checkpoint exists (state topic emptied, e.g. by a broker restart): "
-                "open windows restart from the committed offset",
-                {{"unit", keys[i]}, {"committed_offset", committed_offset}});
-    }
+    if (auto e = epochs.find(keys[i]); e != epochs.end()) u->epoch = std::max(u->epoch, e->second + 1);
     metrics_->restores.Add({{"outcome", outcome}}).Increment();
     log::info("partition assigned", {{"topic", tp.topic},
                                      {"partition", tp.partition},
                                      {"state", outcome},
                                      {"start_offset", tp.offset},
-                                     {"catch_up_to", u->catch_up_to}});
+                                     {"catch_up_to", u->catch_up_to},
+                                     {"epoch", static_cast<std::int64_t>(u->epoch)}});
   }
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_->restore_seconds.Set(took);
@@ -256,21 +287,38 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
 // ---------------------------------------------------------------- outputs
 
 void Aggregator::result(std::string_view key, std::string_view value) {
-  if (Status s = producer_.produce(cfg_.output_topic, key, value); !s.ok()) {
-    metrics_->output_errors.Increment();
-    outputs_lost_ = true;
+  if (Status s = produce(cfg_.output_topic, key, value, {}); !s.ok()) {
     log::error("window result not queued", {{"error", s.error().message}});
   }
 }
 
 void Aggregator::dead_letter(const kafka::RecordView& record, std::string_view reason) {
   IOC_CHECK_MSG(current_ != nullptr && current_->offset() == record.offset, "dead letters come from handle()");
-  if (Status s = producer_.produce(cfg_.deadletter_topic, record.key, record.value, {},
-                                   current_->dead_letter_headers(reason, cfg_.common.service));
+  if (Status s = produce(cfg_.deadletter_topic, record.key, record.value,
+                         current_->dead_letter_headers(reason, cfg_.common.service));
       !s.ok()) {
-    metrics_->output_errors.Increment();
-    outputs_lost_ = true;
     log::error("dead letter not queued", {{"error", s.error().message}, {"reason", std::string(reason)}});
+  }
+}
+
+Status Aggregator::produce(const std::string& topic, std::string_view key, std::string_view value,
+                           const kafka::Headers& headers) {
+  for (;;) {
+    Status s = producer_.produce(topic, key, value, {}, headers);
+    if (s.ok()) return s;
+    // kUnavailable: the local queue is full (the broker is away or slow).
+    // An output is never dropped: wait for room while deliveries drain,
+    // unless the replica is stopping (then nothing is checkpointed past it).
+    if (s.error().code != ErrorCode::kUnavailable || (stop_ != nullptr && stop_->load())) {
+      metrics_->output_errors.Increment();
+      outputs_lost_ = true;
+      return s;
+    }
+    {
+      std::lock_guard lock(ready_mu_);
+      not_ready_ = "output queue full: waiting for the broker to take results";
+    }
+    (void)producer_.flush(std::chrono::milliseconds(100));
   }
 }
 
@@ -295,8 +343,10 @@ void Aggregator::checkpoint(const std::vector<UnitId>& ids, bool all) {
   if (Status s = producer_.flush(kFlushTimeout); !s.ok() || count_delivery_failures()) {
     metrics_->checkpoints.Add({{"outcome", "skipped"}}).Increment();
     if (!s.ok()) log::warn("checkpoint skipped: outputs not acknowledged", {{"error", s.error().message}});
+    if (!outputs_waiting_since_) outputs_waiting_since_ = std::chrono::steady_clock::now();
     return;
   }
+  outputs_waiting_since_.reset();
   std::vector<kafka::TopicPartition> offsets;
   const std::uint64_t bytes_before = store_.bytes_written();
   for (const UnitId& id : due) {
@@ -317,6 +367,7 @@ void Aggregator::checkpoint(const std::vector<UnitId>& ids, bool all) {
     Unit& u = *units_.at(id);
     u.checkpointed = u.next_offset;
     u.dirty = false;
+    u.sealed = true;
   }
   metrics_->checkpoints.Add({{"outcome", "ok"}}).Increment();
   // The committed offsets show the group's progress (lag, retention
@@ -364,8 +415,10 @@ void Aggregator::update_gauges() {
 }
 
 bool Aggregator::run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_gauges = last_checkpoint;
+  std::vector<UnitId> unsealed;
   while (!stop.load() && !count_delivery_failures()) {
     const auto batch = consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100));
     pipeline_.set_now(to_epoch_ms(clock_.now()));
@@ -385,12 +438,17 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
         if (u->holding) {
           if (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to) continue;
           u->holding = false;
+          u->backfill_below = -1;
           log::info("partition caught up with its checkpoint's input",
                     {{"topic", u->topic}, {"partition", u->partition}, {"offset", u->next_offset}});
         }
+        // Nothing read yet (no position): nothing to publish either.
+        if (!u->sealed && u->next_offset >= 0) unsealed.push_back(id);
         pipeline_.advance(*u);
       }
     }
+    // A unit's epoch is stored before it publishes under it.
+    if (!unsealed.empty()) checkpoint(std::exchange(unsealed, {}), true);
     const auto t = std::chrono::steady_clock::now();
     if (t - last_checkpoint >= cfg_.checkpoint_interval) {
       checkpoint(pipeline_.unit_ids(), false);
@@ -431,7 +489,7 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
   boost::json::array windows;
   boost::json::array partitions;
   std::vector<double> values;
-  auto add = [&](const std::vector<std::string>& labels, const window::WindowValue& w, bool open) {
+  auto add = [&](std::uint32_t epoch, const std::vector<std::string>& labels, const window::WindowValue& w, bool open) {
     boost::json::object group;
     for (std::size_t g = 0; g < v->group_names.size(); ++g) group[v->group_names[g]] = labels[g];
     values_of(*v, w.values, values);
@@ -442,7 +500,7 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
                        {"window_end", format_rfc3339(from_epoch_ms(w.end_ms))},
                        {"open", open},
                        {"final", w.final},
-                       {"revision", published_revision(w.revision, w.final)},
+                       {"revision", published_revision(epoch, w.revision, w.final)},
                        {"count", w.count},
                        {"values", std::move(vals)}});
   };
@@ -454,8 +512,8 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
       if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return labels[f.first] == f.second; })) {
         continue;
       }
-      if (auto last = u->engine.last_final(local, k)) add(labels, *last, false);
-      for (const window::WindowValue& w : u->engine.query_open(local, k)) add(labels, w, true);
+      if (auto last = u->engine.last_final(local, k)) add(u->epoch, labels, *last, false);
+      for (const window::WindowValue& w : u->engine.query_open(local, k)) add(u->epoch, labels, w, true);
     }
   }
   boost::json::array group_by;

@@ -70,10 +70,12 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   ~Aggregator() override;
 
   /// Polls, aggregates and publishes until `stop` is set; then checkpoints
-  /// and leaves the group. Returns false when an output record (result,
-  /// dead letter or checkpoint) could not be delivered: nothing is
-  /// checkpointed past it, and the process should exit so that a restart
-  /// recomputes the lost outputs.
+  /// and leaves the group. A broker outage of any length is ridden out:
+  /// outputs wait in the producer (delivery_timeout 0), checkpoints wait
+  /// for them, /readyz says why. Returns false when an output record
+  /// (result, dead letter or checkpoint) was lost (a finite
+  /// delivery_timeout passed, or it was refused): nothing is checkpointed
+  /// past it, and the process should exit so that a restart recomputes it.
   [[nodiscard]] bool run(const std::atomic<bool>& stop);
   metrics::Readiness readiness() const;
 
@@ -91,6 +93,10 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   // Sink: the pipeline's outputs, produced.
   void result(std::string_view key, std::string_view value) override;
   void dead_letter(const kafka::RecordView& record, std::string_view reason) override;
+  /// Queues an output, waiting for room in a full queue; an error means it
+  /// is lost (and nothing is checkpointed past it).
+  Status produce(const std::string& topic, std::string_view key, std::string_view value,
+                 const kafka::Headers& headers);
 
   /// Units whose input log is not the one their checkpoint was taken from.
   std::set<std::string> replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
@@ -126,6 +132,9 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   std::atomic<std::size_t> restoring_count_{0};
   std::uint64_t delivery_failures_seen_ = 0;
   bool outputs_lost_ = false;
+  const std::atomic<bool>* stop_ = nullptr;  // run()'s
+  /// Since when checkpoints wait for outputs the broker has not acknowledged.
+  std::optional<std::chrono::steady_clock::time_point> outputs_waiting_since_;
 
   std::optional<kafka::ConsumerStats> pending_stats_;
   std::set<UnitId> lag_exported_;

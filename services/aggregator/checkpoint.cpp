@@ -55,6 +55,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
   for (const auto& v : c.views) m.set_views(m.views() + (m.views().empty() ? "" : ",") + v);
   m.set_last_record_ms(c.last_record_ms);
   m.set_last_record_id(c.last_record_id);
+  m.set_epoch(c.epoch);
   return m.SerializeAsString();
 }
 
@@ -73,6 +74,7 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
   c.created_ms = m.created_ms();
   c.last_record_ms = m.last_record_ms();
   c.last_record_id = m.last_record_id();
+  c.epoch = m.epoch();
   std::string_view views = m.views();
   while (!views.empty()) {
     const auto comma = views.find(',');

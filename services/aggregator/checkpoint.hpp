@@ -55,6 +55,8 @@ struct Checkpoint {
   /// log from a replaced one.
   std::int64_t last_record_ms = 0;
   std::uint64_t last_record_id = 0;
+  /// Revision epoch of the state (see pipeline.cpp); 0 before epochs existed.
+  std::uint32_t epoch = 0;
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 

@@ -17,8 +17,7 @@ Config load_config(config::Source& src) {
   c.checkpoint_interval =
       src.get_duration("aggregator.checkpoint_interval", c.checkpoint_interval, std::chrono::milliseconds(10));
   c.restore_timeout = src.get_duration("aggregator.restore_timeout", c.restore_timeout, std::chrono::milliseconds(100));
-  c.delivery_timeout =
-      src.get_duration("aggregator.delivery_timeout", c.delivery_timeout, std::chrono::milliseconds(100));
+  c.delivery_timeout = src.get_duration("aggregator.delivery_timeout", c.delivery_timeout);
   c.stats_interval = src.get_duration("aggregator.stats_interval", c.stats_interval, std::chrono::milliseconds(50));
   c.stall_timeout = src.get_duration("aggregator.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
   c.peers = src.get_list("aggregator.peers", {});

@@ -30,9 +30,11 @@ struct Config {
   std::chrono::milliseconds checkpoint_interval{5'000};
   /// How long reading the checkpoints of newly assigned partitions may take.
   std::chrono::milliseconds restore_timeout{60'000};
-  /// An output record not acknowledged within this is lost: the replica
-  /// stops (exit 1) without checkpointing past it, and a restart recomputes it.
-  std::chrono::milliseconds delivery_timeout{30'000};
+  /// 0 (the default): an output record waits for the broker however long it
+  /// is away. Otherwise one not acknowledged within this is lost: the
+  /// replica stops (exit 1) without checkpointing past it, and a restart
+  /// recomputes it.
+  std::chrono::milliseconds delivery_timeout{0};
   /// How often the consumer's statistics (connections, end offsets) are
   /// read for lag and readiness, and how long records may wait with no
   /// progress before /readyz turns unready.

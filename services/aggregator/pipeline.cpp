@@ -11,12 +11,16 @@
 
 namespace ioc::aggregator {
 
-// A final result's published revision is kFinalRevision + its engine
-// revision, above every early result of its window. A replica that takes a
-// partition over restarts revisions from the checkpoint and does not repeat
-// the early results its predecessor published after that checkpoint (and
-// before a crash); without this, its final could carry the revision of such a
-// partial early result, or a lower one, and lose the upsert.
+// Revisions name one value. The engine numbers a window's emissions 1, 2, ...
+// and a checkpoint holds that number; a replica that restores the checkpoint
+// replays the input after it and emits again from there, but not necessarily
+// at the same points as its crashed predecessor did (emission is rate-limited
+// by processing time), so the same number would name another value. Hence
+// the epoch in the published revision's high half: every replica that takes
+// a partition over publishes under the checkpoint's epoch + 1, and first
+// stores a checkpoint carrying that epoch (the unit is "sealed"), so that
+// even a crash before its next checkpoint cannot make a successor reuse it.
+// Bit 31 marks the final result, above every early result of its epoch.
 
 namespace {
 
@@ -187,6 +191,7 @@ void Pipeline::handle(const kafka::RecordView& m) {
   Unit& u = *it->second;
   const std::int32_t p = m.partition;
 
+  if (m.offset < u.backfill_below) return backfill(u, m, *stream);
   if (u.next_offset >= 0 && m.offset > u.next_offset) {
     const std::int64_t skipped = m.offset - u.next_offset;
     metrics_.pruned.Increment(static_cast<double>(skipped));
@@ -216,8 +221,7 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (*stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) {
     return set_aside(m, metrics_.invalid, "unknown category '" + std::string(record_.text(Field::kCategory)) + "'");
   }
-  const std::int64_t t = to_epoch_ms(record_.occurred_at());
-  if (t > now_ms_ + cfg_.max_future_skew.count()) {
+  if (to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
     return set_aside(m, metrics_.beyond_time_bound,
                      "beyond time bound: occurred_at " + format_rfc3339(record_.occurred_at()) + " is more than " +
                          std::to_string(cfg_.max_future_skew.count() / 1000) +
@@ -225,25 +229,34 @@ void Pipeline::handle(const kafka::RecordView& m) {
                          format_rfc3339(from_epoch_ms(now_ms_)));
   }
 
-  const auto& views = stream_views_[static_cast<std::size_t>(*stream)];
-  bool matched = false;
+  std::string late;
+  const ViewsOutcome out = add_to_views(u, m, SampleIds::kAllViews, late);
+  if (!out.rejected.empty()) return set_aside(m, metrics_.invalid, "invalid record: " + out.rejected);
+  if (!late.empty()) return set_aside(m, metrics_.late, "late for " + late);
+  ++(out.matched ? accepted_n_ : unmatched_n_);
+}
+
+Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& m, SampleIds::ViewMask mask,
+                                              std::string& late) {
+  const std::int32_t p = m.partition;
+  const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
+  ViewsOutcome out;
   // Only ids a window keeps as evidence are remembered, until every window
   // that keeps them has emitted for the last time (engine-reported ends).
   bool kept = false;
   std::int64_t close_ms = std::numeric_limits<std::int64_t>::min();
   SampleIds::ViewMask kept_by = 0;
-  std::string late;
-  std::string rejected;
   std::array<std::string_view, kMaxGroupBy> values{};
   for (std::size_t i = 0; i < views.size(); ++i) {
+    if ((mask & SampleIds::view_bit(i)) == 0) continue;
     const std::size_t gv = views[i];
     const ViewConfig& v = cfg_.views[gv];
     if (!std::all_of(v.filter.begin(), v.filter.end(), [&](const Match& f) { return matches(record_, f); })) continue;
-    matched = true;
+    out.matched = true;
     for (std::size_t g = 0; g < v.group_by.size(); ++g) values[g] = record_.text(v.group_by[g]);
     const auto key = labels_[gv].intern(gv, std::span(values.data(), v.group_by.size()));
     if (!key) {
-      rejected = "its group collides with another group's 64-bit key in view " + v.spec.name;
+      out.rejected = "its group collides with another group's 64-bit key in view " + v.spec.name;
       continue;
     }
     window::Event ev;
@@ -271,15 +284,13 @@ void Pipeline::handle(const kafka::RecordView& m) {
                 format_rfc3339(from_epoch_ms(u.engine.watermark(static_cast<window::ViewId>(i)))) + ")";
         break;
       case window::EventOutcome::kRejected:
-        rejected = "time or value out of the supported range for view " + v.spec.name;
+        out.rejected = "time or value out of the supported range for view " + v.spec.name;
         break;
     }
   }
   u.engine.clear_late_events();  // judged above, per view
   if (kept) u.samples.add(record_ref(p, m.offset), close_ms, record_.id(), kept_by);
-  if (!rejected.empty()) return set_aside(m, metrics_.invalid, "invalid record: " + rejected);
-  if (!late.empty()) return set_aside(m, metrics_.late, "late for " + late);
-  ++(matched ? accepted_n_ : unmatched_n_);
+  return out;
 }
 
 void Pipeline::flush_counts() {
@@ -292,7 +303,21 @@ void Pipeline::flush_counts() {
   }
 }
 
+void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
+  // Read before, and counted or dead-lettered then: only the views that
+  // were not there count it now, and only their lateness is news.
+  if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !registry_.district_index(record_.district()) ||
+      (stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) ||
+      to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
+    return;
+  }
+  std::string late;
+  add_to_views(u, m, u.backfill_views, late);
+  if (!late.empty()) set_aside(m, metrics_.late, "late for " + late);
+}
+
 void Pipeline::advance(Unit& u) {
+  if (!u.sealed) return;
   publish(u, u.engine.advance(now_ms_));
   u.engine.clear_late_events();
   // Evidence close times are in the view's max-event-time terms (end +
@@ -320,7 +345,7 @@ void Pipeline::publish(Unit& u, std::span<const window::WindowResult> results) {
     for (std::size_t g = 0; g < v.group_names.size(); ++g) out.group.push_back({v.group_names[g], (*labels)[g]});
     out.window_start = from_epoch_ms(r.start_ms);
     out.window_end = from_epoch_ms(r.end_ms);
-    out.revision = published_revision(r.revision, r.final);
+    out.revision = published_revision(u.epoch, r.revision, r.final);
     out.final = r.final;
     out.count = r.count;
     values_of(v, r.values, values);
@@ -375,6 +400,7 @@ Checkpoint Pipeline::make_checkpoint(const Unit& u) const {
   c.created_ms = now_ms_;
   c.last_record_ms = u.last_record_ms;
   c.last_record_id = u.last_record_id;
+  c.epoch = u.epoch;
   const auto& views = stream_views_[static_cast<std::size_t>(u.stream)];
   for (std::size_t i = 0; i < views.size(); ++i) {
     const ViewConfig& v = cfg_.views[views[i]];
@@ -387,8 +413,19 @@ Checkpoint Pipeline::make_checkpoint(const Unit& u) const {
   return c;
 }
 
-Status Pipeline::restore(Unit& u, const Checkpoint& c) {
-  if (Status st = u.engine.restore(c.engine); !st.ok()) return st;
+Result<SampleIds::ViewMask> Pipeline::restore(Unit& u, const Checkpoint& c) {
+  // The records below the checkpoint's offset are in results already
+  // published, whatever becomes of its state; the identity of the last one
+  // is the log's, and goes into every later checkpoint of this unit (one
+  // written with no new input included) to tell this log from a replaced one.
+  u.next_offset = c.next_offset;
+  u.last_record_ms = c.last_record_ms;
+  u.last_record_id = c.last_record_id;
+  u.epoch = c.epoch + 1;
+  u.sealed = false;
+  auto restored = u.engine.restore_matching(c.engine);
+  if (!restored.ok()) return restored.error();
+  u.checkpointed = c.next_offset;
   // The checkpoint's processing time is its writer's. The time since (a
   // crash, a rebalance: no one read the partition) and the catch-up after it
   // are not silence: otherwise the quiet-partition rule would close every
@@ -400,7 +437,12 @@ Status Pipeline::restore(Unit& u, const Checkpoint& c) {
     if (v != cfg_.views.end()) labels_[static_cast<std::size_t>(v - cfg_.views.begin())].insert(k.key, k.values);
   }
   for (const auto& smp : c.samples) u.samples.add(smp.ref, smp.time_ms, smp.id);
-  return {};
+  SampleIds::ViewMask fresh = 0;
+  for (std::size_t i = 0; i < restored->size(); ++i) {
+    if (!(*restored)[i]) fresh |= SampleIds::view_bit(i);
+  }
+  if (fresh != 0) u.engine.assign_partition(u.partition);  // the fresh views hear of the partition
+  return fresh;
 }
 
 }  // namespace ioc::aggregator

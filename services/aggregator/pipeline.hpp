@@ -75,11 +75,11 @@ class Sink {
   virtual void dead_letter(const kafka::RecordView& record, std::string_view reason) = 0;
 };
 
-/// Published revision of a final result: kFinalRevision + its engine
-/// revision, above every early result of its window (see pipeline.cpp).
-inline constexpr std::uint32_t kFinalRevision = 1U << 31;
-inline std::uint32_t published_revision(std::uint32_t revision, bool final) {
-  return final ? kFinalRevision + revision : revision;
+/// Published revision: epoch << 32 | final << 31 | the engine's revision
+/// (see pipeline.cpp and proto/ioc/v1/window_result.proto).
+inline constexpr std::uint64_t kFinalRevision = std::uint64_t{1} << 31;
+inline std::uint64_t published_revision(std::uint32_t epoch, std::uint32_t revision, bool final) {
+  return (std::uint64_t{epoch} << 32) | (final ? kFinalRevision : 0) | (revision & (kFinalRevision - 1));
 }
 
 /// Engine values followed by the view's ratios.
@@ -102,6 +102,15 @@ struct Unit {
   std::int64_t catch_up_to = -1;
   std::int64_t last_record_ms = 0;  // the last record read (record_identity)
   std::uint64_t last_record_id = 0;
+  /// Revision epoch of what this unit publishes (see pipeline.cpp). It
+  /// publishes nothing until a checkpoint carrying it is stored (`sealed`).
+  std::uint32_t epoch = 1;
+  bool sealed = false;
+  /// Records below this offset are read again only for the views in
+  /// `backfill_views` (local view bits): views added or changed since the
+  /// checkpoint, which start from what the input log still holds.
+  std::int64_t backfill_below = -1;
+  SampleIds::ViewMask backfill_views = 0;
   std::vector<std::set<window::GroupKey>> gauge_keys;  // per local view: keys exported by this unit
   std::vector<std::int64_t> last_final_end;           // per local view
 };
@@ -138,13 +147,19 @@ class Pipeline {
   /// Adds the batch's counts to the Prometheus counters.
   void flush_counts();
   /// Advances the unit's engine to now(), publishes its results and forgets
-  /// evidence ids no window can emit any more.
+  /// evidence ids no window can emit any more. Does nothing until the unit
+  /// is sealed: its epoch must be checkpointed before anything is published.
   void advance(Unit& u);
 
   // ----- checkpoints
   Checkpoint make_checkpoint(const Unit& u) const;
-  /// Restores a unit's engine, labels and evidence from a checkpoint.
-  [[nodiscard]] Status restore(Unit& u, const Checkpoint& c);
+  /// Restores a unit from a checkpoint: its position (offset and the
+  /// identity of the record before it), the next revision epoch (unsealed),
+  /// and the windows, labels and evidence of every view whose spec did not
+  /// change. Returns the local views that start empty instead (added or
+  /// changed since the checkpoint); an error when the state is corrupt
+  /// (the position and epoch are restored all the same).
+  [[nodiscard]] Result<SampleIds::ViewMask> restore(Unit& u, const Checkpoint& c);
 
   // ----- queries
   /// Global view indices (into cfg.views) of a stream, in engine order.
@@ -152,6 +167,15 @@ class Pipeline {
   const GroupLabels& labels(std::size_t view) const { return labels_[view]; }
 
  private:
+  struct ViewsOutcome {
+    bool matched = false;  // some view's filter took the record
+    std::string rejected;  // why a view could not take it
+  };
+  /// Adds the decoded record_ to the unit's views in `mask`; appends the
+  /// views it is late for to `late`.
+  ViewsOutcome add_to_views(Unit& u, const kafka::RecordView& m, SampleIds::ViewMask mask, std::string& late);
+  /// A record below the unit's backfill_below, for the backfilled views.
+  void backfill(Unit& u, const kafka::RecordView& m, Stream stream);
   void set_aside(const kafka::RecordView& r, prometheus::Counter& counter, const std::string& reason);
   void publish(Unit& u, std::span<const window::WindowResult> results);
   void drop_gauges(Unit& u);

@@ -9,7 +9,9 @@
 
 #include "ioc/codec/codec.hpp"
 #include "ioc/config/source.hpp"
+#include "ioc/core/bytes.hpp"
 #include "ioc/core/config_error.hpp"
+#include "ioc/core/hash.hpp"
 #include "ioc/kafka/client_config.hpp"
 
 namespace ioc::aggregator {
@@ -366,7 +368,30 @@ class Parser {
     }
 
     if (Status s = window::validate(v.spec); !s.ok()) fail(n, key, s.error().message);
+    v.spec.input = input_fingerprint(v);
     return v;
+  }
+
+  /// Everything that decides which events a view gets (see ViewSpec::input).
+  static std::uint64_t input_fingerprint(const ViewConfig& v) {
+    std::string bytes;
+    ByteWriter<std::string> w(bytes);
+    auto matches = [&](const std::vector<Match>& ms) {
+      w.u32(static_cast<std::uint32_t>(ms.size()));
+      for (const Match& m : ms) {
+        w.str(info(m.field).name);
+        w.u32(static_cast<std::uint32_t>(m.values.size()));
+        for (const auto& x : m.values) w.str(x);
+      }
+    };
+    w.u8(static_cast<std::uint8_t>(v.stream));
+    w.u8(static_cast<std::uint8_t>(v.time));
+    matches(v.filter);
+    for (const Field f : v.group_by) w.str(info(f).name);
+    w.str(v.value_field ? info(*v.value_field).name : "");
+    w.str(v.distinct_field ? info(*v.distinct_field).name : "");
+    matches(v.count_where);
+    return fnv1a(bytes);
   }
 
   std::vector<ViewConfig> file(const YAML::Node& root) const {

@@ -1,5 +1,6 @@
 """Fault injection with real processes: kill -9 of the aggregator while
-reports flow, an ioc-broker restart, a poison far-future record, a stopped
+reports flow, an ioc-broker restart, a broker outage longer than every
+timeout, a poison far-future record, a stopped
 group whose partitions are pruned, and a stop after broker outages with a
 Kafka client stuck in its teardown.
 
@@ -12,6 +13,7 @@ import collections
 import json
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -252,6 +254,39 @@ class FaultTest(SystemTestCase):
         self.assertGreater(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                                if line.startswith("ioc_aggregator_consumer_errors_total{")), 0)
         self.assertEqual(agg.stop(), 0)  # before the broker it outlived: a clean stop commits
+        self.passed()
+
+    def test_a_broker_outage_longer_than_every_timeout_is_ridden_out(self):
+        # Regression: the aggregator exited 1 after delivery_timeout (30 s)
+        # without a broker, and stayed down until someone restarted it.
+        broker = self.broker()
+        url = self.intake()
+        agg = self.aggregator()
+        poster = Poster(url, per_second=10)
+        poster.start()
+        time.sleep(3)
+        poster.stop()
+        # SIGSTOP: the broker keeps its in-memory logs but answers nothing.
+        # Meanwhile the quiet-partition rule closes the open windows, and
+        # their results wait for the broker.
+        broker.proc.send_signal(signal.SIGSTOP)
+        outage = time.monotonic()
+        not_ready = None
+        while time.monotonic() - outage < 45:
+            self.assertIsNone(agg.proc.poll(), f"the aggregator exited during the outage:\n{agg.log()[-3000:]}")
+            status, _, body = self.ready(agg)
+            if status == 503 and not_ready is None:
+                not_ready = json.loads(body)["reason"]
+            time.sleep(0.5)
+        broker.proc.send_signal(signal.SIGCONT)
+        self.assertIsNotNone(not_ready, "/readyz said ready through a 45 s outage")
+        wait_until(lambda: self.ready(agg)[0] == 200, 60, "the aggregator ready again after the outage")
+        expected, finals, dead, by_id = self.settled_account()
+        self.assert_exact(expected, finals)
+        self.assertEqual(dead, {})
+        self.assertTrue(poster.accepted)
+        self.assertEqual([i for _, i in poster.accepted if i not in by_id], [], "accepted reports missing")
+        self.assertEqual(agg.stop(), 0)
         self.passed()
 
     def test_poison_far_future_record(self):

@@ -21,7 +21,7 @@ namespace {
 constexpr std::size_t kMaxValues = 8;
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
 constexpr std::uint32_t kSnapshotMagic = 0x52434f49;  // "IOCR"
-constexpr std::uint32_t kSnapshotVersion = 1;
+constexpr std::uint32_t kSnapshotVersion = 2;  // 2: u64 window revisions
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   const std::int64_t q = a / b;
@@ -32,7 +32,7 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 struct Slot {
   std::int64_t start = 0;
   std::int64_t end = 0;
-  std::uint32_t revision = 0;
+  std::uint64_t revision = 0;
   std::int64_t count = 0;
   std::array<double, kMaxValues> v{};
   std::uint8_t present = 0;
@@ -43,7 +43,7 @@ struct Slot {
 /// A past window's value, for baselines (windows on the grid of their own length).
 struct HistoryEntry {
   std::int64_t start = 0;
-  std::uint32_t revision = 0;
+  std::uint64_t revision = 0;
   double value = 0;
 };
 
@@ -978,7 +978,7 @@ struct Evaluator::Impl {
         for (const Slot& slot : s.recent) {
           w.i64(slot.start);
           w.i64(slot.end);
-          w.u32(slot.revision);
+          w.u64(slot.revision);
           w.i64(slot.count);
           w.u8(slot.present);
           for (std::size_t i = 0; i < kMaxValues; ++i) {
@@ -990,7 +990,7 @@ struct Evaluator::Impl {
         w.u32(static_cast<std::uint32_t>(s.history.size()));
         for (const HistoryEntry& h : s.history) {
           w.i64(h.start);
-          w.u32(h.revision);
+          w.u64(h.revision);
           w.f64(h.value);
         }
       }
@@ -1007,9 +1007,13 @@ struct Evaluator::Impl {
     if (crc32(body) != crc) return data_loss("rules snapshot: checksum mismatch");
     ByteReader r(body);
     if (r.u32() != kSnapshotMagic) return data_loss("rules snapshot: not a rules snapshot");
-    if (const std::uint32_t v = r.u32(); v != kSnapshotVersion) {
-      return data_loss("rules snapshot: version " + std::to_string(v) + ", expected " + std::to_string(kSnapshotVersion));
+    // Version 1 held window revisions as u32 (before the aggregator's epochs).
+    const std::uint32_t version = r.u32();
+    if (version != kSnapshotVersion && version != 1) {
+      return data_loss("rules snapshot: version " + std::to_string(version) + ", expected " +
+                       std::to_string(kSnapshotVersion));
     }
+    const auto revision = [&r, version]() -> std::uint64_t { return version == 1 ? r.u32() : r.u64(); };
     // Read everything first: a snapshot that turns out broken changes nothing.
     std::vector<RuleState> restored(states.size());
     for (std::size_t i = 0; i < states.size(); ++i) {
@@ -1066,7 +1070,7 @@ struct Evaluator::Impl {
         for (Slot& slot : s.recent) {
           slot.start = r.i64();
           slot.end = r.i64();
-          slot.revision = r.u32();
+          slot.revision = revision();
           slot.count = r.i64();
           slot.present = r.u8();
           for (std::size_t i = 0; i < kMaxValues; ++i) {
@@ -1078,7 +1082,7 @@ struct Evaluator::Impl {
         s.history.resize(r.count<std::uint32_t>(20));
         for (HistoryEntry& h : s.history) {
           h.start = r.i64();
-          h.revision = r.u32();
+          h.revision = revision();
           h.value = r.f64();
         }
         if (!same || old_alert >= alert_map.size()) continue;

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
 
+#include "ioc/core/bytes.hpp"
 #include "ioc/window/engine.hpp"
 #include "script.hpp"
 
@@ -110,15 +112,83 @@ TEST_F(SnapshotErrorTest, TruncatedBadMagicAndUnknownVersion) {
   b = bytes_;
   b[0] = 'X';
   EXPECT_EQ(restore_into_fresh(b).error().message, "not a window engine snapshot (bad magic)");
-  ASSERT_EQ(Engine::kSnapshotVersion, 2U);
-  for (const std::uint8_t version : {1, 3}) {  // 1: the format before compact sketches
+  ASSERT_EQ(Engine::kSnapshotVersion, 3U);
+  for (const std::uint8_t version : {1, 4}) {  // 1: the format before compact sketches
     b = bytes_;
     b[8] = version;
     const auto s = restore_into_fresh(b);
     EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
-    EXPECT_EQ(s.error().message,
-              "snapshot version " + std::to_string(version) + " is not supported (this build reads version 2)");
+    EXPECT_EQ(s.error().message, "snapshot version " + std::to_string(version) +
+                                     " is not supported (this build reads versions 2 and 3)");
   }
+}
+
+// The previous release wrote version 2: the same payload without the length
+// of each view's section. Its checkpoints restore after an upgrade.
+TEST_F(SnapshotErrorTest, Version2SnapshotsRestoreIntoTheSameViews) {
+  ByteReader r(std::span<const std::uint8_t>(bytes_).subspan(20, bytes_.size() - 24));
+  std::vector<std::uint8_t> v2(bytes_.begin(), bytes_.begin() + 20);
+  ByteWriter<std::vector<std::uint8_t>> w(v2);
+  const std::uint32_t n = r.u32();
+  w.u32(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    w.str(r.view());
+    w.u64(r.u64());
+    const std::string_view section = r.view();
+    v2.insert(v2.end(), section.begin(), section.end());
+  }
+  ASSERT_TRUE(r.ok());
+  v2[8] = 2;
+  const std::uint64_t size = v2.size() - 20;
+  std::memcpy(v2.data() + 12, &size, sizeof(size));
+  w.u32(crc32(std::span<const std::uint8_t>(v2).subspan(20, size)));
+
+  auto fresh = Engine::create({spec_for(WindowKind::kTumbling, EmitMode::kBoth)}).value();
+  ASSERT_TRUE(fresh.restore(v2).ok());
+  EXPECT_EQ(fresh.snapshot(), bytes_);
+  // Version 2 cannot skip a view: a changed spec is refused.
+  auto other_spec = spec_for(WindowKind::kTumbling, EmitMode::kBoth);
+  other_spec.allowed_lateness = Millis(8);
+  auto other = Engine::create({other_spec}).value();
+  EXPECT_FALSE(other.restore_matching(v2).ok());
+}
+
+// Views change (views.yaml edited): the views whose spec is unchanged keep
+// their windows; an added or changed view starts empty; a removed one goes.
+TEST(SnapshotViewsTest, UnchangedViewsKeepTheirStateWhenOthersChange) {
+  const ViewSpec kept = spec_for(WindowKind::kTumbling, EmitMode::kBoth);
+  const ViewSpec removed = spec_for(WindowKind::kSession, EmitMode::kFinalOnly);
+  ViewSpec changed = spec_for(WindowKind::kHopping, EmitMode::kBoth);
+  auto before = Engine::create({removed, changed, kept}).value();
+  Event e;
+  for (int i = 0; i < 40; ++i) {
+    e.key = static_cast<GroupKey>(i % 3);
+    e.time_ms = i;
+    e.value = i;
+    for (ViewId v = 0; v < 3; ++v) before.add(v, e);
+  }
+  before.advance(10);
+  const auto bytes = before.snapshot();
+
+  changed.allowed_lateness = Millis(99);
+  ViewSpec added = spec_for(WindowKind::kSliding, EmitMode::kBoth);
+  auto after = Engine::create({kept, added, changed}).value();
+  const auto restored = after.restore_matching(bytes);
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(*restored, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(after.query_open(0, 1), before.query_open(2, 1));
+  EXPECT_EQ(after.stats(0).accepted_events, 40u);
+  EXPECT_EQ(after.stats(1).open_windows, 0u);
+  EXPECT_EQ(after.stats(2).open_windows, 0u);
+  // The strict form refuses what restore_matching accepts.
+  auto strict = Engine::create({kept, added, changed}).value();
+  EXPECT_FALSE(strict.restore(bytes).ok());
+  // Corrupt data leaves the engine as it was.
+  auto corrupt = bytes;
+  corrupt[corrupt.size() / 2] ^= 1;
+  const auto snap = after.snapshot();
+  EXPECT_FALSE(after.restore_matching(corrupt).ok());
+  EXPECT_EQ(after.snapshot(), snap);
 }
 
 TEST_F(SnapshotErrorTest, DifferentSpecIsRejectedAndEngineUnchanged) {

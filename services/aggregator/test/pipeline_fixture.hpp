@@ -56,7 +56,14 @@ class Harness {
     cfg_.views = std::move(views);
     metrics_ = std::make_unique<Metrics>(prom_);
     pipeline_ = std::make_unique<Pipeline>(cfg_, registry_, *metrics_, sink_);
-    for (const auto& [stream, partition] : units) pipeline_->add_unit(stream, partition).engine.assign_partition(partition);
+    for (const auto& [stream, partition] : units) add(stream, partition).engine.assign_partition(partition);
+  }
+
+  /// A new unit, sealed as if its epoch's checkpoint were stored.
+  Unit& add(Stream s, std::int32_t partition) {
+    Unit& u = pipeline_->add_unit(s, partition);
+    u.sealed = true;
+    return u;
   }
 
   Pipeline& pipeline() { return *pipeline_; }
@@ -65,6 +72,13 @@ class Harness {
   kafka::fakes::Log& log() { return log_; }
   Unit& unit(Stream s, std::int32_t p) { return *pipeline_->find({s, p}); }
 
+  /// Hands the log's records of a partition from `offset` on to the
+  /// pipeline again (a consumer seeking back).
+  void reread(Stream s, std::int32_t partition, std::int64_t offset) {
+    for (const auto& r : log_.records()) {
+      if (r.topic == topic_of(s) && r.partition == partition && r.offset >= offset) pipeline_->handle(r.view());
+    }
+  }
   /// Appends a record to the in-memory log and hands it to the pipeline.
   const kafka::fakes::Record& feed(Stream s, std::int32_t partition, std::string_view key, std::string_view value,
                                    std::int64_t timestamp_ms) {

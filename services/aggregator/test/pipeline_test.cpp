@@ -331,12 +331,13 @@ views:
   h.feed(Stream::kReports, 0, report("r4", "380", "fire", kBase + kMinute), kBase);  // closes [0, 1m)
   h.advance(kBase + kMinute + 2'000);
   const auto all = h.sink().results();
-  std::vector<std::tuple<std::uint32_t, bool, std::int64_t>> got;  // [0, 1m): revision, final, count
+  std::vector<std::tuple<std::uint64_t, bool, std::int64_t>> got;  // [0, 1m): revision, final, count
   for (const auto& r : all) {
     if (to_epoch_ms(r.window_start) == kBase) got.emplace_back(r.revision, r.final, r.count);
   }
-  EXPECT_EQ(got, (std::vector<std::tuple<std::uint32_t, bool, std::int64_t>>{
-                     {1, false, 2}, {2, false, 3}, {kFinalRevision + 3, true, 3}}));
+  constexpr std::uint64_t kEpoch1 = std::uint64_t{1} << 32;  // a fresh unit's epoch
+  EXPECT_EQ(got, (std::vector<std::tuple<std::uint64_t, bool, std::int64_t>>{
+                     {kEpoch1 + 1, false, 2}, {kEpoch1 + 2, false, 3}, {kEpoch1 + kFinalRevision + 3, true, 3}}));
   const auto out = h.sink().outbox.on(kafka::topics::kAggregates);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back().key, window_result_key(all.back()));
@@ -395,8 +396,13 @@ TEST(PipelineTest, ACheckpointRestoresWindowsLabelsAndEvidence) {
 
   Harness b(views, {});
   Unit& u = b.pipeline().add_unit(Stream::kReports, 0);
-  ASSERT_TRUE(b.pipeline().restore(u, decode_checkpoint(encode_checkpoint(c)).value()).ok());
-  u.next_offset = c.next_offset;
+  const auto fresh = b.pipeline().restore(u, decode_checkpoint(encode_checkpoint(c)).value());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, 0u);  // every view restored
+  EXPECT_EQ(u.next_offset, c.next_offset);
+  EXPECT_EQ(u.epoch, c.epoch + 1);
+  EXPECT_FALSE(u.sealed);
+  u.sealed = true;
   b.pipeline().set_now(kBase);
   b.log().skip(kafka::topics::kReports, 0, 2);
   b.feed(Stream::kReports, 0, report("r3", "380", "fire", kBase + 2 * kMinute), kBase + 2 * kMinute);
@@ -405,6 +411,167 @@ TEST(PipelineTest, ACheckpointRestoresWindowsLabelsAndEvidence) {
   for (const auto& r : finals(b.sink().results(), "by_event")) ids[label(r, "district")] = r.sample_ids;
   EXPECT_EQ(ids, (std::map<std::string, std::vector<std::string>>{{"380", {"r1"}}, {"381", {"r2"}}}));
   EXPECT_EQ(b.metrics().pruned.Value(), 0);
+}
+
+// Regression: a restored unit checkpointed again before reading anything
+// (a window closing on a quiet partition) stored the identity of its last
+// record as zeros, and the next restart judged its log "replaced", threw
+// the state away and published revisions from 1 again.
+TEST(PipelineTest, ARestoredUnitKeepsTheIdentityOfItsLastRecord) {
+  const auto views = parse_views(kTwoViews, "v.yaml");
+  Harness a(views, {{Stream::kReports, 0}});
+  a.pipeline().set_now(kBase);
+  const auto& last = a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
+  a.advance(kBase);
+  const Checkpoint first = a.pipeline().make_checkpoint(a.unit(Stream::kReports, 0));
+  EXPECT_EQ(first.last_record_ms, last.timestamp_ms);
+  EXPECT_EQ(first.last_record_id, record_identity(last.key, last.value.size(), last.timestamp_ms));
+
+  Harness b(views, {});
+  Unit& u = b.pipeline().add_unit(Stream::kReports, 0);
+  ASSERT_TRUE(b.pipeline().restore(u, first).ok());
+  const Checkpoint second = b.pipeline().make_checkpoint(u);  // no record read since
+  EXPECT_EQ(second.next_offset, first.next_offset);
+  EXPECT_EQ(second.last_record_ms, first.last_record_ms);
+  EXPECT_EQ(second.last_record_id, first.last_record_id);
+  EXPECT_EQ(second.epoch, first.epoch + 1);
+}
+
+// A revision names one value: a restored unit publishes nothing until its
+// new epoch is sealed (checkpointed), then above everything its
+// predecessor may have published after the checkpoint.
+TEST(PipelineTest, ARestoredUnitPublishesUnderANewEpochOnceSealed) {
+  const auto views = parse_views(R"(
+views:
+  v:
+    source: reports
+    group_by: [district]
+    window: {tumbling: 1m}
+    allowed_lateness: 0s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: {mode: both, interval: 1s}
+    aggregations: [count]
+)",
+                                 "v.yaml");
+  Harness a(views, {{Stream::kReports, 0}});
+  a.pipeline().set_now(kBase);
+  a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
+  a.advance(kBase);
+  const Checkpoint c = a.pipeline().make_checkpoint(a.unit(Stream::kReports, 0));
+  // The predecessor goes on publishing after its checkpoint, then dies.
+  for (int i = 2; i <= 5; ++i) {
+    a.feed(Stream::kReports, 0, report("r" + std::to_string(i), "380", "fire", kBase + i * 1'000), kBase);
+    a.advance(kBase + i * 1'000);
+  }
+  std::uint64_t predecessor_top = 0;
+  for (const auto& r : a.sink().results()) predecessor_top = std::max(predecessor_top, r.revision);
+
+  Harness b(views, {});
+  b.log() = a.log();
+  Unit& u = b.pipeline().add_unit(Stream::kReports, 0);
+  ASSERT_TRUE(b.pipeline().restore(u, c).ok());
+  b.pipeline().set_now(kBase + 10'000);
+  b.reread(Stream::kReports, 0, c.next_offset);  // the replay after the checkpoint
+  b.feed(Stream::kReports, 0, report("x", "380", "fire", kBase + 6'000), kBase);
+  b.advance(kBase + 10'000);
+  EXPECT_TRUE(b.sink().results().empty()) << "published before its epoch was checkpointed";
+  EXPECT_EQ(b.pipeline().make_checkpoint(u).epoch, c.epoch + 1);
+  u.sealed = true;
+  b.advance(kBase + 11'000);
+  const auto results = b.sink().results();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].count, 6);
+  EXPECT_GT(results[0].revision, predecessor_top);
+  EXPECT_EQ(results[0].revision >> 32, c.epoch + 1);
+}
+
+// views.yaml changed between two runs: the unchanged view keeps its
+// windows; the changed and the added view are filled from the log again
+// (records below the checkpoint's offset count for them only); the removed
+// view is gone. Nothing is counted or dead-lettered twice.
+TEST(PipelineTest, ChangedViewsAreFilledFromTheLogAndTheOthersKeepTheirWindows) {
+  const auto before = parse_views(kTwoViews, "v.yaml");
+  Harness a(before, {{Stream::kReports, 0}});
+  a.pipeline().set_now(kBase);
+  a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
+  a.feed(Stream::kReports, 0, report("r2", "380", "flood", kBase + 2'000), kBase);
+  a.feed(Stream::kReports, 0, "380", std::string("\xff\xfe\x01garbage", 10), kBase);
+  a.feed(Stream::kReports, 0, report("r3", "381", "flood", kBase + 3'000), kBase);
+  a.advance(kBase);
+  const Checkpoint c = a.pipeline().make_checkpoint(a.unit(Stream::kReports, 0));
+  ASSERT_EQ(c.next_offset, 4);
+
+  // by_event unchanged; floods now counts fires too (changed); by_category added; by_ingest removed.
+  const auto after = parse_views(R"(
+views:
+  by_event:
+    source: reports
+    group_by: [district]
+    time: occurred_at
+    window: {tumbling: 1m}
+    allowed_lateness: 0s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    sample_ids: 2
+    emit: final
+    aggregations: [count]
+  floods:
+    source: reports
+    filter: {category: [flood, fire]}
+    group_by: [district]
+    window: {tumbling: 1m}
+    allowed_lateness: 0s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: final
+    aggregations: [count]
+  by_category:
+    source: reports
+    group_by: [district, category]
+    window: {tumbling: 1m}
+    allowed_lateness: 0s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: final
+    aggregations: [count]
+)",
+                                 "v.yaml");
+  Harness b(after, {});
+  b.log() = a.log();
+  Unit& u = b.pipeline().add_unit(Stream::kReports, 0);
+  const auto fresh = b.pipeline().restore(u, c);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, SampleIds::view_bit(1) | SampleIds::view_bit(2));
+  u.backfill_below = c.next_offset;
+  u.backfill_views = *fresh;
+  u.sealed = true;
+  b.pipeline().set_now(kBase);
+  b.reread(Stream::kReports, 0, 0);  // the consumer seeks to the log start
+  b.feed(Stream::kReports, 0, report("r4", "380", "flood", kBase + 4'000), kBase);
+  b.feed(Stream::kReports, 0, report("w", "382", "fire", kBase + 2 * kMinute), kBase);  // closes [0, 1m)
+  b.advance(kBase);
+
+  std::map<std::string, std::int64_t> counts;  // view|group -> final count of [0, 1m)
+  for (const auto& r : b.sink().results()) {
+    if (r.final && to_epoch_ms(r.window_start) == kBase) {
+      std::string group;
+      for (const auto& l : r.group) group += "/" + l.value;
+      counts[r.view + group] = r.count;
+    }
+  }
+  EXPECT_EQ(counts, (std::map<std::string, std::int64_t>{{"by_event/380", 3},
+                                                         {"by_event/381", 1},
+                                                         {"floods/380", 3},
+                                                         {"floods/381", 1},
+                                                         {"by_category/380/fire", 1},
+                                                         {"by_category/380/flood", 2},
+                                                         {"by_category/381/flood", 1}}));
+  EXPECT_EQ(b.sink().dead_letters().size(), 0u) << "the poison record was dead-lettered before";
+  EXPECT_EQ(b.metrics().accepted.Value(), 2);  // r4 and w: the others were counted before
+  EXPECT_EQ(b.view_events("by_category", "accepted"), 5);
+  EXPECT_EQ(b.view_events("by_event", "accepted"), 2);
+  EXPECT_EQ(u.next_offset, 6);
 }
 
 }  // namespace

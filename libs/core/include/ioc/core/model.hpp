@@ -93,7 +93,7 @@ struct WindowResult {
   std::vector<Label> group;
   TimePoint window_start{};
   TimePoint window_end{};
-  std::uint32_t revision = 0;
+  std::uint64_t revision = 0;  // see proto/ioc/v1/window_result.proto
   bool final = false;
   std::int64_t count = 0;
   std::vector<Value> values;

@@ -82,8 +82,9 @@ struct ViewStats {
 
 class Engine {
  public:
-  /// Snapshot format version written by snapshot(); restore() accepts exactly this.
-  static constexpr std::uint32_t kSnapshotVersion = 2;
+  /// Snapshot format version written by snapshot(); restore() also reads
+  /// version 2 (into the same views only).
+  static constexpr std::uint32_t kSnapshotVersion = 3;
 
   /// Validates every spec (names must be unique and non-empty).
   static Result<Engine> create(std::vector<ViewSpec> views);
@@ -158,6 +159,12 @@ class Engine {
   /// different specs) returns kDataLoss/kInvalidArgument and leaves this engine
   /// unchanged.
   Status restore(std::span<const std::uint8_t> bytes);
+  /// Restores the views of the snapshot that this engine has with the same
+  /// name and spec; this engine's other views (added or changed since) start
+  /// empty, and the snapshot's views this engine lacks are dropped. Returns,
+  /// per view of this engine, whether its state came from the snapshot. On
+  /// corrupt data (kDataLoss) the engine is unchanged.
+  [[nodiscard]] Result<std::vector<bool>> restore_matching(std::span<const std::uint8_t> bytes);
   /// Forgets processing time (all views), as if the engine had just been
   /// created: the next advance() counts every partition, and every event
   /// added before it, as heard from at that call. For state restored from

@@ -128,6 +128,10 @@ struct ViewSpec {
   double quantile_accuracy = 0.01;        // kQuantiles: relative accuracy alpha
   std::uint32_t quantile_max_buckets = 2048;
   bool keep_last_final = true;            // remember the last final result per key (queryable state)
+  /// What the caller feeds this view, as its own fingerprint (which records,
+  /// grouped how, which fields): part of the view's identity for snapshots,
+  /// so a view fed differently starts empty instead of mixing two inputs.
+  std::uint64_t input = 0;
 
   friend bool operator==(const ViewSpec&, const ViewSpec&) = default;
 };
