@@ -87,7 +87,7 @@ void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names
     for (const std::string& t : check->missing) list += (list.empty() ? "" : ", ") + t;
     throw ConfigError("kafka " + cfg.kafka.bootstrap_servers, "topics",
                       "missing topic(s) " + list + ": create them first with ioc-topics (same --config and --set " +
-                          "flags), see README \"Pointing at a real Kafka cluster\"");
+                          "flags), see README \"Running on a real Kafka cluster\"");
   }
 }
 
