@@ -249,6 +249,28 @@ def read_topic(bootstrap, topic, timeout=30):
         c.close()
 
 
+def revision_violations(records, WindowResult):
+    """Checks ioc.aggregates.v1 as read in topic order (read_topic): a key's
+    revisions never go down, and no (key, revision) is published with two
+    values. Returns (keys whose revision went down, pairs with two values),
+    each as a list of examples."""
+    last = {}
+    seen = {}
+    down, twice = [], []
+    r = WindowResult()
+    for rec in sorted(records, key=lambda x: (x["partition"], x["offset"])):
+        r.ParseFromString(rec["value"])
+        key = rec["key"].decode()
+        value = (r.final, r.count, tuple(sorted((v.name, v.value) for v in r.values)))
+        if key in last and r.revision < last[key]:
+            down.append((key, last[key], r.revision))
+        last[key] = max(last.get(key, 0), r.revision)
+        held = seen.setdefault((key, r.revision), value)
+        if held != value:
+            twice.append((key, r.revision, held, value))
+    return down, twice
+
+
 class SystemTestCase(unittest.TestCase):
     """A test that starts services through self.system. A test that reaches
     its end calls self.passed(); then every service must have exited 0 on
