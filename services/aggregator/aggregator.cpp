@@ -136,6 +136,7 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
   if (auto change = cluster_.observe(progress_.reachable(), now)) on_cluster_changed(*change);
   std::lock_guard lock(ready_mu_);
   not_ready_ = progress_.verdict();
+  if (not_ready_.empty() && outputs_lost_) not_ready_ = "outputs were lost: recomputing them from the last checkpoints";
   if (not_ready_.empty() && outputs_waiting_since_ && now - *outputs_waiting_since_ >= cfg_.stall_timeout) {
     not_ready_ = "outputs not acknowledged by the broker for " +
                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *outputs_waiting_since_).count()) +
@@ -164,18 +165,23 @@ void Aggregator::on_cluster_changed(const kafka::ClusterChange& change) {
 }
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
+  if (Status s = restore_units(partitions); !s.ok()) {
+    // Without its state a replica would publish partial windows as final.
+    log::error("checkpoints could not be read; stopping so that a restart tries again",
+               {{"topic", cfg_.state_topic}, {"error", s.error().message}});
+    outputs_lost_ = true;
+  }
+}
+
+Status Aggregator::restore_units(std::vector<kafka::TopicPartition>& partitions) {
   const auto started = std::chrono::steady_clock::now();
   std::set<std::string> replaced;
   std::vector<std::string> keys;
   for (const auto& tp : partitions) keys.push_back(unit_key(tp.topic, tp.partition));
   auto checkpoints = store_.read(keys, cfg_.restore_timeout);
   if (!checkpoints.ok()) {
-    // Without its state a replica would publish partial windows as final.
     metrics_->restores.Add({{"outcome", "failed"}}).Increment(static_cast<double>(partitions.size()));
-    log::error("checkpoints could not be read; stopping so that a restart tries again",
-               {{"topic", cfg_.state_topic}, {"error", checkpoints.error().message}});
-    outputs_lost_ = true;
-    return;
+    return checkpoints.error();
   }
   auto committed = consumer_.committed(partitions, kFlushTimeout);
   std::map<std::string, kafka::Watermarks> logs;
@@ -261,6 +267,46 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
   metrics_->restore_seconds.Set(took);
   metrics_->assigned.Set(static_cast<double>(units_.size()));
   assigned_count_ = units_.size();
+  return {};
+}
+
+bool Aggregator::rewind() {
+  // Outputs since the last checkpoints were lost: librdkafka failed them
+  // (a topic that seemed gone while brokers restarted, a finite
+  // delivery_timeout). What a restart would do, without going away: every
+  // unit restores its checkpoint and reads on from its offset under a new
+  // epoch, so the recomputed results rank above everything published so
+  // far. The producer keeps its queue: it delivers in order per partition,
+  // so nothing older lands after what is recomputed.
+  if (!progress_.reachable()) return false;
+  std::vector<kafka::TopicPartition> parts;
+  for (const UnitId& id : pipeline_.unit_ids()) parts.push_back({topic_of(id.first), id.second, 0});
+  auto committed = consumer_.committed(parts, kFlushTimeout);
+  if (!committed.ok()) return false;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::int64_t c = i < committed->size() ? (*committed)[i].offset : -1;
+    parts[i].offset = c >= 0 ? c : kafka::TopicPartition::kOffsetBeginning;  // no checkpoint: nothing committed past it
+  }
+  {
+    std::lock_guard state(state_mu_);
+    for (const auto& tp : parts) pipeline_.drop_unit({*stream_of(tp.topic), tp.partition});
+  }
+  delivery_failures_seen_ = producer_.failed();
+  outputs_lost_ = false;
+  Status s = restore_units(parts);
+  if (s.ok()) s = consumer_.seek(parts, kFlushTimeout);
+  if (!s.ok()) {
+    // Tried again at the next poll: until then records of these partitions
+    // find no unit and are read again after the seek.
+    log::warn("recomputing lost outputs: checkpoints not restored yet", {{"error", s.error().message}});
+    std::lock_guard state(state_mu_);
+    for (const auto& tp : parts) pipeline_.drop_unit({*stream_of(tp.topic), tp.partition});
+    outputs_lost_ = true;
+    return false;
+  }
+  metrics_->rewinds.Increment();
+  log::warn("lost outputs are being recomputed from the last checkpoints", {{"partitions", parts.size()}});
+  return true;
 }
 
 void Aggregator::on_error(const kafka::ConsumerError& error) {
@@ -381,8 +427,8 @@ bool Aggregator::count_delivery_failures() {
     metrics_->output_errors.Increment(static_cast<double>(failed - delivery_failures_seen_));
     delivery_failures_seen_ = failed;
     if (!outputs_lost_) {
-      log::error("output records were not delivered; stopping without checkpointing past them, so that a restart "
-                 "recomputes them from the last checkpoint",
+      log::error("output records were not delivered; nothing is checkpointed past them, and they are recomputed "
+                 "from the last checkpoints",
                  {{"failed_records", static_cast<std::int64_t>(failed)}});
     }
     outputs_lost_ = true;
@@ -419,7 +465,8 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_gauges = last_checkpoint;
   std::vector<UnitId> unsealed;
-  while (!stop.load() && !count_delivery_failures()) {
+  while (!stop.load()) {
+    if (count_delivery_failures()) (void)rewind();
     const auto batch = consumer_.poll(cfg_.batch_size, std::chrono::milliseconds(100));
     pipeline_.set_now(to_epoch_ms(clock_.now()));
     {

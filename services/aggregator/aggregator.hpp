@@ -72,10 +72,12 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   /// Polls, aggregates and publishes until `stop` is set; then checkpoints
   /// and leaves the group. A broker outage of any length is ridden out:
   /// outputs wait in the producer (delivery_timeout 0), checkpoints wait
-  /// for them, /readyz says why. Returns false when an output record
-  /// (result, dead letter or checkpoint) was lost (a finite
-  /// delivery_timeout passed, or it was refused): nothing is checkpointed
-  /// past it, and the process should exit so that a restart recomputes it.
+  /// for them, /readyz says why. An output librdkafka fails (a topic that
+  /// seems gone while brokers restart, a finite delivery_timeout) is
+  /// recomputed from the last checkpoints (rewind()). Returns false when
+  /// outputs were lost and not yet recomputed when `stop` came (or the
+  /// checkpoints of a new assignment could not be read): the process should
+  /// exit non-zero, and a restart recomputes them.
   [[nodiscard]] bool run(const std::atomic<bool>& stop);
   metrics::Readiness readiness() const;
 
@@ -98,6 +100,12 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   Status produce(const std::string& topic, std::string_view key, std::string_view value,
                  const kafka::Headers& headers);
 
+  /// Restores the units of `partitions` from their checkpoints (sets each
+  /// partition's start offset); an error when the checkpoints cannot be read.
+  [[nodiscard]] Status restore_units(std::vector<kafka::TopicPartition>& partitions);
+  /// After lost outputs: every unit restored again from its checkpoint and
+  /// its partition read on from there. False: not now (no broker), retried.
+  bool rewind();
   /// Units whose input log is not the one their checkpoint was taken from.
   std::set<std::string> replaced_logs(const std::map<std::string, Checkpoint>& checkpoints,
                                       const std::map<std::string, kafka::Watermarks>& logs);

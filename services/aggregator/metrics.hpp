@@ -64,6 +64,12 @@ struct Metrics {
                            "(no checkpoint, nothing committed), lost (offsets committed but no usable checkpoint: "
                            "open windows restart empty), failed (the checkpoint could not be read)")
                      .Register(r)),
+        rewinds(prometheus::BuildCounter()
+                    .Name("ioc_aggregator_rewinds_total")
+                    .Help("Times outputs the broker lost (failed deliveries) were recomputed from the last "
+                          "checkpoints, without a restart")
+                    .Register(r)
+                    .Add({})),
         restore_seconds(prometheus::BuildGauge()
                             .Name("ioc_aggregator_last_restore_seconds")
                             .Help("How long reading and restoring the checkpoints of the last assignment took")
@@ -118,6 +124,7 @@ struct Metrics {
   prometheus::Family<prometheus::Counter>& checkpoints;
   prometheus::Counter& checkpoint_bytes;
   prometheus::Family<prometheus::Counter>& restores;
+  prometheus::Counter& rewinds;
   prometheus::Gauge& restore_seconds;
   prometheus::Family<prometheus::Gauge>& view_value;
   prometheus::Family<prometheus::Counter>& gauge_series_dropped;

@@ -133,6 +133,7 @@ class System:
         self.workdir = tempfile.mkdtemp(prefix="ioc-it-")
         self.services = []
         self.external = []
+        self.after_stop = []  # callables run once every service has stopped (e.g. a Kafka cluster's stop)
 
     def start(self, name, *args, env=None):
         s = Service(self.workdir, name, list(args), env)
@@ -155,6 +156,9 @@ class System:
                 p.terminate()
                 p.wait(30)
             log.close()
+        for stop in self.after_stop:
+            stop()
+        self.after_stop = []
         return codes
 
     def dump_logs(self):
@@ -247,6 +251,47 @@ def read_topic(bootstrap, topic, timeout=30):
         return out
     finally:
         c.close()
+
+
+def report_account(bootstrap, pb, view, window_s):
+    """The independent account of a tumbling report view of `window_s`
+    seconds over occurred_at (report_view()): reads ioc.reports.v1,
+    ioc.deadletter.v1 and ioc.aggregates.v1. Returns (expected final count
+    per result key from the reports not dead-lettered, final counts per key,
+    dead letters by source (partition, offset), reports by id -> list of
+    (partition, offset))."""
+    dead = {}
+    for d in read_topic(bootstrap, "ioc.deadletter.v1", timeout=60):
+        h = d["headers"]
+        if h.get("ioc.source.topic") == "ioc.reports.v1":
+            dead.setdefault((int(h["ioc.source.partition"]), int(h["ioc.source.offset"])), []).append(
+                (h["ioc.error"], d["partition"], d["offset"]))
+    expected = {}
+    by_id = {}
+    for rec in read_topic(bootstrap, "ioc.reports.v1", timeout=60):
+        r = pb["report"].Report()
+        try:
+            r.ParseFromString(rec["value"])
+            ok = bool(r.district)
+        except Exception:
+            ok = False
+        src = (rec["partition"], rec["offset"])
+        if ok:
+            by_id.setdefault(r.id, []).append(src)
+        if src in dead:
+            continue
+        if not ok:
+            raise AssertionError(f"record {src} is neither valid nor dead-lettered")
+        start = (r.occurred_at.ToMilliseconds() // (window_s * 1000)) * window_s * 1000
+        key = f"{view}|{r.district}/{r.category}|{start}"
+        expected[key] = expected.get(key, 0) + 1
+    finals = {}
+    for rec in read_topic(bootstrap, "ioc.aggregates.v1", timeout=60):
+        w = pb["window_result"].WindowResult()
+        w.ParseFromString(rec["value"])
+        if w.final:
+            finals.setdefault(rec["key"].decode(), set()).add(w.count)
+    return expected, finals, dead, by_id
 
 
 def revision_violations(records, WindowResult):

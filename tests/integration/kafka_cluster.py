@@ -17,10 +17,11 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
-from harness import free_port, wait_until
+from harness import SystemTestCase, free_port, wait_until
 
 KAFKA_HOME = os.environ.get("IOC_KAFKA_HOME", "")
 SKIP_REASON = ("real-Kafka lane skipped: IOC_KAFKA_HOME is not set (point it at an Apache Kafka distribution, "
@@ -216,3 +217,127 @@ log.segment.bytes=104857600
         t = md.topics[topic]
         return t.error is None and all(len(m.isrs) == len(m.replicas) and m.leader >= 0
                                        for m in t.partitions.values())
+
+
+# ---------------------------------------------------------------- tests on a real cluster
+
+def run_topics(bootstrap, *args, replication=3, attempts=3):
+    """ioc-topics against the cluster; returns the CompletedProcess of the last attempt."""
+    from harness import BIN, CONFIG
+    for _ in range(attempts):
+        r = subprocess.run([os.path.join(BIN, "ioc-topics"), "--config", CONFIG, "--set",
+                            f"kafka.bootstrap_servers={bootstrap}", "--set", f"topics.replication_factor={replication}",
+                            *args], capture_output=True, text=True, timeout=120)
+        if r.returncode == 0:
+            break
+    return r
+
+
+class KafkaTestCase(SystemTestCase):
+    """A SystemTestCase on its own real Kafka cluster (BROKERS brokers, every
+    project topic created with ioc-topics): self.kafka, self.bootstrap and
+    self.common (the arguments every service needs). The cluster stops after
+    the services."""
+
+    BROKERS = 3
+    TOPIC_ARGS = ()  # extra --set arguments for ioc-topics and every service
+
+    def setUp(self):
+        super().setUp()
+        self.kafka = KafkaCluster(self.system.workdir, self.BROKERS)
+        self.system.after_stop.append(self.kafka.stop)
+        self.kafka.start()
+        self.bootstrap = self.kafka.bootstrap
+        from harness import CONFIG
+        self.common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={self.bootstrap}", *self.TOPIC_ARGS]
+        r = run_topics(self.bootstrap, *self.TOPIC_ARGS, replication=min(3, self.BROKERS))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def service(self, name, *args, ready=True, timeout=90):
+        """Starts an ioc-* service on a free port; `svc.url` is its base URL."""
+        port = free_port()
+        svc = self.system.start(name, *self.common, "--set", f"http.listen=127.0.0.1:{port}", *args)
+        svc.port = port
+        svc.url = f"http://127.0.0.1:{port}"
+        if ready:
+            svc.wait_http(svc.url + "/readyz", timeout=timeout)
+        return svc
+
+
+class ReportPoster(threading.Thread):
+    """Clients posting reports to one or more intakes at `per_second` in all,
+    each report with its own Idempotency-Key and id, retrying a report that
+    got no 202 (any status, a timeout, a refused connection) with the same
+    key until it gets one. `accepted`: report ids answered 202; `attempts`:
+    answers that were not 202, by status."""
+
+    def __init__(self, urls, per_second=20, clients=4, districts=None, categories=("flood", "fire", "traffic_accident")):
+        super().__init__(daemon=True)
+        from harness import DISTRICTS
+        self.urls = urls
+        self.pause = clients / per_second
+        self.clients = clients
+        self.districts = list(districts or DISTRICTS)
+        self.categories = list(categories)
+        self.accepted = []
+        self.attempts = {}
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.serial = 0
+
+    def _client(self, n):
+        import json as _json
+        import uuid
+        from harness import http, rfc3339
+        i = 0
+        while not self.halt.is_set():
+            with self.lock:
+                self.serial += 1
+                k = self.serial
+            rid = str(uuid.uuid4())
+            sent = time.time()
+            body = _json.dumps({"id": rid, "category": self.categories[k % len(self.categories)],
+                                "district": self.districts[k % len(self.districts)],
+                                "occurred_at": rfc3339(sent - 0.2)})
+            while True:
+                url = self.urls[(n + i) % len(self.urls)] + "/api/v1/reports"
+                i += 1
+                try:
+                    status, _, text = http("POST", url, body, timeout=15, headers={"Idempotency-Key": f"k-{rid}"})
+                except OSError as e:
+                    status, text = type(e).__name__, ""
+                if status == 202:
+                    with self.lock:
+                        self.accepted.append(rid)
+                    break
+                with self.lock:
+                    self.attempts[status] = self.attempts.get(status, 0) + 1
+                if self.halt.is_set() and time.time() - sent > 120:
+                    break  # given up at the end of the test: counted as not accepted
+                time.sleep(0.5)
+            time.sleep(self.pause)
+
+    def run(self):
+        threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def stop(self):
+        self.halt.set()
+        self.join(180)
+
+
+def ids_on_topic(bootstrap, pb):
+    """Report id -> how many records of ioc.reports.v1 carry it."""
+    from harness import read_topic
+    counts = {}
+    r = pb["report"].Report()
+    for rec in read_topic(bootstrap, "ioc.reports.v1", timeout=120):
+        try:
+            r.ParseFromString(rec["value"])
+        except Exception:
+            continue
+        counts[r.id] = counts.get(r.id, 0) + 1
+    return counts

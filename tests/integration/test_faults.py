@@ -20,7 +20,7 @@ import time
 import unittest
 
 from harness import (CONFIG, DISTRICTS, LIB, VIEW, SystemTestCase, report_view, free_port, http, metric, produce, proto_modules,
-                     read_topic, rfc3339, wait_until)
+                     read_topic, report_account, rfc3339, wait_until)
 
 WINDOW_S = 10
 AGGREGATOR = [*report_view(window=f"{WINDOW_S}s", lateness="5s", ooo="1s", idle="2s"),
@@ -129,39 +129,9 @@ class FaultTest(SystemTestCase):
     # ------------------------------------------------------------ the independent account
 
     def account(self):
-        """Reads the three topics. Returns (expected final count per result key
-        from the reports not dead-lettered, final values per key, dead letters
-        by source (partition, offset), reports by id)."""
-        dead = collections.defaultdict(list)
-        for d in read_topic(self.bootstrap, DEAD, timeout=60):
-            h = d["headers"]
-            if h.get("ioc.source.topic") == REPORTS:
-                dead[(int(h["ioc.source.partition"]), int(h["ioc.source.offset"]))].append(
-                    (h["ioc.error"], d["partition"], d["offset"]))
-        expected = collections.Counter()
-        by_id = {}
-        for rec in read_topic(self.bootstrap, REPORTS, timeout=60):
-            r = self.pb["report"].Report()
-            try:
-                r.ParseFromString(rec["value"])
-                ok = bool(r.district)
-            except Exception:
-                ok = False
-            src = (rec["partition"], rec["offset"])
-            if ok:
-                by_id[r.id] = src
-            if src in dead:
-                continue
-            self.assertTrue(ok, f"record {src} is neither valid nor dead-lettered")
-            start = (r.occurred_at.ToMilliseconds() // (WINDOW_S * 1000)) * WINDOW_S * 1000
-            expected[f"{VIEW}|{r.district}/{r.category}|{start}"] += 1
-        finals = collections.defaultdict(set)
-        for rec in read_topic(self.bootstrap, "ioc.aggregates.v1", timeout=60):
-            w = self.pb["window_result"].WindowResult()
-            w.ParseFromString(rec["value"])
-            if w.final:
-                finals[rec["key"].decode()].add(w.count)
-        return expected, finals, dead, by_id
+        expected, finals, dead, by_id = report_account(self.bootstrap, self.pb, VIEW, WINDOW_S)
+        return (collections.Counter(expected), finals, dead,
+                {i: srcs[-1] for i, srcs in by_id.items()})
 
     def settled_account(self, timeout=90):
         """The account once every window with reports has its final result."""

@@ -1,5 +1,7 @@
 #include "ioc/kafka/embedded_broker.hpp"
 
+#include <vector>
+
 // rdkafka.h must precede rdkafka_mock.h.
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -118,6 +120,11 @@ EmbeddedBroker::EmbeddedBroker(int brokers, const std::vector<TopicSpec>& topics
 EmbeddedBroker::~EmbeddedBroker() {
   rd_kafka_mock_cluster_destroy(cluster_);
   rd_kafka_destroy(rk_);
+}
+
+void EmbeddedBroker::refuse_produce_requests(std::size_t n) {
+  std::vector<rd_kafka_resp_err_t> errors(n, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  rd_kafka_mock_push_request_errors_array(cluster_, 0 /* Produce */, errors.size(), errors.data());
 }
 
 std::string EmbeddedBroker::bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }

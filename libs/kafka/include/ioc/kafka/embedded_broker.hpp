@@ -49,6 +49,11 @@ class EmbeddedBroker {
   /// The brokers' addresses ("127.0.0.1:<port>,..."), as advertised.
   std::string bootstrap_servers() const;
 
+  /// Fault injection for tests: the next `n` Produce requests, from any
+  /// client, are refused with a permanent error (message too
+  /// large), so their records fail delivery.
+  void refuse_produce_requests(std::size_t n);
+
  private:
   ::rd_kafka_s* rk_ = nullptr;
   ::rd_kafka_mock_cluster_s* cluster_ = nullptr;
