@@ -21,5 +21,6 @@ int main(int argc, char** argv) {
   return ioc::daemon::main(static_cast<int>(args.size()) - 1, args.data(), environ, "ioc-topics",
                            [check_only](ioc::config::Source& src) {
                              return ioc::topics::run(ioc::topics::load_config(src), check_only, std::cout);
-                           });
+                           },
+                           {"[--check]", ioc::topics::kUsage});
 }

@@ -337,8 +337,8 @@ class SystemTestCase(unittest.TestCase):
             # Keep and print the logs when the test failed or a service did
             # not exit cleanly (e.g. a sanitizer report at exit).
             self.system.cleanup(self.failed or unclean)
-        if not self.failed:
-            self.assertEqual(set(codes.values()), {0}, codes)
+        if not self.failed:  # a test may start no service at all (the real-Kafka lane's tools)
+            self.assertTrue(all(c == 0 for c in codes.values()), codes)
 
     def start_broker(self, bootstrap, *args):
         """Starts ioc-broker with its Kafka bootstrap at `bootstrap`; returns (service, http port)."""

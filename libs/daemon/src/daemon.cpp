@@ -71,7 +71,7 @@ void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names
   std::vector<kafka::TopicSpec> plan;
   for (const std::string& name : names) {
     auto it = std::find_if(cfg.topics.begin(), cfg.topics.end(), [&](const auto& t) { return t.name == name; });
-    plan.push_back(it != cfg.topics.end() ? *it : kafka::TopicSpec{name, 0});  // 0: any partition count
+    plan.push_back(it != cfg.topics.end() ? *it : kafka::TopicSpec{name, 0, 0});  // 0: any partitions, replication
   }
   kafka::Admin admin(cfg.kafka);
   auto check = kafka::check_topics(admin, plan, std::chrono::seconds(5));
@@ -79,8 +79,9 @@ void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names
     log::warn("topics not checked: the cluster did not answer", {{"error", check.error().message}});
     return;
   }
-  for (const std::string& m : check->mismatched) {
-    log::warn("topic partitions differ from topics.partitions", {{"topic", m}});
+  for (const kafka::TopicDifference& d : check->differences) {
+    log::warn("topic differs from the plan (topics.*; ioc-topics --check says how to fix it)",
+              {{"difference", d.describe()}});
   }
   if (!check->missing.empty()) {
     std::string list;
@@ -206,14 +207,16 @@ void Front::stop(std::chrono::milliseconds drain) {
 }
 
 int main(int argc, char** argv, char** envp, const std::string& service,
-         const std::function<int(config::Source&)>& run) {
+         const std::function<int(config::Source&)>& run, const Usage& usage) {
   try {
     bool help = false;
     config::Source src = config::Source::from_args(argc, argv, envp, &help);
     if (help) {
-      std::cout << "usage: " << service << " [--config FILE] [--set key=value ...] [--check-config]\n"
+      std::cout << "usage: " << service << (usage.flags.empty() ? "" : " ") << usage.flags
+                << " [--config FILE] [--set key=value ...] [--check-config]\n"
                 << "Settings come from built-in defaults < the YAML file < IOC_* environment variables\n"
-                << "(key upper-cased, '.' -> '_') < --set flags. See README.md, \"Configuration\".\n";
+                << "(key upper-cased, '.' -> '_') < --set flags. See README.md, \"Configuration\".\n"
+                << usage.text;
       return 0;
     }
     log::init(service, log::Level::kInfo);

@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+
 #include "conf.hpp"
 #include "errors.hpp"
 #include "partition_list.hpp"
@@ -14,18 +16,86 @@ Admin::Admin(const ClientConfig& cfg) : cfg_(cfg) {
 
 Admin::~Admin() {
   for (auto& [group, rk] : group_handles_) rd_kafka_destroy(rk);
+  for (auto& [broker, rk] : broker_handles_) rd_kafka_destroy(rk);
   rd_kafka_destroy(rk_);
 }
+
+namespace {
+
+// `being_created`: also a topic that comes back as LEADER_NOT_AVAILABLE (it
+// exists, its partitions have no leader yet).
+std::vector<TopicInfo> topic_infos(const rd_kafka_metadata_t* md, bool being_created) {
+  std::vector<TopicInfo> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    const bool listed =
+        t.err == RD_KAFKA_RESP_ERR_NO_ERROR || (being_created && t.err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+    if (!listed) continue;
+    TopicInfo info{t.topic, t.partition_cnt, 0, 0};
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      const int replicas = t.partitions[p].replica_cnt;
+      info.replication = p == 0 ? replicas : std::min(info.replication, replicas);
+      if (t.partitions[p].leader < 0) ++info.leaderless;
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<std::vector<TopicInfo>> Admin::topics(std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
-  std::vector<TopicInfo> out;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out.push_back({md->topics[i].topic, md->topics[i].partition_cnt});
+  std::vector<TopicInfo> out = topic_infos(md, false);
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+rd_kafka_t* Admin::broker_handle(std::int32_t id, const std::string& address) {
+  if (auto it = broker_handles_.find({id, address}); it != broker_handles_.end()) return it->second;
+  // A client that knows only this broker: librdkafka connects to the
+  // others only when it needs them (sparse connections), so its metadata
+  // requests go to this one (the answer's orig_broker_id is checked).
+  ClientConfig one = cfg_;
+  one.bootstrap_servers = address;
+  rd_kafka_t* rk = detail::make_handle(
+      RD_KAFKA_PRODUCER, detail::make_conf(one, {{"reconnect.backoff.max.ms", "1000"}},
+                                           {{"bootstrap.servers", address}, {"enable.sparse.connections", "true"}}));
+  broker_handles_.emplace(std::make_pair(id, address), rk);
+  return rk;
+}
+
+Result<std::vector<BrokerTopics>> Admin::topics_by_broker(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
+  std::vector<std::pair<std::int32_t, std::string>> brokers;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    brokers.emplace_back(md->brokers[i].id,
+                         std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
   }
   rd_kafka_metadata_destroy(md);
+  std::sort(brokers.begin(), brokers.end());
+  std::vector<BrokerTopics> out;
+  for (const auto& [id, address] : brokers) {
+    BrokerTopics b;
+    b.broker_id = id;
+    const rd_kafka_metadata_t* one = nullptr;
+    const rd_kafka_resp_err_t e =
+        rd_kafka_metadata(broker_handle(id, address), 1, nullptr, &one, static_cast<int>(timeout.count()));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      b.error = rd_kafka_err2str(e);
+    } else if (one->orig_broker_id != id) {
+      b.error = "answered by broker " + std::to_string(one->orig_broker_id);
+    } else {
+      b.answered = true;
+      b.topics = topic_infos(one, true);
+    }
+    if (one != nullptr) rd_kafka_metadata_destroy(one);
+    out.push_back(std::move(b));
+  }
   return out;
 }
 
@@ -73,8 +143,8 @@ Result<std::vector<TopicPartition>> Admin::committed(const std::string& group,
   return out;
 }
 
-Result<std::vector<Status>> Admin::create_topics(const std::vector<TopicSpec>& topics,
-                                                 std::chrono::milliseconds timeout) {
+Result<std::vector<TopicCreation>> Admin::create_topics(const std::vector<TopicSpec>& topics,
+                                                        std::chrono::milliseconds timeout) {
   char err[512];
   std::vector<rd_kafka_NewTopic_t*> news;
   auto destroy = [&] { rd_kafka_NewTopic_destroy_array(news.data(), news.size()); };
@@ -103,11 +173,17 @@ Result<std::vector<Status>> Admin::create_topics(const std::vector<TopicSpec>& t
   destroy();
   rd_kafka_queue_destroy(q);
   if (ev == nullptr) return Error{ErrorCode::kDeadlineExceeded, "create topics: no answer from the controller"};
-  std::vector<Status> out(topics.size());
-  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const Error e = to_error(rd_kafka_event_error(ev), "create topics");
+  if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Error out = to_error(e, "create topics");
+    if (const char* detail = rd_kafka_event_error_string(ev); detail != nullptr) {
+      out.message = std::string("create topics: ") + detail;
+    }
     rd_kafka_event_destroy(ev);
-    return e;
+    return out;
+  }
+  std::vector<TopicCreation> out;
+  for (const TopicSpec& t : topics) {
+    out.push_back({t.name, false, unavailable("create " + t.name + ": no answer for it")});
   }
   size_t n = 0;
   const rd_kafka_topic_result_t** results =
@@ -115,14 +191,91 @@ Result<std::vector<Status>> Admin::create_topics(const std::vector<TopicSpec>& t
   for (size_t i = 0; i < n; ++i) {
     const std::string name = rd_kafka_topic_result_name(results[i]);
     const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
-    for (std::size_t j = 0; j < topics.size(); ++j) {
-      if (topics[j].name != name || e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
-      const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      out[j] = to_error(e, "create " + name + (msg != nullptr ? std::string(": ") + msg : std::string()));
+    for (TopicCreation& c : out) {
+      if (c.name != name) continue;
+      c.existed = e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS;
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR || c.existed) {
+        c.status = {};
+      } else {
+        const char* msg = rd_kafka_topic_result_error_string(results[i]);
+        c.status = to_error(e, "create " + name + (msg != nullptr ? std::string(": ") + msg : std::string()));
+      }
     }
   }
   rd_kafka_event_destroy(ev);
   return out;
+}
+
+namespace {
+
+// DescribeConfigs of resources of one type; nullopt when the cluster does
+// not support it.
+Result<std::optional<Admin::Configs>> describe_configs(rd_kafka_t* rk, rd_kafka_ResourceType_t type,
+                                                       const std::vector<std::string>& names,
+                                                       std::chrono::milliseconds timeout) {
+  char err[512];
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const std::string& name : names) resources.push_back(rd_kafka_ConfigResource_new(type, name.c_str()));
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(timeout.count()), err, sizeof err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 5000);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+  rd_kafka_queue_destroy(q);
+  if (ev == nullptr) return Error{ErrorCode::kDeadlineExceeded, "describe configs: no answer"};
+  const rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+  if (e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
+    rd_kafka_event_destroy(ev);
+    return std::optional<Admin::Configs>();
+  }
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Error out = to_error(e, "describe configs");
+    if (const char* detail = rd_kafka_event_error_string(ev); detail != nullptr) {
+      out.message = std::string("describe configs: ") + detail;
+    }
+    rd_kafka_event_destroy(ev);
+    return out;
+  }
+  Admin::Configs out;
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** described =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_ConfigResource_error(described[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    auto& values = out[rd_kafka_ConfigResource_name(described[i])];
+    size_t m = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(described[i], &m);
+    for (size_t j = 0; j < m; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      values[rd_kafka_ConfigEntry_name(entries[j])] = value != nullptr ? value : "";
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return std::optional<Admin::Configs>(std::move(out));
+}
+
+}  // namespace
+
+Result<std::optional<Admin::Configs>> Admin::topic_configs(const std::vector<std::string>& topics,
+                                                           std::chrono::milliseconds timeout) {
+  return describe_configs(rk_, RD_KAFKA_RESOURCE_TOPIC, topics, timeout);
+}
+
+Result<std::optional<std::map<std::string, std::string>>> Admin::broker_configs(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
+  const std::string broker = md->broker_cnt > 0 ? std::to_string(md->brokers[0].id) : std::string();
+  rd_kafka_metadata_destroy(md);
+  if (broker.empty()) return unavailable("metadata: no broker listed");
+  auto configs = describe_configs(rk_, RD_KAFKA_RESOURCE_BROKER, {broker}, timeout);
+  if (!configs.ok()) return configs.error();
+  if (!configs->has_value()) return std::optional<std::map<std::string, std::string>>();
+  auto it = (**configs).find(broker);
+  if (it == (**configs).end()) return unavailable("describe configs: broker " + broker + " did not describe itself");
+  return std::optional<std::map<std::string, std::string>>(std::move(it->second));
 }
 
 Result<std::vector<std::string>> Admin::groups(std::chrono::milliseconds timeout) {

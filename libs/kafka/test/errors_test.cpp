@@ -9,6 +9,9 @@ TEST(ErrorsTest, ClassifiesTransientErrorsAsRetriable) {
   EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR__TRANSPORT));
   EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
   EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION));
+  // CreateTopics while the controller moves (a cluster starting up).
+  EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR_NOT_CONTROLLER));
+  EXPECT_TRUE(is_retriable(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT));
   EXPECT_FALSE(is_retriable(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
   EXPECT_FALSE(is_retriable(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
 }
@@ -19,6 +22,9 @@ TEST(ErrorsTest, MapsToErrorCodesWithContext) {
   EXPECT_EQ(e.message.rfind("produce ioc.reports.v1: ", 0), 0u) << e.message;
   EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, "x").code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "x").code, ErrorCode::kInternal);
+  // A topic the cluster refuses to create as asked: the plan is wrong.
+  EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR, "x").code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_INVALID_CONFIG, "x").code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

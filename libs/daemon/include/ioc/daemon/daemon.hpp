@@ -14,6 +14,7 @@
 #include <mutex>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,11 +52,12 @@ struct CommonConfig {
 /// ":8080"). Registry paths default to the shipped deploy/config files.
 CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen);
 
-/// Checks at start that the topics a service uses exist with their planned
-/// partitions. Missing topics throw ConfigError (a cluster with automatic
-/// topic creation would otherwise create them with 1 partition at the first
-/// write, and scale-out would silently stop working); other partition
-/// counts, or a cluster that cannot be reached now, are logged as warnings.
+/// Checks at start that the topics a service uses exist as planned.
+/// Missing topics throw ConfigError (a cluster with automatic topic creation
+/// would otherwise create them with 1 partition at the first write, and
+/// scale-out would silently stop working); other partition counts,
+/// replication or configs (kafka::check_topics), or a cluster that cannot
+/// be reached now, are logged as warnings.
 void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names);
 
 /// Rejects unknown keys in the common sections and in `service_section`
@@ -134,9 +136,16 @@ class Front {
   std::shared_ptr<std::atomic<int>> deadline_exit_code_ = std::make_shared<std::atomic<int>>(1);
 };
 
+/// What `--help` adds to the common usage: the service's own flags for the
+/// usage line ("[--check]") and text after the common lines.
+struct Usage {
+  std::string_view flags;
+  std::string_view text;
+};
+
 /// Parses argv/envp, runs `run(source)`, and turns failures into exit codes:
 /// 0 ok, 2 configuration error (message on stderr), 1 anything else.
 int main(int argc, char** argv, char** envp, const std::string& service,
-         const std::function<int(config::Source&)>& run);
+         const std::function<int(config::Source&)>& run, const Usage& usage = {});
 
 }  // namespace ioc::daemon
