@@ -256,7 +256,10 @@ class KafkaTestCase(SystemTestCase):
     def service(self, name, *args, ready=True, timeout=90):
         """Starts an ioc-* service on a free port; `svc.url` is its base URL."""
         port = free_port()
-        svc = self.system.start(name, *self.common, "--set", f"http.listen=127.0.0.1:{port}", *args)
+        # librdkafka 2.0 can hang in its teardown after broker outages: the
+        # stop is cut short (and says so) well within the harness's wait.
+        svc = self.system.start(name, *self.common, "--set", f"http.listen=127.0.0.1:{port}",
+                                "--set", "process.shutdown_timeout=10s", *args)
         svc.port = port
         svc.url = f"http://127.0.0.1:{port}"
         if ready:
