@@ -19,6 +19,7 @@
 ///
 /// Thread-safe after construction (the mock runs its own I/O thread).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +49,12 @@ class EmbeddedBroker {
 
   /// The brokers' addresses ("127.0.0.1:<port>,..."), as advertised.
   std::string bootstrap_servers() const;
+
+  /// Delays every answer of broker `id` (1-based) by `rtt`, as a busy
+  /// broker does: one holding produce requests until a failed replica
+  /// leaves the in-sync set answers nothing else on that connection
+  /// meanwhile. 0 ends it. For tests.
+  void set_rtt(int id, std::chrono::milliseconds rtt);
 
  private:
   ::rd_kafka_s* rk_ = nullptr;

@@ -2,6 +2,14 @@
 /// Producer: an idempotent, acks=all Kafka producer with per-record delivery
 /// callbacks and a broker-connectivity signal for readiness checks.
 ///
+/// Connectivity means "some broker can be reached", not "every broker
+/// answers fast": while one broker of a replicated cluster is down, the
+/// others hold produce requests until the failed replica leaves the in-sync
+/// set, and answer nothing else on those connections meanwhile; a probe that
+/// times out there is no verdict. Unreachable is said only when no broker
+/// connection can be made (twice in a row), or librdkafka reports every
+/// broker down.
+///
 /// Thread-safe: produce() may be called from any thread. Delivery callbacks
 /// run on the producer's own poll thread; keep them short (post work
 /// elsewhere). The destructor flushes (bounded by Options::close_timeout)
@@ -60,7 +68,8 @@ class Producer {
   /// Waits until all queued records are delivered or failed.
   Status flush(std::chrono::milliseconds timeout);
 
-  /// True while the most recent probe or delivery reached a broker.
+  /// False only while no broker can be reached (see above); true after the
+  /// first probe or delivery that reached one.
   bool connected() const { return connected_.load(std::memory_order_acquire); }
   /// Records queued or in flight.
   std::int64_t in_flight() const;
