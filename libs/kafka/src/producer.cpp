@@ -112,6 +112,12 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   return {};
 }
 
+void Producer::purge(std::chrono::milliseconds timeout) {
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  // The purged records' delivery reports are queued now; flush serves them.
+  (void)rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
+}
+
 void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   std::unique_ptr<OnDelivery> cb(static_cast<OnDelivery*>(m->_private));
@@ -125,6 +131,7 @@ void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, voi
     self->failed_.fetch_add(1, std::memory_order_relaxed);
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?";
     report.status = to_error(m->err, std::string("deliver to ") + topic);
+    report.possibly_persisted = rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
   }
   if (cb) (*cb)(report);
 }

@@ -331,5 +331,27 @@ TEST(ProducerTest, ABrokerSlowToAnswerIsNotAnUnreachableOne) {
   EXPECT_TRUE(wait_until([&] { return delivered.load() == 1; }));
 }
 
+TEST(ProducerTest, AGoneBrokerIsUnreachableAndPurgeFailsWhatWaits) {
+  auto broker = std::make_unique<EmbeddedBroker>(1, std::vector<TopicSpec>{{"t.gone", 1}});
+  Producer::Options opts;
+  opts.delivery_timeout = 0ms;
+  opts.probe_interval = 200ms;
+  Producer producer({broker->bootstrap_servers(), "test", {}}, opts);
+  ASSERT_TRUE(wait_until([&] { return producer.connected(); }));
+  broker.reset();
+  EXPECT_TRUE(wait_until([&] { return !producer.connected(); }));
+  std::atomic<int> purged{0};
+  ASSERT_TRUE(producer
+                  .produce("t.gone", "k", "v",
+                           [&](const DeliveryReport& r) {
+                             if (!r.status.ok()) ++purged;
+                           })
+                  .ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(purged.load(), 0);  // no timeout: it waits for the broker
+  producer.purge();
+  EXPECT_EQ(purged.load(), 1);
+}
+
 }  // namespace
 }  // namespace ioc::kafka

@@ -37,13 +37,19 @@ struct DeliveryReport {
   Status status;           // ok, or why the record was not stored
   std::int32_t partition = -1;
   std::int64_t offset = -1;
+  /// With an error: the broker may have stored the record all the same (a
+  /// request that timed out, or was purged, while in flight).
+  bool possibly_persisted = false;
 };
 
 class Producer {
  public:
   struct Options {
     std::chrono::milliseconds linger{5};
-    /// Give up on a record after this long (it then reports kUnavailable).
+    /// Give up on a record after this long (it then reports kUnavailable,
+    /// and may have been stored all the same). 0: never — the idempotent
+    /// producer retries it, through leader failovers and outages, until the
+    /// broker stores it (once) or refuses it for good, or purge().
     std::chrono::milliseconds delivery_timeout{30'000};
     std::chrono::milliseconds close_timeout{10'000};
     /// How often connectivity is probed with a metadata request.
@@ -67,6 +73,11 @@ class Producer {
 
   /// Waits until all queued records are delivered or failed.
   Status flush(std::chrono::milliseconds timeout);
+  /// Fails every record still queued or in flight, now: their callbacks run
+  /// (with a purge error; in-flight ones may have been stored all the same)
+  /// before this returns, or within `timeout`. For a shutdown that cannot
+  /// wait for the broker any longer.
+  void purge(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   /// False only while no broker can be reached (see above); true after the
   /// first probe or delivery that reached one.
