@@ -530,7 +530,7 @@ void Intake::deliver(std::shared_ptr<Submission> s) {
 void Intake::spool_it(std::shared_ptr<Submission> s, const std::string& why) {
   spooling_.fetch_add(1);
   std::string bytes = s->bytes;
-  spool_->append(std::move(bytes), [this, s, why](const Status& st) {
+  spool_->append(std::move(bytes), [this, s, why](const Status& st, std::uint64_t) {
     spooling_.fetch_sub(1);
     if (st.ok()) {
       if (log::enabled(log::Level::kDebug)) {
