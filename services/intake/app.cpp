@@ -74,6 +74,9 @@ struct Intake::Metrics {
         in_flight(gauge(r, "ioc_intake_records_in_flight",
                         "Reports handed to the producer and not yet acknowledged by the broker")),
         spool_depth(gauge(r, "ioc_intake_spool_depth", "Reports in the spool not yet delivered to the broker")),
+        spool_held(gauge(r, "ioc_intake_spool_held",
+                         "Spooled reports whose original record is still on its way to the broker (not replayed "
+                         "unless it fails)")),
         spool_bytes(gauge(r, "ioc_intake_spool_bytes", "Bytes of spool segments on disk")),
         spool_corrupt(gauge(r, "ioc_intake_spool_corrupt_records",
                             "Corrupt spool regions found at start (copied to <spool>/corrupt/)")),
@@ -115,6 +118,7 @@ struct Intake::Metrics {
   prometheus::Gauge& connected;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& spool_depth;
+  prometheus::Gauge& spool_held;
   prometheus::Gauge& spool_bytes;
   prometheus::Gauge& spool_corrupt;
   prometheus::Counter& spool_replayed;
@@ -143,10 +147,29 @@ constexpr std::size_t kReplayBatch = 500;
 
 kafka::Producer::Options producer_options(const Config& cfg) {
   kafka::Producer::Options o;
-  o.delivery_timeout = cfg.delivery_timeout;
+  // With a spool, a record lives until the broker stores it (or refuses it
+  // for good): the answer does not wait for it past delivery_timeout, and a
+  // record given up while the broker may still hold it would be stored
+  // twice once its spooled copy is replayed. Without one, a report not
+  // stored by the deadline is refused (503), and so must its record be.
+  o.delivery_timeout = cfg.spool.dir.empty() ? cfg.delivery_timeout : std::chrono::milliseconds(0);
   o.linger = cfg.linger;
   return o;
 }
+
+// The intake's producer, for the reports topic.
+class ReportsOutlet final : public Outlet {
+ public:
+  ReportsOutlet(kafka::Producer& producer, std::string topic) : producer_(producer), topic_(std::move(topic)) {}
+  Status produce(std::string_view key, std::string_view value, kafka::Producer::OnDelivery done) override {
+    return producer_.produce(topic_, key, value, std::move(done));
+  }
+  bool reachable() const override { return producer_.connected(); }
+
+ private:
+  kafka::Producer& producer_;
+  std::string topic_;
+};
 
 std::string lower_media_type(std::string_view ct) {
   const std::string_view media = ct.substr(0, ct.find(';'));
@@ -219,6 +242,7 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
       ids_(clock),
       m_(std::make_unique<Metrics>(metrics)),
       producer_(cfg.common.kafka, producer_options(cfg)),
+      outlet_(std::make_unique<ReportsOutlet>(producer_, cfg.topic)),
       keys_(cfg.keys_file.empty() ? KeyRing() : KeyRing(cfg.keys_file)),
       per_ip_(cfg.per_ip),
       per_key_(cfg.per_key),
@@ -238,8 +262,15 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
       after = pending->back().seq;
     }
     m_->spool_corrupt.Set(static_cast<double>(spool_->corrupt_records()));
-    replayer_ = std::thread([this] { replay_loop(); });
   }
+  HandoffHooks hooks;
+  hooks.delivered = [this](std::string_view id) { store_.set_delivery(id, Delivery::kDelivered); };
+  hooks.replayed = [this](std::size_t n) { m_->spool_replayed.Increment(static_cast<double>(n)); };
+  hooks.spool_refused = [this] { m_->spool_failed.Increment(); };
+  handoff_ = std::make_unique<Handoff>(
+      *outlet_, spool_.get(), clock_,
+      HandoffOptions{.answer_deadline = cfg.delivery_timeout, .replay_batch = kReplayBatch}, std::move(hooks));
+  handoff_->start();
   m_->api_keys.Set(keys_.enabled() ? static_cast<double>(keys_.size()) : -1);
   follower_ = std::thread([this] { follow_loop(); });
 }
@@ -501,52 +532,13 @@ void Intake::submit(Report report, Api api, const Principal& caller, const http:
   r.client = caller.name;
   codec::encode(r, s->bytes);
   store_.put(r, Delivery::kReceived);
-  // While anything waits in the spool, new reports queue behind it: the
-  // broker gets them in the order they were accepted.
-  const bool behind = spool_ && (spool_->depth() > 0 || spooling_.load() > 0);
-  if (behind) return spool_it(std::move(s), "reports are waiting in the spool");
-  if (!producer_.connected()) {
-    if (spool_) return spool_it(std::move(s), "kafka brokers unreachable");
-    return fail(*s, "broker_unavailable", "kafka brokers unreachable");
-  }
-  deliver(std::move(s));
-}
-
-void Intake::deliver(std::shared_ptr<Submission> s) {
-  Submission& sub = *s;
-  Status queued = producer_.produce(cfg_.topic, sub.report.district, sub.bytes, [this, s](const kafka::DeliveryReport& d) {
-    if (d.status.ok()) return complete(*s, Delivery::kDelivered);
-    log::warn("report not acknowledged by the broker",
-              {{"id", s->report.id}, {"request_id", s->res.request_id()}, {"error", d.status.error().message}});
-    if (spool_) return spool_it(s, d.status.error().message);
-    fail(*s, "broker_unavailable", d.status.error().message);
-  });
-  if (!queued.ok()) {
-    if (spool_) return spool_it(std::move(s), queued.error().message);
-    fail(sub, "broker_unavailable", queued.error().message);
-  }
-}
-
-void Intake::spool_it(std::shared_ptr<Submission> s, const std::string& why) {
-  spooling_.fetch_add(1);
-  std::string bytes = s->bytes;
-  spool_->append(std::move(bytes), [this, s, why](const Status& st) {
-    spooling_.fetch_sub(1);
-    if (st.ok()) {
-      if (log::enabled(log::Level::kDebug)) {
-        log::debug("report queued in the spool", {{"id", s->report.id}, {"request_id", s->res.request_id()}, {"why", why}});
-      }
-      if (!spooling_logged_.exchange(true)) log::warn("reports go to the spool", {{"why", why}});
-      complete(*s, Delivery::kQueued);
-      std::lock_guard lock(mu_);
-      cv_.notify_all();
-      return;
+  handoff_->submit({r.id, s->res.request_id(), r.district, std::move(s->bytes)}, [this, s](const Verdict& v) {
+    switch (v.kind) {
+      case Verdict::Kind::kAccepted: return complete(*s, Delivery::kDelivered);
+      case Verdict::Kind::kQueued: return complete(*s, Delivery::kQueued);
+      case Verdict::Kind::kBrokerUnavailable: return fail(*s, "broker_unavailable", v.why);
+      case Verdict::Kind::kSpoolRefused: return fail(*s, "unavailable", v.why);
     }
-    m_->spool_failed.Increment();
-    log::error("report neither delivered nor spooled",
-               {{"id", s->report.id}, {"request_id", s->res.request_id()}, {"broker", why},
-                {"spool", st.error().message}});
-    fail(*s, "unavailable", why + ", and the spool cannot take it: " + st.error().message);
   });
 }
 
@@ -588,90 +580,6 @@ void Intake::fail(const Submission& s, std::string_view code, const std::string&
                                "the report was not stored: " + why + "; retry later");
   r.set(http::beast_http::field::retry_after, std::to_string(cfg_.retry_after.count()));
   s.res.send(std::move(r));
-}
-
-// ---------------------------------------------------------------- replay
-
-void Intake::replay_loop() {
-  while (!stop_.load()) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(250),
-                   [this] { return stop_.load() || (spool_->depth() > 0 && producer_.connected()); });
-    }
-    if (stop_.load()) return;
-    if (spool_->depth() == 0 || !producer_.connected()) continue;
-    auto batch = spool_->peek(kReplayBatch);
-    if (!batch.ok()) {
-      log::error("spool unreadable; replay paused", {{"error", batch.error().message}});
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    struct Outcome {
-      std::mutex mu;
-      std::condition_variable cv;
-      std::size_t pending = 0;
-      std::vector<char> ok;
-    };
-    auto out = std::make_shared<Outcome>();
-    out->ok.assign(batch->size(), 0);
-    out->pending = batch->size();
-    std::vector<std::string> ids(batch->size());
-    for (std::size_t i = 0; i < batch->size(); ++i) {
-      const SpooledRecord& rec = (*batch)[i];
-      Report r;
-      if (Status st = codec::decode(rec.payload, r); !st.ok()) {
-        // Checksummed, so not corruption on disk: a record this build cannot
-        // read. It cannot be delivered as a report; keep it visible.
-        log::error("spooled record is not a report; skipped", {{"seq", static_cast<std::int64_t>(rec.seq)},
-                                                               {"error", st.error().message}});
-        std::lock_guard lock(out->mu);
-        out->ok[i] = 1;
-        --out->pending;
-        continue;
-      }
-      ids[i] = r.id;
-      Status q = producer_.produce(cfg_.topic, r.district, rec.payload, [out, i](const kafka::DeliveryReport& d) {
-        std::lock_guard lock(out->mu);
-        out->ok[i] = d.status.ok() ? 1 : 0;
-        if (--out->pending == 0) out->cv.notify_all();
-      });
-      if (!q.ok()) {
-        std::lock_guard lock(out->mu);
-        --out->pending;
-      }
-    }
-    {
-      std::unique_lock lock(out->mu);
-      out->cv.wait(lock, [&] { return out->pending == 0; });
-    }
-    // Acknowledge the delivered prefix. The next round starts at the first
-    // failure and sends what came after it again (at least once, with the
-    // same report ids, which consumers can use to drop the copy).
-    std::size_t prefix = 0;
-    while (prefix < batch->size() && out->ok[prefix]) ++prefix;
-    std::size_t delivered = 0;
-    for (std::size_t i = 0; i < batch->size(); ++i) {
-      if (!out->ok[i]) continue;
-      ++delivered;
-      if (!ids[i].empty()) store_.set_delivery(ids[i], Delivery::kDelivered);
-    }
-    m_->spool_replayed.Increment(static_cast<double>(delivered));
-    if (prefix > 0) {
-      if (Status st = spool_->ack((*batch)[prefix - 1].seq); !st.ok()) {
-        log::error("spool cursor not written; delivered records may be sent again after a restart",
-                   {{"error", st.error().message}});
-      }
-    }
-    if (prefix < batch->size()) {
-      log::warn("spool replay interrupted; retrying",
-                {{"delivered", static_cast<std::int64_t>(delivered)},
-                 {"remaining", static_cast<std::int64_t>(spool_->depth())}});
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    } else if (spool_->depth() == 0 && spooling_logged_.exchange(false)) {
-      log::info("spool drained: reports go to the broker again", {{"last_batch", static_cast<std::int64_t>(delivered)}});
-    }
-  }
 }
 
 // ---------------------------------------------------------------- follower
@@ -794,6 +702,7 @@ metrics::Readiness Intake::readiness() const {
   r.details["report_index_ready"] = index_ready_.load();
   if (spool_) {
     r.details["spool_depth"] = spool_->depth();
+    r.details["spool_held"] = spool_->held();
     r.details["spool_bytes"] = spool_->bytes();
   }
   if (broker || (spool_ && spool_->bytes() < cfg_.spool.max_bytes)) return r;
@@ -808,6 +717,7 @@ void Intake::refresh_gauges() {
   m_->in_flight.Set(static_cast<double>(producer_.in_flight()));
   if (spool_) {
     m_->spool_depth.Set(static_cast<double>(spool_->depth()));
+    m_->spool_held.Set(static_cast<double>(spool_->held()));
     m_->spool_bytes.Set(static_cast<double>(spool_->bytes()));
   }
   m_->indexed.Set(static_cast<double>(store_.size()));
@@ -824,17 +734,17 @@ void Intake::reload_keys() {
 }
 
 void Intake::flush(std::chrono::milliseconds timeout) {
-  {
-    std::lock_guard lock(mu_);
-    stop_.store(true);
-    cv_.notify_all();
-  }
-  if (replayer_.joinable()) replayer_.join();
+  stop_.store(true);
+  handoff_->stop();
   // Reports still waiting for the broker either get their acknowledgement or
-  // fail over to the spool, which therefore closes last.
+  // fail over to the spool, which therefore closes last. Records still in
+  // flight after `timeout` are given up: their reports are in the spool
+  // (held ones already), replayed at the next start.
   if (Status s = producer_.flush(timeout); !s.ok()) {
-    log::error("reports not acknowledged at shutdown", {{"error", s.error().message}});
+    log::warn("records not acknowledged at shutdown; their reports stay in the spool",
+              {{"records", producer_.in_flight()}, {"error", s.error().message}});
   }
+  producer_.purge();
   if (follower_.joinable()) follower_.join();
   if (spool_) spool_->close();
 }

@@ -7,8 +7,9 @@
 /// "accepted" once the broker acknowledged it (acks=all, idempotent
 /// producer), or 202 "queued" once it is fsync'ed to the local spool because
 /// the broker is unreachable or too slow; the spool is replayed in order
-/// when the broker returns. 503 with Retry-After only when neither can take
-/// it — never a silent loss.
+/// when the broker returns, and a report whose record was only slow is not
+/// sent twice (see handoff.hpp). 503 with Retry-After only when neither can
+/// take it — never a silent loss.
 ///
 /// Around that: API keys with scopes, per-IP and per-key token buckets,
 /// Idempotency-Key retries, and status lookups fed by the intake's own
@@ -20,13 +21,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "auth.hpp"
+#include "handoff.hpp"
 #include "ioc/config/source.hpp"
 #include "ioc/core/clock.hpp"
 #include "ioc/core/ids.hpp"
@@ -48,7 +48,8 @@ struct Config {
   std::string status_topic = kafka::topics::kReportStatus;
   std::string deadletter_topic = kafka::topics::kDeadLetter;
   /// How long a request waits for the broker's acknowledgement before its
-  /// report goes to the spool (or, without a spool, before 503).
+  /// report is spooled and answered "queued" (its record stays in flight);
+  /// without a spool, how long a record may take before it is given up (503).
   std::chrono::milliseconds delivery_timeout{5'000};
   /// Retry-After sent with 503.
   std::chrono::seconds retry_after{5};
@@ -109,17 +110,15 @@ class Intake {
   void post_open311(const http::Request& req, http::Responder res);
   void get_open311_requests(const http::Request& req, http::Responder res);
   void get_open311_request(const http::Params& params, const http::Request& req, http::Responder res);
-  // Idempotency, then store or spool; answers through `res`.
+  // Idempotency, then the handoff to the broker or the spool; answers
+  // through `res`.
   void submit(Report report, Api api, const Principal& caller, const http::Request& req, http::Responder res);
-  void deliver(std::shared_ptr<Submission> s);
-  void spool_it(std::shared_ptr<Submission> s, const std::string& why);
   void complete(const Submission& s, Delivery delivery);
   // Indexes a stored report, and its idempotency key for retries.
   void remember(const Report& r, Delivery delivery);
   void fail(const Submission& s, std::string_view code, const std::string& why);
   http::Response stored_response(const Report& r, Api api, Delivery delivery) const;
 
-  void replay_loop();
   void follow_loop();
 
   const Config& cfg_;
@@ -128,9 +127,9 @@ class Intake {
   IdGenerator ids_;
   std::unique_ptr<Metrics> m_;
   kafka::Producer producer_;
+  std::unique_ptr<Outlet> outlet_;  // producer_ to cfg_.topic
   std::unique_ptr<Spool> spool_;
-  std::atomic<std::int64_t> spooling_{0};  // appends not yet on disk
-  std::atomic<bool> spooling_logged_{false};
+  std::unique_ptr<Handoff> handoff_;  // destroyed first; producer_ purged before (flush)
   KeyRing keys_;
   TokenBuckets per_ip_;
   TokenBuckets per_key_;
@@ -139,9 +138,6 @@ class Intake {
 
   std::atomic<bool> index_ready_{false};  // reports stored before start are indexed
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread replayer_;
   std::thread follower_;
 };
 

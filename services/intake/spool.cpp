@@ -22,6 +22,9 @@ namespace {
 
 constexpr char kMagic[4] = {'I', 'O', 'C', 'S'};
 constexpr std::size_t kBatchBytes = 8u << 20;
+constexpr std::size_t kKindAt = 20;  // header byte: what the record is
+constexpr std::uint8_t kReport = 0;
+constexpr std::uint8_t kSettled = 1;  // payload: 8 bytes, the seq of a report delivered by its original
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -42,9 +45,12 @@ std::uint64_t get64(const char* p) {
   return v;
 }
 
-std::uint32_t checksum(const char* seq_bytes, std::string_view payload) {
+// Reports keep the first format's checksum (sequence number and payload);
+// other kinds cover their kind byte too.
+std::uint32_t checksum(const char* seq_bytes, std::uint8_t kind, std::string_view payload) {
   boost::crc_32_type crc;
   crc.process_bytes(seq_bytes, 8);
+  if (kind != kReport) crc.process_byte(kind);
   crc.process_bytes(payload.data(), payload.size());
   return crc.checksum();
 }
@@ -134,17 +140,22 @@ void Spool::recover() {
   std::sort(files.begin(), files.end());
 
   std::uint64_t max_seq = 0;
+  std::vector<std::uint64_t> settled;
   for (std::size_t i = 0; i < files.size(); ++i) {
     auto seg = std::make_shared<Segment>();
     seg->path = files[i].second;
     seg->first_seq = files[i].first;
     seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
     if (seg->fd < 0) throw ConfigError(seg->path, "intake.spool.dir", "cannot open a spool segment: " + errno_text());
-    scan(seg, i + 1 == files.size());
+    scan(seg, i + 1 == files.size(), settled);
     max_seq = std::max(max_seq, seg->last_seq);
     bytes_ += seg->size;
     segments_.emplace(seg->first_seq, seg);
   }
+  // Reports their original delivered after they were spooled are not replayed.
+  std::sort(settled.begin(), settled.end());
+  std::erase_if(undelivered_,
+                [&](const Entry& e) { return std::binary_search(settled.begin(), settled.end(), e.seq); });
   next_seq_ = std::max(max_seq + 1, cursor_);
   if (!segments_.empty() && segments_.rbegin()->second->size < opts_.segment_bytes) {
     active_ = segments_.rbegin()->second;
@@ -158,7 +169,7 @@ void Spool::recover() {
   }
 }
 
-void Spool::scan(const std::shared_ptr<Segment>& seg, bool last) {
+void Spool::scan(const std::shared_ptr<Segment>& seg, bool last, std::vector<std::uint64_t>& settled) {
   std::string data;
   {
     std::ifstream in(seg->path, std::ios::binary);
@@ -173,7 +184,10 @@ void Spool::scan(const std::shared_ptr<Segment>& seg, bool last) {
     if (std::memcmp(h, kMagic, 4) != 0) return "bad magic";
     const std::uint32_t len = get32(h + 4);
     if (len > kMaxPayloadBytes || n - p - kHeaderBytes < len) return "length past the end of the segment";
-    if (checksum(h + 8, std::string_view(h + kHeaderBytes, len)) != get32(h + 16)) return "checksum mismatch";
+    const auto kind = static_cast<std::uint8_t>(h[kKindAt]);
+    if (kind != kReport && kind != kSettled) return "unknown record kind " + std::to_string(kind);
+    if (kind == kSettled && len != 8) return "bad mark length";
+    if (checksum(h + 8, kind, std::string_view(h + kHeaderBytes, len)) != get32(h + 16)) return "checksum mismatch";
     return "";
   };
 
@@ -184,7 +198,11 @@ void Spool::scan(const std::shared_ptr<Segment>& seg, bool last) {
       const char* h = data.data() + pos;
       const std::uint32_t len = get32(h + 4);
       const std::uint64_t seq = get64(h + 8);
-      if (seq >= cursor_) undelivered_.push_back({seq, seg, pos + kHeaderBytes, len});
+      if (static_cast<std::uint8_t>(h[kKindAt]) == kSettled) {
+        settled.push_back(get64(h + kHeaderBytes));
+      } else if (seq >= cursor_) {
+        undelivered_.push_back({seq, seg, pos + kHeaderBytes, len});
+      }
       seg->last_seq = std::max(seg->last_seq, seq);
       pos += kHeaderBytes + len;
       continue;
@@ -225,16 +243,63 @@ void Spool::scan(const std::shared_ptr<Segment>& seg, bool last) {
   seg->size = std::min<std::uint64_t>(pos, n);
 }
 
-void Spool::append(std::string payload, OnAppended done) {
+void Spool::append(std::string payload, OnAppended done, bool held) {
   {
     std::lock_guard lock(mu_);
     if (!closing_) {
-      queue_.push_back({std::move(payload), std::move(done)});
+      queue_.push_back({std::move(payload), std::move(done), false, held});
       cv_.notify_one();
       return;
     }
   }
-  done(unavailable("the spool is closed"));
+  done(unavailable("the spool is closed"), 0);
+}
+
+void Spool::settle(std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(seq);
+  if (e == nullptr || e->state == State::kDone) return;
+  if (e->state == State::kHeld) --held_;
+  e->state = State::kDone;
+  ++done_;
+  // In memory at once, so the replayer never sends it; on disk with the
+  // next group commit (lost only with a crash before it: then the report is
+  // replayed after the restart, as any record not known delivered).
+  cursor_ = pop_delivered();
+  delete_delivered_segments();
+  if (closing_) return;
+  std::string mark(8, '\0');
+  put64(mark.data(), seq);
+  queue_.push_back({std::move(mark), {}, true, false});
+  cv_.notify_one();
+}
+
+void Spool::release(std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(seq);
+  if (e == nullptr || e->state != State::kHeld) return;
+  --held_;
+  e->state = State::kReady;
+}
+
+// Under mu_.
+Spool::Entry* Spool::find(std::uint64_t seq) {
+  auto it = std::lower_bound(undelivered_.begin(), undelivered_.end(), seq,
+                             [](const Entry& e, std::uint64_t s) { return e.seq < s; });
+  return it != undelivered_.end() && it->seq == seq ? &*it : nullptr;
+}
+
+// Under mu_. Everything before the first record not delivered is: the
+// cursor may move up to it, or just past the last record dropped.
+std::uint64_t Spool::pop_delivered() {
+  std::uint64_t next = cursor_;
+  while (!undelivered_.empty() && undelivered_.front().state == State::kDone) {
+    next = std::max(next, undelivered_.front().seq + 1);
+    undelivered_.pop_front();
+    --done_;
+  }
+  if (!undelivered_.empty()) next = std::max(next, undelivered_.front().seq);
+  return next;
 }
 
 void Spool::writer_loop() {
@@ -251,34 +316,47 @@ void Spool::writer_loop() {
         queue_.pop_front();
       }
     }
+    std::vector<char> accepted;
     std::vector<Entry> written;
-    const Status s = write_batch(batch, written);
-    std::size_t ok = 0;
+    const Status s = write_batch(batch, accepted, written);
     {
       std::lock_guard lock(mu_);
-      for (Entry& e : written) undelivered_.push_back(std::move(e));
-      ok = written.size();
-    }
-    // The batch is written in order; `written` names its first records.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (i < ok && s.ok()) {
-        batch[i].done(Status{});
-      } else {
-        {
-          std::lock_guard lock(mu_);
-          ++failed_;
-        }
-        batch[i].done(s.ok() ? Status(unavailable("the spool is full (intake.spool.max_bytes " +
-                                                  std::to_string(opts_.max_bytes) + " bytes)"))
-                             : s);
+      for (Entry& e : written) {
+        if (e.state == State::kHeld) ++held_;
+        undelivered_.push_back(std::move(e));
       }
+    }
+    std::size_t next = 0;  // `written` holds the accepted reports, in order
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].mark) {
+        if (!s.ok() || !accepted[i]) {
+          log::warn("spool: a delivered mark was not written; after a restart its report is sent again",
+                    {{"error", s.ok() ? "refused" : s.error().message}});
+        }
+        continue;
+      }
+      if (s.ok() && accepted[i]) {
+        batch[i].done(Status{}, written[next++].seq);
+        continue;
+      }
+      {
+        std::lock_guard lock(mu_);
+        ++failed_;
+      }
+      batch[i].done(s.ok() ? Status(unavailable("the spool is full (intake.spool.max_bytes " +
+                                                std::to_string(opts_.max_bytes) + " bytes)"))
+                           : s,
+                    0);
     }
   }
 }
 
-// Writes the records that fit, in order; `written` gets their entries. A
-// record that does not fit ends the batch there (ok status, fewer written).
-Status Spool::write_batch(std::vector<Pending>& batch, std::vector<Entry>& written) {
+// Writes the records that fit, in order; `accepted` says which did and
+// `written` gets the entries of the reports among them. A report that does
+// not fit is refused and so is every report after it (the spool keeps
+// their order); marks always fit.
+Status Spool::write_batch(std::vector<Pending>& batch, std::vector<char>& accepted, std::vector<Entry>& written) {
+  accepted.assign(batch.size(), 0);
   if (!active_ || active_->size >= opts_.segment_bytes) {
     if (Status s = open_segment(next_seq_); !s.ok()) return s;
   }
@@ -289,16 +367,26 @@ Status Spool::write_batch(std::vector<Pending>& batch, std::vector<Entry>& writt
   }
   std::string buf;
   std::uint64_t seq = next_seq_;
-  for (const Pending& p : batch) {
+  bool full = false;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Pending& p = batch[i];
     const std::uint64_t rec = kHeaderBytes + p.payload.size();
-    if (p.payload.size() > kMaxPayloadBytes || total + buf.size() + rec > opts_.max_bytes) break;
+    if (!p.mark && (full || p.payload.size() > kMaxPayloadBytes || total + buf.size() + rec > opts_.max_bytes)) {
+      full = true;
+      continue;
+    }
+    const std::uint8_t kind = p.mark ? kSettled : kReport;
     char h[kHeaderBytes] = {};
     std::memcpy(h, kMagic, 4);
     put32(h + 4, static_cast<std::uint32_t>(p.payload.size()));
     put64(h + 8, seq);
-    put32(h + 16, checksum(h + 8, p.payload));
-    written.push_back({seq, active_, active_->size + buf.size() + kHeaderBytes,
-                       static_cast<std::uint32_t>(p.payload.size())});
+    put32(h + 16, checksum(h + 8, kind, p.payload));
+    h[kKindAt] = static_cast<char>(kind);
+    if (!p.mark) {
+      written.push_back({seq, active_, active_->size + buf.size() + kHeaderBytes,
+                         static_cast<std::uint32_t>(p.payload.size()), p.held ? State::kHeld : State::kReady});
+    }
+    accepted[i] = 1;
     buf.append(h, kHeaderBytes);
     buf += p.payload;
     ++seq;
@@ -344,7 +432,10 @@ Result<std::vector<SpooledRecord>> Spool::peek(std::size_t max, std::uint64_t af
     std::lock_guard lock(mu_);
     auto it = std::upper_bound(undelivered_.begin(), undelivered_.end(), after_seq,
                                [](std::uint64_t s, const Entry& e) { return s < e.seq; });
-    for (; it != undelivered_.end() && entries.size() < max; ++it) entries.push_back(*it);
+    for (; it != undelivered_.end() && entries.size() < max; ++it) {
+      if (it->state == State::kHeld) break;  // its original may still arrive
+      if (it->state == State::kReady) entries.push_back(*it);
+    }
   }
   std::vector<SpooledRecord> out;
   out.reserve(entries.size());
@@ -364,13 +455,18 @@ Status Spool::ack(std::uint64_t through) {
   std::uint64_t next = 0;
   {
     std::lock_guard lock(mu_);
-    while (!undelivered_.empty() && undelivered_.front().seq <= through) undelivered_.pop_front();
-    next = std::max(cursor_, through + 1);
-    if (next == cursor_) return {};
+    for (Entry& e : undelivered_) {
+      if (e.seq > through) break;
+      if (e.state == State::kHeld) --held_;
+      if (e.state != State::kDone) ++done_;
+      e.state = State::kDone;
+    }
+    next = std::max(pop_delivered(), through + 1);
+    if (next <= cursor_) return {};
   }
   if (Status s = write_cursor(next); !s.ok()) return s;
   std::lock_guard lock(mu_);
-  cursor_ = next;
+  cursor_ = std::max(cursor_, next);
   delete_delivered_segments();
   return {};
 }
@@ -411,7 +507,17 @@ void Spool::delete_delivered_segments() {
 
 std::uint64_t Spool::depth() const {
   std::lock_guard lock(mu_);
-  return undelivered_.size();
+  return undelivered_.size() - done_;
+}
+
+std::uint64_t Spool::held() const {
+  std::lock_guard lock(mu_);
+  return held_;
+}
+
+std::uint64_t Spool::replayable() const {
+  std::lock_guard lock(mu_);
+  return undelivered_.size() - done_ - held_;
 }
 
 std::uint64_t Spool::bytes() const {

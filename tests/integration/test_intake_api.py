@@ -35,7 +35,9 @@ class IntakeApiTest(SystemTestCase):
         svc.wait_http(f"http://127.0.0.1:{port}/readyz")
         base = f"http://127.0.0.1:{port}"
         if wait_broker:
-            wait_until(lambda: json.loads(http("GET", f"{base}/readyz")[2])["broker_connected"], 30, "intake connected")
+            # Keyed requests get 503 "starting" until the stored reports' keys are read back.
+            wait_until(lambda: (lambda d: d["broker_connected"] and d["report_index_ready"])(
+                json.loads(http("GET", f"{base}/readyz")[2])), 30, "intake connected, its keys read back")
         return svc, base
 
     def report_ids_on_topic(self, bootstrap):

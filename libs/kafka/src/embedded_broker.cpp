@@ -129,4 +129,11 @@ void EmbeddedBroker::refuse_produce_requests(std::size_t n) {
 
 std::string EmbeddedBroker::bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
+void EmbeddedBroker::set_rtt(int id, std::chrono::milliseconds rtt) {
+  const rd_kafka_resp_err_t e = rd_kafka_mock_broker_set_rtt(cluster_, id, static_cast<int>(rtt.count()));
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("embedded broker: cannot delay broker " + std::to_string(id) + ": " + rd_kafka_err2str(e));
+  }
+}
+
 }  // namespace ioc::kafka

@@ -44,6 +44,23 @@ bool is_retriable(rd_kafka_resp_err_t err) {
   }
 }
 
+Reach probe_reach(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      return Reach::kReachable;
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+      // The request went out on an open connection and its answer is late.
+      // Kafka answers a connection's requests in order: a broker holding an
+      // acks=all produce request until a dead replica leaves the in-sync set
+      // (replica.lag.time.max.ms) answers no metadata request before it.
+      return Reach::kUnknown;
+    default:
+      // _TRANSPORT: no broker connection came up within the probe's time,
+      // or the one used broke (a broker that just died: ask again).
+      return Reach::kUnreachable;
+  }
+}
+
 Error to_error(rd_kafka_resp_err_t err, std::string_view context) {
   std::string msg(context);
   msg += ": ";

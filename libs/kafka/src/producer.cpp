@@ -112,6 +112,12 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   return {};
 }
 
+void Producer::purge(std::chrono::milliseconds timeout) {
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  // The purged records' delivery reports are queued now; flush serves them.
+  (void)rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
+}
+
 void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   std::unique_ptr<OnDelivery> cb(static_cast<OnDelivery*>(m->_private));
@@ -125,6 +131,7 @@ void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, voi
     self->failed_.fetch_add(1, std::memory_order_relaxed);
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?";
     report.status = to_error(m->err, std::string("deliver to ") + topic);
+    report.possibly_persisted = rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
   }
   if (cb) (*cb)(report);
 }
@@ -144,24 +151,40 @@ void Producer::poll_loop() {
 }
 
 void Producer::probe_loop() {
+  auto set = [this](bool up, const char* reason) {
+    if (connected_.exchange(up, std::memory_order_acq_rel) == up) return;
+    if (up) {
+      log::info("kafka brokers reachable");
+    } else {
+      log::warn("kafka brokers unreachable", {{"reason", reason}});
+    }
+  };
+  int unreachable = 0;  // probes in a row that found no usable broker
   std::unique_lock lock(mu_);
   while (!stop_.load()) {
     lock.unlock();
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err =
         rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(std::max<std::int64_t>(opts_.probe_interval.count(), 200)));
-    const bool up = err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr && md->broker_cnt > 0;
+    const bool brokers = md != nullptr && md->broker_cnt > 0;
     if (md != nullptr) rd_kafka_metadata_destroy(md);
-    const bool was = connected_.exchange(up, std::memory_order_acq_rel);
-    if (was != up) {
-      if (up) {
-        log::info("kafka brokers reachable");
-      } else {
-        log::warn("kafka brokers unreachable", {{"reason", rd_kafka_err2str(err)}});
-      }
+    bool again = false;
+    switch (err == RD_KAFKA_RESP_ERR_NO_ERROR && !brokers ? Reach::kUnreachable : probe_reach(err)) {
+      case Reach::kReachable:
+        unreachable = 0;
+        set(true, "");
+        break;
+      case Reach::kUnknown:
+        break;
+      case Reach::kUnreachable:
+        // Once may be the broker that just died, whose connection broke
+        // under the request: the next probe goes to another one at once.
+        again = ++unreachable == 1;
+        if (!again) set(false, rd_kafka_err2str(err));
+        break;
     }
     lock.lock();
-    cv_.wait_for(lock, opts_.probe_interval, [this] { return stop_.load(); });
+    if (!again) cv_.wait_for(lock, opts_.probe_interval, [this] { return stop_.load(); });
   }
 }
 

@@ -303,5 +303,55 @@ TEST(ProducerTest, ReportsUnavailableWhenNoBroker) {
   EXPECT_FALSE(producer.connected());
 }
 
+TEST(ProducerTest, ABrokerSlowToAnswerIsNotAnUnreachableOne) {
+  // A broker holding acks=all produce requests while a dead replica leaves
+  // the in-sync set answers nothing else on that connection meanwhile: the
+  // probes time out, and the broker is still there.
+  EmbeddedBroker broker(1, {{"t.slow", 1}});
+  Producer::Options opts;
+  opts.probe_interval = 200ms;
+  Producer producer({broker.bootstrap_servers(), "test", {}}, opts);
+  ASSERT_TRUE(wait_until([&] { return producer.connected(); }));
+  broker.set_rtt(1, 1500ms);
+  std::atomic<int> delivered{0};
+  ASSERT_TRUE(producer
+                  .produce("t.slow", "k", "v",
+                           [&](const DeliveryReport& r) {
+                             if (r.status.ok()) ++delivered;
+                           })
+                  .ok());
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  bool always = true;
+  while (std::chrono::steady_clock::now() < until) {
+    always = always && producer.connected();
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(always) << "a slow answer was taken for an unreachable cluster";
+  broker.set_rtt(1, 0ms);
+  EXPECT_TRUE(wait_until([&] { return delivered.load() == 1; }));
+}
+
+TEST(ProducerTest, AGoneBrokerIsUnreachableAndPurgeFailsWhatWaits) {
+  auto broker = std::make_unique<EmbeddedBroker>(1, std::vector<TopicSpec>{{"t.gone", 1}});
+  Producer::Options opts;
+  opts.delivery_timeout = 0ms;
+  opts.probe_interval = 200ms;
+  Producer producer({broker->bootstrap_servers(), "test", {}}, opts);
+  ASSERT_TRUE(wait_until([&] { return producer.connected(); }));
+  broker.reset();
+  EXPECT_TRUE(wait_until([&] { return !producer.connected(); }));
+  std::atomic<int> purged{0};
+  ASSERT_TRUE(producer
+                  .produce("t.gone", "k", "v",
+                           [&](const DeliveryReport& r) {
+                             if (!r.status.ok()) ++purged;
+                           })
+                  .ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(purged.load(), 0);  // no timeout: it waits for the broker
+  producer.purge();
+  EXPECT_EQ(purged.load(), 1);
+}
+
 }  // namespace
 }  // namespace ioc::kafka

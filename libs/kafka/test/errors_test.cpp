@@ -27,5 +27,13 @@ TEST(ErrorsTest, MapsToErrorCodesWithContext) {
   EXPECT_EQ(to_error(RD_KAFKA_RESP_ERR_INVALID_CONFIG, "x").code, ErrorCode::kInvalidArgument);
 }
 
+TEST(ErrorsTest, ALateProbeAnswerIsNoVerdict) {
+  EXPECT_EQ(probe_reach(RD_KAFKA_RESP_ERR_NO_ERROR), Reach::kReachable);
+  // An open connection whose answer is late: a busy broker, not a gone one.
+  EXPECT_EQ(probe_reach(RD_KAFKA_RESP_ERR__TIMED_OUT), Reach::kUnknown);
+  EXPECT_EQ(probe_reach(RD_KAFKA_RESP_ERR__TRANSPORT), Reach::kUnreachable);
+  EXPECT_EQ(probe_reach(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN), Reach::kUnreachable);
+}
+
 }  // namespace
 }  // namespace ioc::kafka

@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "app.hpp"
@@ -273,6 +274,29 @@ TEST_F(IntakeTest, PerAddressRateLimitAnswers429WithRetryAfter) {
   EXPECT_EQ(r.result(), http::Status::too_many_requests);
   EXPECT_EQ(r[http::beast_http::field::retry_after], "1");
   EXPECT_FALSE(r["X-Request-Id"].empty());
+}
+
+TEST_F(IntakeTest, AReportSlowerThanTheDeadlineIsQueuedAndStoredOnce) {
+  // The broker stores the record but answers late, as while a leader fails
+  // over: the report is spooled and answered "queued", and when the
+  // acknowledgement comes its spooled copy is not sent again.
+  broker_->set_rtt(1, 4000ms);
+  auto answer = std::async(std::launch::async, [this] { return post(kReport); });
+  // The answer deadline (1.5 s) is on the intake's clock.
+  std::this_thread::sleep_for(200ms);
+  clock_.advance(2s);
+  const http::Response r = answer.get();
+  ASSERT_EQ(r.result(), http::Status::accepted) << r.body();
+  EXPECT_EQ(boost::json::parse(r.body()).at("status").as_string(), "queued");
+  const std::string id(boost::json::parse(r.body()).at("id").as_string());
+  broker_->set_rtt(1, 0ms);
+  auto depth = [this] { return intake_->readiness().details.at("spool_depth").to_number<int>(); };
+  for (int i = 0; i < 400 && depth() > 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(depth(), 0);
+  std::this_thread::sleep_for(1500ms);  // a replay, if any, would be on its way now
+  EXPECT_EQ(topic_ids(1, broker_->bootstrap_servers()), std::vector<std::string>{id});
+  EXPECT_EQ(boost::json::parse(send(http::Verb::get, "/api/v1/reports/" + id).body()).at("status").as_string(),
+            "delivered");
 }
 
 class IntakeWithoutBrokerTest : public IntakeTest {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -26,7 +27,20 @@ class SpoolTest : public ::testing::Test {
 
   static Status append(Spool& s, std::string payload) {
     std::promise<Status> p;
-    s.append(std::move(payload), [&p](const Status& st) { p.set_value(st); });
+    s.append(std::move(payload), [&p](const Status& st, std::uint64_t) { p.set_value(st); });
+    return p.get_future().get();
+  }
+
+  // Appends a record whose original is still on its way; its seq.
+  static std::uint64_t append_held(Spool& s, std::string payload) {
+    std::promise<std::uint64_t> p;
+    s.append(
+        std::move(payload),
+        [&p](const Status& st, std::uint64_t seq) {
+          EXPECT_TRUE(st.ok());
+          p.set_value(seq);
+        },
+        true);
     return p.get_future().get();
   }
 
@@ -151,6 +165,82 @@ TEST_F(SpoolTest, SegmentsWithEverythingDeliveredAreDeleted) {
   ASSERT_TRUE(s.ack(2).ok());
   EXPECT_EQ(count(), 1);
   EXPECT_EQ(s.bytes(), Spool::kHeaderBytes + 1);
+}
+
+using Payloads = std::vector<std::string>;
+
+TEST_F(SpoolTest, AHeldRecordIsNotReplayedWhileItsOriginalIsOnItsWay) {
+  Spool s(options());
+  ASSERT_TRUE(append(s, "a").ok());
+  const std::uint64_t b = append_held(s, "b");
+  ASSERT_TRUE(append(s, "c").ok());
+  EXPECT_EQ(s.depth(), 3u);
+  EXPECT_EQ(s.held(), 1u);
+  EXPECT_EQ(s.replayable(), 2u);
+  // The replayer gets what comes before it, and nothing past it: "c" could
+  // otherwise reach the broker before "b" does.
+  EXPECT_EQ(payloads(s), Payloads{"a"});
+  ASSERT_TRUE(s.ack(1).ok());
+  EXPECT_EQ(payloads(s), Payloads{});
+  EXPECT_EQ(s.depth(), 2u);
+  // Its original failed: now the replayer sends it.
+  s.release(b);
+  EXPECT_EQ(s.held(), 0u);
+  EXPECT_EQ(payloads(s), (Payloads{"b", "c"}));
+}
+
+TEST_F(SpoolTest, ARecordWhoseOriginalArrivedIsNeverReplayedNotEvenAfterARestart) {
+  {
+    Spool s(options());
+    const std::uint64_t a = append_held(s, "a");
+    const std::uint64_t b = append_held(s, "b");
+    ASSERT_TRUE(append(s, "c").ok());
+    s.settle(b);  // before a's original: they go to different partitions
+    EXPECT_EQ(s.depth(), 2u);
+    EXPECT_EQ(payloads(s), Payloads{});
+    s.settle(a);
+    EXPECT_EQ(s.depth(), 1u);
+    EXPECT_EQ(s.held(), 0u);
+    EXPECT_EQ(payloads(s), Payloads{"c"});
+  }  // no ack: only the marks say that a and b were delivered
+  Spool s(options());
+  EXPECT_EQ(s.depth(), 1u);
+  EXPECT_EQ(payloads(s), Payloads{"c"});
+  ASSERT_TRUE(append(s, "d").ok());
+  auto r = s.peek(10);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[1].seq, 6u);  // after the two marks
+}
+
+TEST_F(SpoolTest, ARestartReplaysRecordsStillHeld) {
+  {
+    Spool s(options());
+    append_held(s, "a");
+    EXPECT_EQ(payloads(s), Payloads{});
+  }
+  // Whether its original arrived is not known any more.
+  Spool s(options());
+  EXPECT_EQ(s.held(), 0u);
+  EXPECT_EQ(payloads(s), Payloads{"a"});
+}
+
+TEST_F(SpoolTest, SettledRecordsLetTheirSegmentsGo) {
+  SpoolOptions o = options();
+  o.segment_bytes = 1;  // every batch starts a segment
+  {
+    Spool s(o);
+    const std::uint64_t a = append_held(s, "a");
+    ASSERT_TRUE(append(s, "b").ok());
+    s.settle(a);
+    ASSERT_TRUE(s.ack(2).ok());
+    ASSERT_TRUE(append(s, "c").ok());
+  }
+  Spool s(o);
+  EXPECT_EQ(payloads(s), Payloads{"c"});
+  EXPECT_EQ(std::count_if(fs::directory_iterator(dir_), fs::directory_iterator(),
+                          [](const auto& e) { return e.path().extension() == ".log"; }),
+            2);  // the mark's segment and c's
 }
 
 TEST_F(SpoolTest, ConcurrentAppendsAreAllKeptInOneOrder) {

@@ -19,6 +19,7 @@
 ///
 /// Thread-safe after construction (the mock runs its own I/O thread).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +54,12 @@ class EmbeddedBroker {
   /// client, are refused with a permanent error (message too
   /// large), so their records fail delivery.
   void refuse_produce_requests(std::size_t n);
+
+  /// Delays every answer of broker `id` (1-based) by `rtt`, as a busy
+  /// broker does: one holding produce requests until a failed replica
+  /// leaves the in-sync set answers nothing else on that connection
+  /// meanwhile. 0 ends it. For tests.
+  void set_rtt(int id, std::chrono::milliseconds rtt);
 
  private:
   ::rd_kafka_s* rk_ = nullptr;

@@ -2,6 +2,14 @@
 /// Producer: an idempotent, acks=all Kafka producer with per-record delivery
 /// callbacks and a broker-connectivity signal for readiness checks.
 ///
+/// Connectivity means "some broker can be reached", not "every broker
+/// answers fast": while one broker of a replicated cluster is down, the
+/// others hold produce requests until the failed replica leaves the in-sync
+/// set, and answer nothing else on those connections meanwhile; a probe that
+/// times out there is no verdict. Unreachable is said only when no broker
+/// connection can be made (twice in a row), or librdkafka reports every
+/// broker down.
+///
 /// Thread-safe: produce() may be called from any thread. Delivery callbacks
 /// run on the producer's own poll thread; keep them short (post work
 /// elsewhere). The destructor flushes (bounded by Options::close_timeout)
@@ -29,13 +37,19 @@ struct DeliveryReport {
   Status status;           // ok, or why the record was not stored
   std::int32_t partition = -1;
   std::int64_t offset = -1;
+  /// With an error: the broker may have stored the record all the same (a
+  /// request that timed out, or was purged, while in flight).
+  bool possibly_persisted = false;
 };
 
 class Producer {
  public:
   struct Options {
     std::chrono::milliseconds linger{5};
-    /// Give up on a record after this long (it then reports kUnavailable).
+    /// Give up on a record after this long (it then reports kUnavailable,
+    /// and may have been stored all the same). 0: never — the idempotent
+    /// producer retries it, through leader failovers and outages, until the
+    /// broker stores it (once) or refuses it for good, or purge().
     std::chrono::milliseconds delivery_timeout{30'000};
     std::chrono::milliseconds close_timeout{10'000};
     /// How often connectivity is probed with a metadata request.
@@ -59,8 +73,14 @@ class Producer {
 
   /// Waits until all queued records are delivered or failed.
   Status flush(std::chrono::milliseconds timeout);
+  /// Fails every record still queued or in flight, now: their callbacks run
+  /// (with a purge error; in-flight ones may have been stored all the same)
+  /// before this returns, or within `timeout`. For a shutdown that cannot
+  /// wait for the broker any longer.
+  void purge(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-  /// True while the most recent probe or delivery reached a broker.
+  /// False only while no broker can be reached (see above); true after the
+  /// first probe or delivery that reached one.
   bool connected() const { return connected_.load(std::memory_order_acquire); }
   /// Records queued or in flight.
   std::int64_t in_flight() const;

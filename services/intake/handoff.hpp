@@ -1,0 +1,164 @@
+#pragma once
+/// Handoff: how an accepted report becomes durable — the broker's
+/// acknowledgement, or the spool — and how spooled reports reach the broker.
+///
+/// The answer deadline and the record's lifetime are two things. A report
+/// is produced at once and answered "accepted" with the broker's
+/// acknowledgement; when none came within the answer deadline
+/// (intake.delivery_timeout) — a leader failing over, a broker holding
+/// acks=all writes until a dead replica leaves the in-sync set — the report
+/// is fsync'ed to the spool *held* and answered "queued", while its record
+/// stays with the producer, which retries it (idempotent: it lands once).
+/// When the record lands, the spooled copy is settled and never sent; only
+/// when it fails for good does the replayer send the copy. A report goes to
+/// the spool at once, not held (it is never produced before the replayer
+/// sends it), when no broker can be reached or older reports wait in the
+/// spool, held ones included: they keep their order, and while the broker
+/// is slow only the first reports wait for the deadline. Without a spool,
+/// the producer's own timeout is the deadline: a report it gives up on is
+/// answered 503.
+///
+/// The replayer sends spooled reports in order, a batch at a time, while a
+/// broker is reachable, never past one whose original is still on its way;
+/// what it delivered is acknowledged to the spool (records delivered past
+/// a failed one are settled, so a later round does not send them twice).
+///
+/// Time comes from the injected clock. expire() and replay_step() each do
+/// one step and never block, for tests; start() runs them on two threads.
+/// Thread-safe. The outlet's delivery callbacks refer to the Handoff: they
+/// must all have run (purge the producer) before it is destroyed.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "ioc/core/clock.hpp"
+#include "ioc/core/result.hpp"
+#include "ioc/kafka/producer.hpp"
+#include "spool.hpp"
+
+namespace ioc::intake {
+
+/// Where reports go: the intake's producer for ioc.reports.v1 (acks=all,
+/// idempotent), or a fake in tests. Thread-safe.
+class Outlet {
+ public:
+  virtual ~Outlet() = default;
+  /// Queues one record keyed by `key`; never blocks. `done` runs exactly
+  /// once with the outcome, on any thread, unless an error is returned.
+  virtual Status produce(std::string_view key, std::string_view value, kafka::Producer::OnDelivery done) = 0;
+  /// False only while no broker can be reached at all.
+  virtual bool reachable() const = 0;
+};
+
+/// The answer to one submission: where the report is durable, or why it is
+/// not (nothing was stored: 503).
+struct Verdict {
+  enum class Kind {
+    kAccepted,           // the broker stored it
+    kQueued,             // fsync'ed to the spool
+    kBrokerUnavailable,  // no spool, and the broker did not take it
+    kSpoolRefused,       // neither the broker nor the spool took it
+  };
+  Kind kind = Kind::kAccepted;
+  std::string why;  // for the failures
+};
+
+/// A report to take to the broker.
+struct Outgoing {
+  std::string id;          // the report's
+  std::string request_id;  // of the request that brought it, for log lines
+  std::string key;         // partition key (the district)
+  std::string bytes;       // encoded ioc.v1.Report
+};
+
+struct HandoffOptions {
+  /// How long a report waits for the broker's acknowledgement before it is
+  /// spooled and answered "queued" (with a spool).
+  std::chrono::milliseconds answer_deadline{5'000};
+  std::size_t replay_batch = 500;
+  /// Pause after a replay round that did not deliver everything.
+  std::chrono::milliseconds replay_backoff{1'000};
+};
+
+/// What the Handoff tells its owner, on any thread (each may be empty).
+struct HandoffHooks {
+  /// A report answered "queued" reached the broker (its original record
+  /// arrived, or the replayer sent it).
+  std::function<void(std::string_view id)> delivered;
+  /// The replayer delivered `n` spooled reports.
+  std::function<void(std::size_t n)> replayed;
+  /// The spool refused a report (full, I/O error).
+  std::function<void()> spool_refused;
+};
+
+class Handoff {
+ public:
+  using Answer = std::function<void(const Verdict&)>;
+
+  /// `spool` may be null (no spool); it and `outlet` must outlive this.
+  Handoff(Outlet& outlet, Spool* spool, const Clock& clock, HandoffOptions options, HandoffHooks hooks = {});
+  ~Handoff();
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+
+  /// Takes `report` towards the broker; `answer` runs exactly once, on any
+  /// thread.
+  void submit(Outgoing report, Answer answer);
+
+  /// Spools (held) every report whose answer deadline has passed; returns
+  /// the next deadline, if any report waits.
+  std::optional<TimePoint> expire();
+  /// One step of the replayer: finishes a batch whose outcomes are all in,
+  /// or sends the next one. False when there was nothing to do.
+  bool replay_step();
+
+  /// Runs expire() and replay_step() on their own threads until stop().
+  void start();
+  /// Stops the threads. Reports still waiting for the broker keep their
+  /// callbacks: their answers come with the outcome (or the purge).
+  void stop();
+
+  /// Reports produced and not yet answered.
+  std::size_t waiting() const;
+
+ private:
+  struct Parcel;
+  struct Batch;
+
+  void on_delivery(const std::shared_ptr<Parcel>& p, const kafka::DeliveryReport& d);
+  void on_held(const std::shared_ptr<Parcel>& p, const Status& st, std::uint64_t seq);
+  // Spools a report not held (its record failed, or was never produced).
+  void spool_it(const std::shared_ptr<Parcel>& p, std::string why);
+  void finish(const std::shared_ptr<Batch>& b);
+  void wake_replayer();
+
+  Outlet& outlet_;
+  Spool* spool_;
+  const Clock& clock_;
+  HandoffOptions opts_;
+  HandoffHooks hooks_;
+
+  mutable std::mutex mu_;
+  std::condition_variable deadline_cv_;
+  std::condition_variable replay_cv_;
+  std::deque<std::shared_ptr<Parcel>> deadlines_;  // by deadline; answered ones are dropped lazily
+  std::size_t waiting_ = 0;
+  std::size_t appending_ = 0;  // spool appends not yet on disk
+  bool spooling_logged_ = false;
+  std::shared_ptr<Batch> batch_;  // the replayer's batch in flight
+  std::optional<TimePoint> retry_at_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread deadline_thread_;
+  std::thread replay_thread_;
+};
+
+}  // namespace ioc::intake
