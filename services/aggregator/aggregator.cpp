@@ -111,10 +111,11 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
     if (!stream) continue;
     auto it = units_.find({*stream, st.partition});
     if (it == units_.end()) continue;
-    Unit& u = *it->second;
-    // Nothing read yet: the position is where fetching started. Every record
-    // fetched before these statistics were taken has been handled by now.
-    if (u.next_offset < 0 && st.fetch_offset >= 0) u.next_offset = st.fetch_offset;
+    const Unit& u = *it->second;
+    // Nothing read yet (-1): the lag is taken from the client's fetch
+    // position. That position is never the unit's own: the client fetches
+    // ahead into its queue (up to queued.min.messages), so records below it
+    // may not have been handled yet, and a checkpoint at it would skip them.
     positions.push_back({u.topic, u.partition, u.next_offset});
   }
   const auto now = std::chrono::steady_clock::now();

@@ -18,7 +18,8 @@ default view from the input topics:
   distinct counts within the sketches' accuracy);
 - finals of one key-window published more than once (a replay after the
   SIGKILL) carry identical values; the highest revision of a key-window is
-  a final;
+  a final; in topic order no key's revision goes down, and no (key,
+  revision) is published with two values;
 - every poison and every late record is in the dead-letter topic with its
   reason (late ones: exactly the views they are late for), and nothing else
   is.
@@ -308,14 +309,17 @@ class Scenario:
 
     # ------------------------------------------------------------ the run
 
-    def execute(self):
+    def execute(self, bootstrap=None):
+        """On the embedded broker, or on the cluster at `bootstrap` (its
+        topics created with TOPIC_ARGS)."""
         started = time.monotonic()
         s = self.system
-        bootstrap = f"127.0.0.1:{free_port()}"
+        if bootstrap is None:
+            bootstrap = f"127.0.0.1:{free_port()}"
+            port = free_port()
+            s.start("ioc-broker", "--set", f"broker.bootstrap={bootstrap}", "--set", f"http.listen=127.0.0.1:{port}",
+                    *TOPIC_ARGS).wait_http(f"http://127.0.0.1:{port}/readyz")
         self.common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}"]
-        port = free_port()
-        s.start("ioc-broker", "--set", f"broker.bootstrap={bootstrap}", "--set", f"http.listen=127.0.0.1:{port}",
-                *TOPIC_ARGS).wait_http(f"http://127.0.0.1:{port}/readyz")
         pb = proto_modules(s.workdir)
         import importlib
         pb["transaction"] = importlib.import_module("ioc.v1.transaction_pb2")
@@ -455,6 +459,12 @@ class Scenario:
                       f"{[(k, results.top[k]) for k in stale[:3]]}")
         for name, n in mismatched.items():
             self.fail(f"{name}: {n} key-windows differ from the oracle")
+        # A revision names one value: for a key, revisions never go down in
+        # topic order, and no (key, revision) carries two values.
+        if results.down:
+            self.fail(f"{len(results.down)} keys whose revision went down, e.g. {results.down[:3]}")
+        if results.twice:
+            self.fail(f"{len(results.twice)} (key, revision) pairs with two values, e.g. {results.twice[:3]}")
         self.summary["key_windows"] = dict(per_view)
         self.summary["results"] = results.count
         self.summary["duplicate_finals"] = {"key_windows": dict(dup_keys), "extra_records": dup_records}
@@ -500,6 +510,10 @@ class Results:
         self.top = {}
         self.keys = set()
         self.count = 0
+        self.last = {}  # key -> highest revision read so far, in topic order
+        self.value_of = {}  # (key, revision) -> value
+        self.down = []
+        self.twice = []
 
     def read(self):
         r = self.WindowResult()
@@ -508,8 +522,14 @@ class Results:
             r.ParseFromString(value)
             k = key.decode()
             self.keys.add(k)
+            value = (r.final, r.count, tuple(sorted((v.name, v.value) for v in r.values)))
+            if r.revision < self.last.get(k, 0):
+                self.down.append((k, self.last[k], r.revision))
+            self.last[k] = max(self.last.get(k, 0), r.revision)
+            if self.value_of.setdefault((k, r.revision), value) != value:
+                self.twice.append((k, r.revision))
             if r.final:
-                self.finals[k].append((r.revision, r.count, tuple(sorted((v.name, v.value) for v in r.values))))
+                self.finals[k].append((r.revision, r.count, value[2]))
             top = self.top.get(k)
             if top is None or r.revision > top[0] or (r.revision == top[0] and not r.final):
                 self.top[k] = (r.revision, r.final)

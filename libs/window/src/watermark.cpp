@@ -38,9 +38,22 @@ void WatermarkTracker::revoke(std::int32_t partition) {
 
 std::int64_t WatermarkTracker::observe(std::int32_t partition, std::int64_t event_time_ms) {
   Partition& p = find_or_add(partition);
-  if (event_time_ms > p.max_event_ms) p.max_event_ms = event_time_ms;
   p.last_event_now_ms = now_;
   last_any_event_now_ = now_;
+  if (event_time_ms > p.max_event_ms) {
+    p.max_event_ms = event_time_ms;
+    // Event time moves the watermark at once, so that whether a record is
+    // late depends on the records before it, not on when advance() ran
+    // (poll batches, a replay that publishes nothing until caught up).
+    bool any_active = false;
+    std::int64_t min_active = kMaxEventTimeMs;
+    for (const auto& q : partitions_) {
+      if (!is_active(q)) continue;
+      any_active = true;
+      min_active = std::min(min_active, q.max_event_ms == kNoWatermark ? kNoWatermark : q.max_event_ms - out_of_orderness_);
+    }
+    if (any_active) watermark_ = std::max(watermark_, min_active);
+  }
   return std::max(watermark_, p.frontier_ms);
 }
 

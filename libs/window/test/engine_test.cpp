@@ -54,9 +54,10 @@ TEST(EngineTest, CreateRejectsInvalidSpecsAndDuplicateNames) {
 
 TEST(EngineTest, WindowBoundariesAreHalfOpen) {
   auto e = Engine::create({tumbling(10)}).value();
+  EXPECT_EQ(e.add(0, ev(1, -1)), EventOutcome::kAccepted);
   EXPECT_EQ(e.add(0, ev(1, 0)), EventOutcome::kAccepted);
   EXPECT_EQ(e.add(0, ev(1, 9)), EventOutcome::kAccepted);
-  EXPECT_EQ(e.add(0, ev(1, -1)), EventOutcome::kAccepted);
+  EXPECT_EQ(e.add(0, ev(1, -1)), EventOutcome::kLate);  // watermark 9 >= end 0 of [-10,0)
   // watermark 9: [-10,0) closes; [0,10) needs watermark >= 10
   EXPECT_EQ(collect(e.advance(0)), (std::vector<Out>{{1, -10, 0, 1, true, 1}}));
   EXPECT_EQ(e.add(0, ev(1, 10)), EventOutcome::kAccepted);

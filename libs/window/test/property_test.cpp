@@ -104,9 +104,20 @@ class Oracle {
         case Step::kRevoke: parts.erase(s.partition); break;
         case Step::kAdd: {
           auto [it, ins] = parts.try_emplace(s.event.partition, P{kNoWatermark, now});
-          it->second.max_ev = std::max(it->second.max_ev, s.event.time_ms);
           it->second.last_now = now;
           last_any = now;
+          if (s.event.time_ms > it->second.max_ev) {
+            // Event time moves the watermark at once (min over active partitions).
+            it->second.max_ev = s.event.time_ms;
+            bool any_active = false;
+            std::int64_t min_active = INT64_MAX;
+            for (auto& [id, p] : parts) {
+              if (idle != 0 && now - p.last_now >= idle) continue;
+              any_active = true;
+              min_active = std::min(min_active, p.max_ev == kNoWatermark ? kNoWatermark : p.max_ev - ooo);
+            }
+            if (any_active) wm = std::max(wm, min_active);
+          }
           const bool late = is_late(s.event.time_ms, wm);
           outcomes_.push_back(late ? EventOutcome::kLate : EventOutcome::kAccepted);
           if (!late) {

@@ -20,6 +20,8 @@ TEST(WatermarkTest, MinOverPartitionsMinusOutOfOrderness) {
 
 TEST(WatermarkTest, IdlePartitionStopsHoldingBack) {
   WatermarkTracker w(0, 1'000);
+  w.assign(0);
+  w.assign(1);
   w.advance(0);
   w.observe(0, 10'000);
   w.observe(1, 2'000);
@@ -51,6 +53,8 @@ TEST(WatermarkTest, NoPartitionsAdvancesAfterIdleTimeout) {
 
 TEST(WatermarkTest, IdlenessDisabledNeverFollowsProcessingTime) {
   WatermarkTracker w(0, 0);
+  w.assign(0);
+  w.assign(1);
   w.advance(0);
   w.observe(0, 1'000);
   w.observe(1, 500);
@@ -109,7 +113,21 @@ TEST(WatermarkTest, MergeTakesMinAndSetsFrontiers) {
   a.merge(b);
   EXPECT_EQ(a.watermark(), 2'000);
   EXPECT_EQ(a.observe(0, 4'000), 5'000);  // partition 0 is judged against its old owner's watermark
-  EXPECT_EQ(a.observe(2, 2'500), 2'000);
+  EXPECT_EQ(a.observe(2, 2'500), 2'500);  // event time moves the watermark at once (min over 0 and 2)
+}
+
+// Whether a record is late depends on the records before it, not on when
+// advance() ran: a replay in one batch judges as a live run in many did.
+TEST(WatermarkTest, EventTimeMovesTheWatermarkWithoutAdvance) {
+  WatermarkTracker w(100, 1'000);
+  w.assign(0);
+  w.advance(0);
+  EXPECT_EQ(w.observe(0, 5'000), 4'900);
+  EXPECT_EQ(w.watermark(), 4'900);
+  EXPECT_EQ(w.observe(0, 3'000), 4'900);  // behind: judged against the records before it
+  w.assign(1);
+  EXPECT_EQ(w.observe(0, 6'000), 4'900);  // partition 1 holds it back: nothing heard from it yet
+  EXPECT_EQ(w.observe(1, 5'500), 5'400);
 }
 
 }  // namespace

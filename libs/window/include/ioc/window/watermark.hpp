@@ -7,8 +7,10 @@
 /// holding it back. When every assigned partition is idle (or none is assigned
 /// and nothing arrived for idle_timeout), the watermark follows processing time:
 /// max(partition watermarks, now − out_of_orderness), so quiet keys still close.
-/// The operator watermark never moves backwards and moves only in advance();
-/// observe() just records. Processing time is what advance() was last given;
+/// The operator watermark never moves backwards. Event time moves it in
+/// observe() (a record's lateness depends only on the records before it);
+/// processing time (idleness) only in advance(). Processing time is what
+/// advance() was last given;
 /// events observed before the first advance() count as seen at that first call.
 ///
 /// A partition restored from another engine's snapshot keeps that engine's
