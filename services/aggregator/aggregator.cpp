@@ -255,6 +255,20 @@ Status Aggregator::restore_units(std::vector<kafka::TopicPartition>& partitions)
       }
       u->engine.assign_partition(tp.partition);
     }
+    if (u->next_offset < 0) {
+      // No checkpoint: reading starts at the committed offset, else at the
+      // log start (auto.offset.reset=earliest). Every record below it is in
+      // published results or gone, so that is the unit's position: it is
+      // checkpointed (and committed) even while the partition stays empty,
+      // and records the broker removes before they are read count as pruned.
+      if (tp.offset >= 0) {
+        u->next_offset = tp.offset;
+      } else if (committed_offset >= 0 && !replaced.contains(keys[i])) {
+        u->next_offset = committed_offset;
+      } else if (w != logs.end()) {
+        u->next_offset = w->second.log_start;
+      }
+    }
     if (auto e = epochs.find(keys[i]); e != epochs.end()) u->epoch = std::max(u->epoch, e->second + 1);
     metrics_->restores.Add({{"outcome", outcome}}).Increment();
     log::info("partition assigned", {{"topic", tp.topic},
