@@ -498,9 +498,8 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
       }
       for (auto& [id, u] : units_) {
         if (u->holding) {
-          if (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to) continue;
+          if (u->backfill_below >= 0 || (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to)) continue;
           u->holding = false;
-          u->backfill_below = -1;
           log::info("partition caught up with its checkpoint's input",
                     {{"topic", u->topic}, {"partition", u->partition}, {"offset", u->next_offset}});
         }

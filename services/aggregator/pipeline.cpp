@@ -191,7 +191,13 @@ void Pipeline::handle(const kafka::RecordView& m) {
   Unit& u = *it->second;
   const std::int32_t p = m.partition;
 
-  if (m.offset < u.backfill_below) return backfill(u, m, *stream);
+  if (u.backfill_below >= 0) {
+    if (m.offset < u.backfill_below) {
+      if (m.offset + 1 >= u.backfill_below) u.backfill_below = -1;  // the last one
+      return backfill(u, m, *stream);
+    }
+    u.backfill_below = -1;  // the rest of the range is gone (retention): over
+  }
   if (u.next_offset >= 0 && m.offset > u.next_offset) {
     const std::int64_t skipped = m.offset - u.next_offset;
     metrics_.pruned.Increment(static_cast<double>(skipped));

@@ -108,7 +108,8 @@ struct Unit {
   bool sealed = false;
   /// Records below this offset are read again only for the views in
   /// `backfill_views` (local view bits): views added or changed since the
-  /// checkpoint, which start from what the input log still holds.
+  /// checkpoint, which start from what the input log still holds. -1 once
+  /// that range has been read.
   std::int64_t backfill_below = -1;
   SampleIds::ViewMask backfill_views = 0;
   std::vector<std::set<window::GroupKey>> gauge_keys;  // per local view: keys exported by this unit

@@ -1,8 +1,10 @@
 """The shipped views over real processes: reports sent after the fact are
 counted within seconds, transactions and telemetry give their KPIs, the
 queryable state answers, and a restart continues revisions instead of
-starting them over."""
+starting them over; changing one view keeps the others' windows and fills
+the changed and added ones from the input topic."""
 import json
+import os
 import time
 import unittest
 import uuid
@@ -127,6 +129,62 @@ class ViewsTest(SystemTestCase):
         self.assertGreater(after.revision, before.revision)
         text = http("GET", f"{base}/metrics")[2]
         self.assertEqual(metric(text, "ioc_aggregator_restores_total", {"outcome": "restored"}), 24)  # 6 + 6 + 12 partitions
+        self.passed()
+
+    def test_changing_one_view_keeps_the_windows_of_the_others(self):
+        # Regression: adding a view restarted every view over the same stream
+        # empty ("checkpoint does not fit the views"), six hours of reports_1m
+        # windows included.
+        s = self.system
+        bootstrap = f"127.0.0.1:{free_port()}"
+        self.start_broker(bootstrap)
+        iport, aport = free_port(), free_port()
+        s.start("ioc-intake", *intake_args(bootstrap, iport)).wait_http(f"http://127.0.0.1:{iport}/readyz")
+        view = """  {name}:
+    source: reports
+    {filter}group_by: [district]
+    window: {{tumbling: 6h}}
+    allowed_lateness: 1h
+    emit: {{mode: both, interval: 200ms}}
+    aggregations: [count]
+"""
+        views = os.path.join(s.workdir, "views.yaml")
+
+        def write_views(*parts):
+            with open(views, "w") as f:
+                f.write("views:\n" + "".join(parts))
+        kept = view.format(name="kept", filter="")
+        write_views(kept, view.format(name="floods", filter="filter: {category: flood}\n    "),
+                    view.format(name="removed", filter=""))
+        args = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}", "--set", f"aggregator.views={views}",
+                "--set", f"http.listen=127.0.0.1:{aport}", "--set", "aggregator.checkpoint_interval=300ms"]
+        agg = s.start("ioc-aggregator", *args)
+        agg.wait_http(f"http://127.0.0.1:{aport}/readyz", timeout=60)
+        for category in ["flood", "flood", "fire"]:
+            body = json.dumps({"category": category, "district": "381", "occurred_at": rfc3339(time.time() - 5)})
+            self.assertEqual(http("POST", f"http://127.0.0.1:{iport}/api/v1/reports", body)[0], 202)
+
+        def count(name):
+            status, _, body = http("GET", f"http://127.0.0.1:{aport}/api/v1/views/{name}?district=381")
+            ws = [w for w in json.loads(body)["windows"] if w["open"]] if status == 200 else []
+            return ws[0]["count"] if ws else None
+        wait_until(lambda: count("kept") == 3 and count("floods") == 2, 20, "the first views counting")
+        time.sleep(1)  # a checkpoint after the last change
+        self.assertEqual(agg.stop(), 0)
+
+        # floods now counts fires too (changed), by_category is new, removed is gone.
+        write_views(kept, view.format(name="floods", filter="filter: {category: [flood, fire]}\n    "),
+                    view.format(name="added", filter=""))
+        agg = s.start("ioc-aggregator", *args)
+        agg.wait_http(f"http://127.0.0.1:{aport}/readyz", timeout=60)
+        wait_until(lambda: count("kept") == 3 and count("floods") == 3 and count("added") == 3, 30,
+                   "the kept view restored, the changed and added ones filled from the topic")
+        self.assertIn("views added or changed since the checkpoint", agg.log())
+        text = http("GET", f"http://127.0.0.1:{aport}/metrics")[2]
+        self.assertEqual(metric(text, "ioc_aggregator_view_events_total", {"view": "kept", "outcome": "accepted"}), 0)
+        self.assertEqual(metric(text, "ioc_aggregator_view_events_total", {"view": "added", "outcome": "accepted"}), 3)
+        self.assertEqual(metric(text, "ioc_aggregator_events_total", {"outcome": "accepted"}), 0)  # counted before
+        self.assertEqual(read_topic(bootstrap, "ioc.deadletter.v1"), [])
         self.passed()
 
 

@@ -548,6 +548,8 @@ views:
   u.sealed = true;
   b.pipeline().set_now(kBase);
   b.reread(Stream::kReports, 0, 0);  // the consumer seeks to the log start
+  EXPECT_EQ(u.backfill_below, -1) << "the range was read";
+  EXPECT_EQ(u.next_offset, c.next_offset);
   b.feed(Stream::kReports, 0, report("r4", "380", "flood", kBase + 4'000), kBase);
   b.feed(Stream::kReports, 0, report("w", "382", "fire", kBase + 2 * kMinute), kBase);  // closes [0, 1m)
   b.advance(kBase);
