@@ -11,7 +11,9 @@ included). Checked with independent clients: every POST got 202, every id
 answered 202 is on ioc.reports.v1 exactly once (read back with
 python3-confluent-kafka), /readyz stayed 200 with a broker connection while
 one broker was down, and the intake never said the brokers were
-unreachable."""
+unreachable. An ioc-aggregator reads along: every window's final equals the
+independent account of the topic, and no result key's revision goes down
+or names two values."""
 
 import collections
 import concurrent.futures
@@ -26,13 +28,14 @@ import time
 import unittest
 import uuid
 
-from harness import (BIN, CONFIG, DISTRICTS, SystemTestCase, free_port, http, intake_args, proto_modules, read_topic,
-                     report_body, wait_until)
+from harness import (BIN, CONFIG, DISTRICTS, VIEW, SystemTestCase, free_port, http, intake_args, proto_modules,
+                     read_topic, report_account, report_body, report_view, revision_violations, wait_until)
 from kafka_cluster import KafkaCluster, require_kafka
 
 REPORTS = "ioc.reports.v1"
 RATE = 20            # reports per second
 KILLED_FOR = 20      # seconds of posting with the leader dead
+WINDOW_S = 10        # the aggregator's windows
 CLIENT_TIMEOUT = 10  # seconds a reporter's app waits for an answer
 
 
@@ -137,6 +140,13 @@ class IntakeFailoverTest(SystemTestCase):
         intake.wait_http(f"{base}/readyz", timeout=60)
         wait_until(lambda: (lambda d: d["broker_connected"] and d["report_index_ready"])(
             json.loads(http("GET", f"{base}/readyz")[2])), 60, "the intake connected, its index read")
+        aport = free_port()
+        aggregator = self.system.start(
+            "ioc-aggregator", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={self.cluster.bootstrap}",
+            "--set", f"http.listen=127.0.0.1:{aport}", "--set", "process.shutdown_timeout=10s",
+            *report_view(window=f"{WINDOW_S}s", lateness="30s", ooo="2s", idle="5s"),
+            "--set", "aggregator.checkpoint_interval=1s", "--set", "kafka.properties.session.timeout.ms=10000")
+        aggregator.wait_http(f"http://127.0.0.1:{aport}/readyz", timeout=90)
 
         reporters = Reporters(f"{base}/api/v1/reports")
         watch = ReadyWatch(f"{base}/readyz")
@@ -188,6 +198,22 @@ class IntakeFailoverTest(SystemTestCase):
         self.assertEqual(missing, [], "reports answered 202 missing from the topic")
         self.assertEqual(set(on_topic), accepted, "records on the topic that no POST was answered for")
         self.assertNotIn("kafka brokers unreachable", intake.log())
+
+        # The aggregator rode out the failover: every window's final equals
+        # the independent account of the topic, and no revision went down or
+        # named two values.
+        pbs = proto_modules(self.system.workdir)
+
+        def settled():
+            a = report_account(self.cluster.bootstrap, pbs, VIEW, WINDOW_S)
+            return a if set(a[0]) <= set(a[1]) else None
+        expected, finals, _, _ = wait_until(settled, 120, "a final result for every window with reports")
+        self.assertEqual({k: v for k, v in finals.items() if len(v) != 1}, {}, "finals with two values")
+        self.assertEqual({k: next(iter(finals[k])) for k in expected}, expected)
+        down, two_values = revision_violations(read_topic(self.cluster.bootstrap, "ioc.aggregates.v1"),
+                                               pbs["window_result"].WindowResult)
+        self.assertEqual((down[:5], two_values[:5]), ([], []))
+        self.assertIsNone(aggregator.proc.poll(), aggregator.log()[-3000:])
         self.passed()
 
 

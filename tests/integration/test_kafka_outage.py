@@ -35,7 +35,7 @@ class KafkaOutageTest(KafkaTestCase):
 
         poster = ReportPoster([intake.url], per_second=10, clients=3)
         poster.start()
-        time.sleep(10)
+        time.sleep(6)
         for i in range(self.BROKERS):
             self.kafka.kill(i)
         down = time.monotonic()
@@ -60,7 +60,7 @@ class KafkaOutageTest(KafkaTestCase):
             wait_until(lambda: self.http_get(svc.url + "/readyz")[0] == 200, max(1, back + 30 - time.monotonic()),
                        f"{name} ready within 30 s of the brokers' return")
         recovered = time.monotonic() - back
-        time.sleep(10)
+        time.sleep(5)
         poster.stop()
         self.assertTrue(poster.accepted)
 
