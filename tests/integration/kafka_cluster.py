@@ -344,3 +344,21 @@ def ids_on_topic(bootstrap, pb):
             continue
         counts[r.id] = counts.get(r.id, 0) + 1
     return counts
+
+
+def assert_results_exact(case, bootstrap, pb, window_s, timeout=120):
+    """The independent account of report_view(window=window_s) on the
+    cluster: every window with reports gets a final equal to what the topic
+    holds, no window has two final values, and no result key's revision goes
+    down or names two values. Returns (expected finals, dead letters)."""
+    from harness import VIEW, read_topic, report_account, revision_violations
+
+    def settled():
+        a = report_account(bootstrap, pb, VIEW, window_s)
+        return a if set(a[0]) <= set(a[1]) else None
+    expected, finals, dead, _ = wait_until(settled, timeout, "a final result for every window with reports")
+    case.assertEqual({k: v for k, v in finals.items() if len(v) != 1}, {}, "finals with two values")
+    case.assertEqual({k: next(iter(finals[k])) for k in expected}, expected)
+    down, twice = revision_violations(read_topic(bootstrap, "ioc.aggregates.v1"), pb["window_result"].WindowResult)
+    case.assertEqual((down[:5], twice[:5]), ([], []), "revisions that went down, (key, revision) pairs with two values")
+    return expected, dead

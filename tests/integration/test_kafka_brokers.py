@@ -12,8 +12,8 @@ values."""
 
 import time
 
-from harness import VIEW, proto_modules, read_topic, report_account, report_view, revision_violations, wait_until
-from kafka_cluster import KafkaTestCase, ReportPoster, ids_on_topic, require_kafka
+from harness import proto_modules, report_view, wait_until
+from kafka_cluster import KafkaTestCase, ReportPoster, assert_results_exact, ids_on_topic, require_kafka
 
 WINDOW_S = 10
 
@@ -50,15 +50,7 @@ class KafkaBrokersTest(KafkaTestCase):
             ids_on_topic(self.bootstrap, pb)), 120, "every accepted report on the topic")
         self.assertEqual({i: n for i, n in on_topic.items() if n != 1}, {}, "reports stored more than once")
 
-        def settled():
-            a = report_account(self.bootstrap, pb, VIEW, WINDOW_S)
-            return a if set(a[0]) <= set(a[1]) else None
-        expected, finals, dead, _ = wait_until(settled, 120, "a final result for every window with reports")
-        self.assertEqual({k: v for k, v in finals.items() if len(v) != 1}, {}, "finals with two values")
-        self.assertEqual({k: next(iter(finals[k])) for k in expected}, expected)
-        down, twice = revision_violations(read_topic(self.bootstrap, "ioc.aggregates.v1"),
-                                          pb["window_result"].WindowResult)
-        self.assertEqual((down[:5], twice[:5]), ([], []))
+        expected, dead = assert_results_exact(self, self.bootstrap, pb, WINDOW_S)
         print(f"\nbrokers: {phases}; {len(poster.accepted)} reports accepted, answers other than 202 "
               f"(retried): {poster.attempts}; {len(expected)} windows exact; {len(dead)} dead letters")
         self.passed()

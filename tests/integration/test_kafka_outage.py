@@ -14,8 +14,8 @@ went down or named two values."""
 import os
 import time
 
-from harness import VIEW, proto_modules, report_account, report_view, read_topic, revision_violations, wait_until
-from kafka_cluster import KafkaTestCase, ReportPoster, ids_on_topic, require_kafka
+from harness import proto_modules, report_view, wait_until
+from kafka_cluster import KafkaTestCase, ReportPoster, assert_results_exact, ids_on_topic, require_kafka
 
 WINDOW_S = 10
 OUTAGE_S = int(os.environ.get("IOC_KAFKA_OUTAGE_S", "120"))
@@ -73,15 +73,7 @@ class KafkaOutageTest(KafkaTestCase):
         # topic holds). One broker down must store none twice (test_kafka_brokers).
         stored_twice = {i: n for i, n in on_topic.items() if n != 1}
 
-        def settled():
-            a = report_account(self.bootstrap, pb, VIEW, WINDOW_S)
-            return a if set(a[0]) <= set(a[1]) else None
-        expected, finals, _, _ = wait_until(settled, 120, "a final result for every window with reports")
-        self.assertEqual({k: v for k, v in finals.items() if len(v) != 1}, {}, "finals with two values")
-        self.assertEqual({k: next(iter(finals[k])) for k in expected}, expected)
-        down_keys, twice = revision_violations(read_topic(self.bootstrap, "ioc.aggregates.v1"),
-                                               pb["window_result"].WindowResult)
-        self.assertEqual((down_keys[:5], twice[:5]), ([], []))
+        expected, _ = assert_results_exact(self, self.bootstrap, pb, WINDOW_S)
         print(f"\noutage {OUTAGE_S}s: {len(poster.accepted)} reports accepted, not-202 answers {poster.attempts}, "
               f"intake /readyz during the outage {intake_answers}, every service ready {recovered:.1f}s after "
               f"the brokers' return, {len(expected)} windows exact, reports stored twice: {len(stored_twice)}")
