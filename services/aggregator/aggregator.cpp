@@ -137,6 +137,9 @@ void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
   if (auto change = cluster_.observe(progress_.reachable(), now)) on_cluster_changed(*change);
   std::lock_guard lock(ready_mu_);
   not_ready_ = progress_.verdict();
+  if (not_ready_.empty() && !unrestored_.empty()) {
+    not_ready_ = "checkpoints of " + std::to_string(unrestored_.size()) + " partitions not read yet: trying again";
+  }
   if (not_ready_.empty() && outputs_lost_) not_ready_ = "outputs were lost: recomputing them from the last checkpoints";
   if (not_ready_.empty() && outputs_waiting_since_ && now - *outputs_waiting_since_ >= cfg_.stall_timeout) {
     not_ready_ = "outputs not acknowledged by the broker for " +
@@ -167,9 +170,14 @@ void Aggregator::on_cluster_changed(const kafka::ClusterChange& change) {
 
 void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
   if (Status s = restore_units(partitions); !s.ok()) {
-    // Without its state a replica would publish partial windows as final.
-    log::error("checkpoints could not be read; stopping so that a restart tries again",
-               {{"topic", cfg_.state_topic}, {"error", s.error().message}});
+    // Without its state a replica would publish partial windows as final:
+    // these partitions wait without a unit (their records are read again
+    // after the restore), and the restore is tried again.
+    log::warn("checkpoints could not be read (a leader may be moving); trying again",
+              {{"topic", cfg_.state_topic}, {"error", s.error().message}, {"partitions", partitions.size()}});
+    for (const auto& tp : partitions) {
+      if (auto stream = stream_of(tp.topic)) unrestored_.insert({*stream, tp.partition});
+    }
     outputs_lost_ = true;
   }
 }
@@ -293,9 +301,12 @@ bool Aggregator::rewind() {
   // epoch, so the recomputed results rank above everything published so
   // far. The producer keeps its queue: it delivers in order per partition,
   // so nothing older lands after what is recomputed.
-  if (!progress_.reachable()) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (!progress_.reachable() || now < next_rewind_) return false;
+  std::set<UnitId> ids = unrestored_;
+  for (const UnitId& id : pipeline_.unit_ids()) ids.insert(id);
   std::vector<kafka::TopicPartition> parts;
-  for (const UnitId& id : pipeline_.unit_ids()) parts.push_back({topic_of(id.first), id.second, 0});
+  for (const UnitId& id : ids) parts.push_back({topic_of(id.first), id.second, 0});
   auto committed = consumer_.committed(parts, kFlushTimeout);
   if (!committed.ok()) return false;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -313,12 +324,15 @@ bool Aggregator::rewind() {
   if (!s.ok()) {
     // Tried again at the next poll: until then records of these partitions
     // find no unit and are read again after the seek.
-    log::warn("recomputing lost outputs: checkpoints not restored yet", {{"error", s.error().message}});
+    log::warn("checkpoints not restored yet; trying again in 1 s", {{"error", s.error().message}});
     std::lock_guard state(state_mu_);
     for (const auto& tp : parts) pipeline_.drop_unit({*stream_of(tp.topic), tp.partition});
+    unrestored_ = std::move(ids);
     outputs_lost_ = true;
+    next_rewind_ = now + std::chrono::seconds(1);
     return false;
   }
+  unrestored_.clear();
   metrics_->rewinds.Increment();
   log::warn("lost outputs are being recomputed from the last checkpoints", {{"partitions", parts.size()}});
   return true;
@@ -334,6 +348,7 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
     if (auto s = stream_of(tp.topic)) ids.emplace_back(*s, tp.partition);
   }
   checkpoint(ids, true);
+  for (const UnitId& id : ids) unrestored_.erase(id);
   std::lock_guard state(state_mu_);
   for (const UnitId& id : ids) {
     if (pipeline_.find(id) == nullptr) continue;

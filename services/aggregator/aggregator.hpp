@@ -140,6 +140,11 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   std::atomic<std::size_t> restoring_count_{0};
   std::uint64_t delivery_failures_seen_ = 0;
   bool outputs_lost_ = false;
+  /// Assigned partitions whose checkpoints could not be read yet: they
+  /// have no unit, and rewind() restores them with the others.
+  std::set<UnitId> unrestored_;
+  /// A rewind that failed is tried again from then on.
+  std::chrono::steady_clock::time_point next_rewind_{};
   const std::atomic<bool>* stop_ = nullptr;  // run()'s
   /// Since when checkpoints wait for outputs the broker has not acknowledged.
   std::optional<std::chrono::steady_clock::time_point> outputs_waiting_since_;

@@ -127,6 +127,11 @@ void EmbeddedBroker::refuse_produce_requests(std::size_t n) {
   rd_kafka_mock_push_request_errors_array(cluster_, 0 /* Produce */, errors.size(), errors.data());
 }
 
+void EmbeddedBroker::refuse_offset_requests(std::size_t n) {
+  std::vector<rd_kafka_resp_err_t> errors(n, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors_array(cluster_, 2 /* ListOffsets */, errors.size(), errors.data());
+}
+
 std::string EmbeddedBroker::bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
 void EmbeddedBroker::set_rtt(int id, std::chrono::milliseconds rtt) {

@@ -16,15 +16,24 @@ struct Producer::Callbacks {
   static void error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 };
 
-std::int64_t Producer::in_flight() const { return rd_kafka_outq_len(rk_); }
+std::int64_t Producer::in_flight() const {
+  std::shared_lock lock(rk_mu_);
+  return rd_kafka_outq_len(rk_);
+}
 
-Producer::Producer(const ClientConfig& cfg, const Options& opts) : opts_(opts) {
+Producer::Producer(const ClientConfig& cfg, const Options& opts) : cfg_(cfg), opts_(opts) {
+  rk_ = make_client();
+  poller_ = std::thread([this] { poll_loop(); });
+  prober_ = std::thread([this] { probe_loop(); });
+}
+
+rd_kafka_t* Producer::make_client() {
   rd_kafka_conf_t* conf = detail::make_conf(
-      cfg,
+      cfg_,
       {
-          {"linger.ms", std::to_string(opts.linger.count())},
-          {"compression.codec", opts.compression},
-          {"message.timeout.ms", std::to_string(opts.delivery_timeout.count())},
+          {"linger.ms", std::to_string(opts_.linger.count())},
+          {"compression.codec", opts_.compression},
+          {"message.timeout.ms", std::to_string(opts_.delivery_timeout.count())},
           {"socket.connection.setup.timeout.ms", "5000"},
           {"reconnect.backoff.max.ms", "1000"},
       },
@@ -34,16 +43,37 @@ Producer::Producer(const ClientConfig& cfg, const Options& opts) : opts_(opts) {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &Producer::Callbacks::delivery);
   rd_kafka_conf_set_error_cb(conf, &Producer::Callbacks::error);
-  rk_ = detail::make_handle(RD_KAFKA_PRODUCER, conf);
-  poller_ = std::thread([this] { poll_loop(); });
-  prober_ = std::thread([this] { probe_loop(); });
+  return detail::make_handle(RD_KAFKA_PRODUCER, conf);
+}
+
+void Producer::renew() {
+  rd_kafka_t* old = nullptr;
+  {
+    std::unique_lock lock(rk_mu_);
+    old = rk_;
+    rk_ = make_client();
+  }
+  renewals_.fetch_add(1, std::memory_order_relaxed);
+  // Its records fail now (their callbacks run here, without the lock: they
+  // may produce again, into the new client).
+  rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(old, 0);
+  retired_.push_back(old);
+}
+
+void Producer::fail_for_test(std::string_view reason) {
+  std::shared_lock lock(rk_mu_);
+  rd_kafka_test_fatal_error(rk_, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, std::string(reason).c_str());
 }
 
 Producer::~Producer() {
-  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, static_cast<int>(opts_.close_timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log::error("producer closing with undelivered records",
-               {{"records", static_cast<std::int64_t>(rd_kafka_outq_len(rk_))}, {"error", rd_kafka_err2str(err)}});
+  {
+    std::shared_lock lock(rk_mu_);  // the poll thread may still replace it
+    const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, static_cast<int>(opts_.close_timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::error("producer closing with undelivered records",
+                 {{"records", static_cast<std::int64_t>(rd_kafka_outq_len(rk_))}, {"error", rd_kafka_err2str(err)}});
+    }
   }
   {
     std::lock_guard lock(mu_);
@@ -57,6 +87,7 @@ Producer::~Producer() {
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(rk_, 0);
   rd_kafka_destroy(rk_);
+  for (rd_kafka_t* old : retired_) rd_kafka_destroy(old);
 }
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
@@ -95,7 +126,11 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     vu[n].u.i32 = partition;
     ++n;
   }
-  rd_kafka_error_t* error = rd_kafka_produceva(rk_, vu.data(), n);
+  rd_kafka_error_t* error = nullptr;
+  {
+    std::shared_lock lock(rk_mu_);
+    error = rd_kafka_produceva(rk_, vu.data(), n);
+  }
   const rd_kafka_resp_err_t err = error != nullptr ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
   if (error != nullptr) rd_kafka_error_destroy(error);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -107,12 +142,14 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
 }
 
 Status Producer::flush(std::chrono::milliseconds timeout) {
+  std::shared_lock lock(rk_mu_);
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "flush");
   return {};
 }
 
 void Producer::purge(std::chrono::milliseconds timeout) {
+  std::shared_lock lock(rk_mu_);
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   // The purged records' delivery reports are queued now; flush serves them.
   (void)rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
@@ -139,7 +176,10 @@ void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, voi
 void Producer::Callbacks::error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    log::error("kafka producer failed for good; a new one takes its place", {{"reason", reason}});
+    self->fatal_.store(true, std::memory_order_release);
+  } else if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     if (self->connected_.exchange(false)) log::warn("kafka brokers unreachable", {{"reason", reason}});
   } else {
     log::warn("kafka producer error", {{"error", rd_kafka_err2str(code)}, {"reason", reason}});
@@ -147,7 +187,11 @@ void Producer::Callbacks::error(rd_kafka_t*, int err, const char* reason, void* 
 }
 
 void Producer::poll_loop() {
-  while (!stop_.load(std::memory_order_acquire)) rd_kafka_poll(rk_, 100);
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (fatal_.exchange(false, std::memory_order_acq_rel)) renew();
+    std::shared_lock lock(rk_mu_);
+    rd_kafka_poll(rk_, 100);
+  }
 }
 
 void Producer::probe_loop() {
@@ -164,8 +208,12 @@ void Producer::probe_loop() {
   while (!stop_.load()) {
     lock.unlock();
     const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(std::max<std::int64_t>(opts_.probe_interval.count(), 200)));
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    {
+      std::shared_lock rk_lock(rk_mu_);
+      err = rd_kafka_metadata(rk_, 0, nullptr, &md,
+                              static_cast<int>(std::max<std::int64_t>(opts_.probe_interval.count(), 200)));
+    }
     const bool brokers = md != nullptr && md->broker_cnt > 0;
     if (md != nullptr) rd_kafka_metadata_destroy(md);
     bool again = false;

@@ -353,5 +353,23 @@ TEST(ProducerTest, AGoneBrokerIsUnreachableAndPurgeFailsWhatWaits) {
   EXPECT_EQ(purged.load(), 1);
 }
 
+// Regression: after every broker of a real cluster crashed, a broker no
+// longer knew the aggregator's producer id; librdkafka's idempotent producer
+// failed for good ("unable to retry without risking duplication"), and every
+// produce() after it failed too, so results and checkpoints stopped for ever.
+TEST(ProducerTest, AFatalErrorPutsANewClientInPlace) {
+  EmbeddedBroker broker(1, {{"t", 1}});
+  Producer producer({broker.bootstrap_servers(), "test", {}}, Producer::Options{});
+  ASSERT_TRUE(producer.produce("t", "k", "before").ok());
+  ASSERT_TRUE(producer.flush(5s).ok());
+  producer.fail_for_test("the broker lost our producer id");
+  EXPECT_TRUE(wait_until([&] { return producer.renewals() == 1; }));
+  std::atomic<int> delivered{0};
+  ASSERT_TRUE(producer.produce("t", "k", "after", [&](const DeliveryReport& r) { delivered += r.status.ok(); }).ok());
+  ASSERT_TRUE(producer.flush(5s).ok());
+  EXPECT_EQ(delivered.load(), 1);
+  EXPECT_EQ(producer.delivered(), 2u);
+}
+
 }  // namespace
 }  // namespace ioc::kafka

@@ -456,5 +456,22 @@ TEST_F(AggregatorTest, LostOutputsAreRecomputedWithoutStopping) {
   EXPECT_TRUE(healthy_.load());
 }
 
+// Checkpoints that cannot be read when partitions are assigned (their
+// leader is moving) are read again; the partitions are counted once they
+// are. (They used to get no state and no unit: their records were skipped.)
+TEST_F(AggregatorTest, CheckpointsUnreadableAtAssignmentAreReadAgain) {
+  broker_->refuse_offset_requests(2);
+  start();
+  ASSERT_TRUE(metrics_show(R"(ioc_aggregator_restores_total{outcome="failed"})"));
+  send("380", "flood", kBase + 1'000, "a1");
+  send("381", "fire", kBase + 2'000, "a2");
+  send("380", "flood", kBase + 200'000, "w1");
+  send("381", "fire", kBase + 200'000, "w2");
+  ASSERT_TRUE(producer_->flush(5s).ok());
+  EXPECT_EQ(final_count("380/flood", kBase, 2), 1);
+  EXPECT_EQ(final_count("381/fire", kBase, 2), 1);
+  EXPECT_TRUE(healthy_.load());
+}
+
 }  // namespace
 }  // namespace ioc::aggregator

@@ -55,6 +55,11 @@ class EmbeddedBroker {
   /// large), so their records fail delivery.
   void refuse_produce_requests(std::size_t n);
 
+  /// Fault injection for tests: the next `n` ListOffsets requests (log
+  /// start and end queries) are answered "not leader for partition", as
+  /// while a partition's leadership moves.
+  void refuse_offset_requests(std::size_t n);
+
   /// Delays every answer of broker `id` (1-based) by `rtt`, as a busy
   /// broker does: one holding produce requests until a failed replica
   /// leaves the in-sync set answers nothing else on that connection

@@ -2,6 +2,13 @@
 /// Producer: an idempotent, acks=all Kafka producer with per-record delivery
 /// callbacks and a broker-connectivity signal for readiness checks.
 ///
+/// An idempotent producer can fail for good (librdkafka's fatal error: after
+/// every broker crashed, a broker may no longer know its producer id, and
+/// "unable to retry without risking duplication"). Then this wrapper puts a
+/// new client in its place at once: the records the old one still held fail
+/// (callbacks with an error, possibly_persisted for those in flight), and
+/// produce() goes on with the new one. renewals() counts it.
+///
 /// Connectivity means "some broker can be reached", not "every broker
 /// answers fast": while one broker of a replicated cluster is down, the
 /// others hold produce requests until the failed replica leaves the in-sync
@@ -22,8 +29,10 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/client_config.hpp"
@@ -86,15 +95,32 @@ class Producer {
   std::int64_t in_flight() const;
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
+  /// Clients put in place after a fatal error (see above).
+  std::uint64_t renewals() const { return renewals_.load(std::memory_order_relaxed); }
+
+  /// For tests: makes the client fail for good, as librdkafka does on a
+  /// fatal error (rd_kafka_test_fatal_error).
+  void fail_for_test(std::string_view reason);
 
  private:
   struct Callbacks;  // librdkafka's callbacks (delivery, error)
   friend struct Callbacks;
+  ::rd_kafka_s* make_client();
+  /// On the poll thread, after a fatal error: a new client in place of the
+  /// old one, whose records are failed and which is kept until destruction
+  /// (librdkafka 2.0 may hang destroying a client that lost its brokers).
+  void renew();
   void poll_loop();
   void probe_loop();
 
+  ClientConfig cfg_;
   Options opts_;
+  /// Held shared by every use of rk_, exclusively to replace it.
+  mutable std::shared_mutex rk_mu_;
   ::rd_kafka_s* rk_ = nullptr;
+  std::vector<::rd_kafka_s*> retired_;  // failed clients, destroyed last
+  std::atomic<bool> fatal_{false};
+  std::atomic<std::uint64_t> renewals_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> delivered_{0};
