@@ -1,9 +1,11 @@
-"""Real Kafka, every broker down for two minutes while reports flow.
+"""Real Kafka, every broker down while reports flow, past every client timeout.
 
 A 3-broker cluster (replication 3, min.insync.replicas 2) under ioc-intake,
 ioc-aggregator, ioc-alerter and ioc-wall, with clients posting reports and
 retrying what gets no 202 with the same Idempotency-Key. Every broker is
-killed (kill -9) and started again after IOC_KAFKA_OUTAGE_S seconds (120).
+killed (kill -9) and started again after IOC_KAFKA_OUTAGE_S seconds (75:
+longer than the group session, the intake's delivery timeout and the 30 s
+after which the aggregator once gave up; set it higher for a longer run).
 Then: no service exited; the aggregator, alerter and wall said not ready
 during the outage (the intake stays ready: its spool takes reports); all
 are ready again within 30 s of the brokers' return, by themselves; every
@@ -18,12 +20,12 @@ from harness import proto_modules, report_view, wait_until
 from kafka_cluster import KafkaTestCase, ReportPoster, assert_results_exact, ids_on_topic, require_kafka
 
 WINDOW_S = 10
-OUTAGE_S = int(os.environ.get("IOC_KAFKA_OUTAGE_S", "120"))
+OUTAGE_S = int(os.environ.get("IOC_KAFKA_OUTAGE_S", "75"))
 
 
 @require_kafka
 class KafkaOutageTest(KafkaTestCase):
-    def test_every_broker_down_for_two_minutes(self):
+    def test_every_broker_down_past_every_client_timeout(self):
         pb = proto_modules(self.system.workdir)
         intake = self.service("ioc-intake", "--set", "intake.rate_limit.per_ip=0",
                               "--set", f"intake.spool.dir={self.system.workdir}/spool")
