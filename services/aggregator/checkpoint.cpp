@@ -3,18 +3,13 @@
 #include <charconv>
 #include <set>
 
+#include "ioc/core/hash.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/v1/aggregator_state.pb.h"
 
 namespace ioc::aggregator {
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 bool parse_u32(std::string_view s, std::uint32_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -28,9 +23,8 @@ std::string unit_key(std::string_view topic, std::int32_t partition) {
 }
 
 std::uint64_t record_identity(std::string_view key, std::size_t value_size, std::int64_t timestamp_ms) {
-  std::uint64_t h = fnv1a(key);
-  h = (h ^ value_size) * 1099511628211ULL;
-  return (h ^ static_cast<std::uint64_t>(timestamp_ms)) * 1099511628211ULL;
+  const std::uint64_t h = fnv1a_word(value_size, fnv1a(key, kFnv1aShortBasis));
+  return fnv1a_word(static_cast<std::uint64_t>(timestamp_ms), h);
 }
 
 std::string encode_checkpoint(const Checkpoint& c) {
@@ -132,7 +126,7 @@ Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
     }
     if (partitions_ <= 0) return Error{ErrorCode::kNotFound, "state topic " + topic_ + " does not exist"};
   }
-  return static_cast<std::int32_t>(fnv1a(unit) % static_cast<std::uint64_t>(partitions_));
+  return static_cast<std::int32_t>(fnv1a(unit, kFnv1aShortBasis) % static_cast<std::uint64_t>(partitions_));
 }
 
 Status CheckpointStore::write(const Checkpoint& c) {

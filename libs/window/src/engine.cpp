@@ -10,6 +10,7 @@
 
 #include "codec.hpp"
 #include "ioc/core/check.hpp"
+#include "ioc/core/hash.hpp"
 #include "ioc/window/watermark.hpp"
 #include "slot.hpp"
 #include "view_state.hpp"
@@ -81,12 +82,7 @@ std::uint64_t fingerprint(const ViewSpec& s, bool with_input = true) {
   ByteWriter w(bytes);
   write_spec(w, s);
   if (with_input && s.input != 0) w.u64(s.input);
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (const auto b : bytes) {
-    h ^= b;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
+  return fnv1a(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace
