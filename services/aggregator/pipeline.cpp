@@ -290,7 +290,6 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
         break;
     }
   }
-  u.engine.clear_late_events();  // judged above, per view
   if (kept) u.samples.add(record_ref(p, m.offset), close_ms, record_.id(), kept_by);
   return out;
 }
@@ -321,7 +320,6 @@ void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
 void Pipeline::advance(Unit& u) {
   if (!u.sealed) return;
   publish(u, u.engine.advance(now_ms_));
-  u.engine.clear_late_events();
   // Evidence close times are in the view's max-event-time terms (end +
   // lateness + out-of-orderness): a view has closed (and emitted) every
   // window with end + lateness <= its watermark, and its watermark +
