@@ -21,6 +21,7 @@ std::vector<kafka::TopicPartition> whole_topic(const daemon::CommonConfig& c, co
     if (t.name == topic) partitions = t.partitions;
   }
   std::vector<kafka::TopicPartition> out;
+  out.reserve(static_cast<std::size_t>(partitions));
   for (int p = 0; p < partitions; ++p) out.push_back({topic, p, kafka::TopicPartition::kOffsetBeginning, {}});
   return out;
 }
