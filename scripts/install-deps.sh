@@ -18,6 +18,7 @@ test_pkgs=(
   curl procps iproute2 wrk libxml2-utils
   chromium chromium-driver fonts-dejavu-core
   default-jre-headless  # the real-Kafka lane runs Apache Kafka (IOC_KAFKA_HOME)
+  clang-tidy            # scripts/tidy.sh
 )
 
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (only a

@@ -5,6 +5,7 @@
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/check.hpp"
 #include "ioc/core/config_error.hpp"
+#include "ioc/core/hash.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
 #include "metrics.hpp"
@@ -23,11 +24,6 @@ namespace ioc::aggregator {
 // Bit 31 marks the final result, above every early result of its epoch.
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 bool matches(const Record& r, const Match& m) {
   const std::string_view v = r.text(m.field);
@@ -62,8 +58,8 @@ void values_of(const ViewConfig& v, std::span<const double> engine_values, std::
 // ---------------------------------------------------------------- group labels
 
 std::optional<window::GroupKey> GroupLabels::intern(std::size_t view, std::span<const std::string_view> values) {
-  std::uint64_t h = (1469598103934665603ULL ^ view) * 1099511628211ULL;
-  for (std::string_view v : values) h = fnv1a(v, (h ^ 0x1f) * 1099511628211ULL);
+  std::uint64_t h = fnv1a_word(view, kFnv1aShortBasis);
+  for (std::string_view v : values) h = fnv1a(v, fnv1a_word(0x1f, h));
   auto it = labels_.find(h);
   if (it == labels_.end()) {
     labels_.emplace(h, std::vector<std::string>(values.begin(), values.end()));
@@ -270,7 +266,7 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
     ev.time_ms = record_.time_ms(v.time);
     ev.partition = p;
     if (v.value_field) ev.value = *record_.number(*v.value_field);
-    if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
+    if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field), kFnv1aShortBasis);
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset);
     window::Placement placed;  // asked for where evidence is kept
@@ -294,7 +290,6 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
         break;
     }
   }
-  u.engine.clear_late_events();  // judged above, per view
   if (kept) u.samples.add(record_ref(p, m.offset), close_ms, record_.id(), kept_by);
   return out;
 }
@@ -325,7 +320,6 @@ void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
 void Pipeline::advance(Unit& u) {
   if (!u.sealed) return;
   publish(u, u.engine.advance(now_ms_));
-  u.engine.clear_late_events();
   // Evidence close times are in the view's max-event-time terms (end +
   // lateness + out-of-orderness): a view has closed (and emitted) every
   // window with end + lateness <= its watermark, and its watermark +
