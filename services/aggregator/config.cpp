@@ -22,7 +22,7 @@ Config load_config(config::Source& src) {
   c.stall_timeout = src.get_duration("aggregator.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
   c.peers = src.get_list("aggregator.peers", {});
   daemon::finish(src, "aggregator");
-  c.views = load_views(c.views_file);
+  c.views = views::Catalog::load(c.views_file, "aggregator.views").views();
   return c;
 }
 

@@ -10,7 +10,7 @@
 #include "ioc/config/source.hpp"
 #include "ioc/daemon/daemon.hpp"
 #include "ioc/kafka/client_config.hpp"
-#include "views.hpp"
+#include "record.hpp"
 
 namespace ioc::aggregator {
 
