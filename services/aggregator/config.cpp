@@ -26,7 +26,7 @@ Config load_config(config::Source& src) {
   c.peer_timeout =
       src.get_duration("aggregator.peer_timeout", c.peer_timeout, std::chrono::milliseconds(10));
   daemon::finish(src, "aggregator");
-  c.views = load_views(c.views_file);
+  c.views = views::Catalog::load(c.views_file, "aggregator.views").views();
   return c;
 }
 

@@ -11,7 +11,7 @@
 #include "ioc/daemon/daemon.hpp"
 #include "ioc/kafka/client_config.hpp"
 #include "peers.hpp"
-#include "views.hpp"
+#include "record.hpp"
 
 namespace ioc::aggregator {
 

@@ -120,8 +120,8 @@ Pipeline::Pipeline(const Config& cfg, const Registry& registry, Metrics& metrics
 Pipeline::~Pipeline() = default;
 
 std::optional<Stream> Pipeline::stream_of(std::string_view topic) const {
-  for (Stream s : {Stream::kReports, Stream::kTransactions, Stream::kTelemetry}) {
-    if (topic == topic_of(s)) return s;
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    if (topic == topic_of(static_cast<Stream>(s))) return static_cast<Stream>(s);
   }
   return std::nullopt;
 }
@@ -217,12 +217,7 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (Status s = record_.decode(*stream, m.value, m.timestamp_ms); !s.ok()) {
     return set_aside(m, metrics_.invalid, "invalid record: " + s.error().message);
   }
-  if (!registry_.district_index(record_.district())) {
-    return set_aside(m, metrics_.invalid, "unknown district code '" + record_.district() + "'");
-  }
-  if (*stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) {
-    return set_aside(m, metrics_.invalid, "unknown category '" + std::string(record_.text(Field::kCategory)) + "'");
-  }
+  if (std::string unknown = unknown_value(); !unknown.empty()) return set_aside(m, metrics_.invalid, unknown);
   if (to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
     return set_aside(m, metrics_.beyond_time_bound,
                      "beyond time bound: occurred_at " + format_rfc3339(record_.occurred_at()) + " is more than " +
@@ -236,6 +231,28 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (!out.rejected.empty()) return set_aside(m, metrics_.invalid, "invalid record: " + out.rejected);
   if (!late.empty()) return set_aside(m, metrics_.late, "late for " + late);
   ++(out.matched ? accepted_n_ : unmatched_n_);
+}
+
+std::string Pipeline::unknown_value() const {
+  // Each stream declares which of its fields the registry must know.
+  const auto fields = views::fields_of(record_.stream());
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    const auto id = static_cast<FieldId>(f);
+    switch (fields[f].known) {
+      case views::Known::kAnything: break;
+      case views::Known::kDistrict:
+        if (!registry_.district_index(record_.text(id))) {
+          return "unknown district code '" + std::string(record_.text(id)) + "'";
+        }
+        break;
+      case views::Known::kCategory:
+        if (!registry_.category_index(record_.text(id))) {
+          return "unknown category '" + std::string(record_.text(id)) + "'";
+        }
+        break;
+    }
+  }
+  return {};
 }
 
 Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& m, SampleIds::ViewMask mask,
@@ -265,7 +282,7 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
     ev.key = *key;
     ev.time_ms = record_.time_ms(v.time);
     ev.partition = p;
-    if (v.value_field) ev.value = *record_.number(*v.value_field);
+    if (v.value_field) ev.value = record_.number(*v.value_field);
     if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field), kFnv1aShortBasis);
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset);
@@ -307,8 +324,7 @@ void Pipeline::flush_counts() {
 void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
   // Read before, and counted or dead-lettered then: only the views that
   // were not there count it now, and only their lateness is news.
-  if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !registry_.district_index(record_.district()) ||
-      (stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) ||
+  if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !unknown_value().empty() ||
       to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
     return;
   }

@@ -41,7 +41,7 @@ rules::EvaluatorOptions evaluator_options(const Config& cfg) {
 
 }  // namespace
 
-Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatalog& views, const Registry& registry,
+Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const views::Catalog& views, const Registry& registry,
                  const Clock& clock, prometheus::Registry& metrics, Notifier* notifier, AlertViewBox& box)
     : cfg_(cfg),
       views_(views),

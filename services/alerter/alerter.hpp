@@ -58,7 +58,7 @@ class Alerter : public kafka::RebalanceListener {
  public:
   /// `notifier` may be null (no Alertmanager). `views`, `registry`,
   /// `clock`, `notifier` and `box` must outlive the Alerter.
-  Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatalog& views, const Registry& registry,
+  Alerter(const Config& cfg, rules::RuleSet rules, const views::Catalog& views, const Registry& registry,
           const Clock& clock, prometheus::Registry& metrics, Notifier* notifier, AlertViewBox& box);
   ~Alerter() override;
 
@@ -111,7 +111,7 @@ class Alerter : public kafka::RebalanceListener {
   void apply_stats(const kafka::ConsumerStats& stats);
 
   const Config& cfg_;
-  const rules::ViewCatalog& views_;
+  const views::Catalog& views_;
   const Registry& registry_;
   const Clock& clock_;
   std::unique_ptr<Metrics> metrics_;

@@ -15,13 +15,7 @@
 
 namespace ioc::alerter {
 
-rules::ViewCatalog load_views_or_throw(const std::string& file) {
-  auto views = rules::ViewCatalog::load_file(file);
-  if (!views.ok()) throw ConfigError(file, "alerter.views", views.error().message);
-  return std::move(views).value();
-}
-
-rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const rules::ViewCatalog& views) {
+rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const views::Catalog& views) {
   rules::Parsed p = rules::load_rules(files, &views);
   if (!p.ok()) {
     std::string all;
@@ -56,12 +50,14 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
     err << "usage: ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]\n";
     return 2;
   }
-  auto views = rules::ViewCatalog::load_file(views_file);
-  if (!views.ok()) {
-    err << views.error().message << "\n";
+  views::Catalog views;
+  try {
+    views = views::Catalog::load(views_file, "--views");
+  } catch (const ConfigError& e) {
+    err << e.what() << "\n";
     return 2;
   }
-  rules::Parsed p = rules::load_rules(files, &*views);
+  rules::Parsed p = rules::load_rules(files, &views);
   for (const auto& e : p.errors) err << e.to_string() << "\n";
   if (!p.ok()) {
     err << p.errors.size() << " problem(s) found\n";
@@ -78,7 +74,7 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
 }
 
 int run(const Config& cfg) {
-  const rules::ViewCatalog views = load_views_or_throw(cfg.views_file);
+  const views::Catalog views = views::Catalog::load(cfg.views_file, "alerter.views");
   rules::RuleSet rules = load_rules_or_throw(cfg.rule_files, views);
   if (cfg.common.check_only) {
     std::cout << "ioc-alerter: " << rules.rules.size() << " rules OK (" << cfg.rule_files.size() << " file(s))\n";

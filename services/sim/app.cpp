@@ -23,6 +23,7 @@ Config load_config(config::Source& src) {
   c.reports_per_second = src.get_double("sim.reports_per_second", c.reports_per_second, 0, 100'000);
   c.transactions_per_second = src.get_double("sim.transactions_per_second", c.transactions_per_second, 0, 1'000'000);
   c.telemetry_per_second = src.get_double("sim.telemetry_per_second", c.telemetry_per_second, 0, 1'000'000);
+  c.air_quality_per_second = src.get_double("sim.air_quality_per_second", c.air_quality_per_second, 0, 1'000'000);
   c.generator.seed = static_cast<std::uint64_t>(src.get_int("sim.seed", 1, 1, INT64_MAX));
   c.generator.delayed_report_fraction = src.get_double("sim.delayed_report_fraction", 0.02, 0, 1);
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
@@ -127,7 +128,8 @@ int run(const Config& cfg) {
   }
   if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   log::init(cfg.common.service, cfg.common.log_level);
-  daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
+  daemon::check_topics(cfg.common,
+                       {kafka::topics::kTransactions, kafka::topics::kTelemetry, kafka::topics::kAirQuality});
   GeneratorOptions options = cfg.generator;
   options.timeline = Timeline(cfg.scenarios, SystemClock::instance().now());
   daemon::Front front(cfg.common);
@@ -208,11 +210,15 @@ int run(const Config& cfg) {
   std::thread telemetry = kafka_stream(
       "telemetry", cfg.telemetry_per_second, [](Generator& g, TimePoint now) { return g.next_telemetry(now); },
       kafka::topics::kTelemetry);
+  std::thread air_quality = kafka_stream(
+      "air_quality", cfg.air_quality_per_second,
+      [](Generator& g, TimePoint now) { return g.next_air_quality(now); }, kafka::topics::kAirQuality);
 
   log::info("simulator running", {{"intake", cfg.intake_host + ":" + std::to_string(cfg.intake_port)},
                                   {"reports_per_second", cfg.reports_per_second},
                                   {"transactions_per_second", cfg.transactions_per_second},
-                                  {"telemetry_per_second", cfg.telemetry_per_second}});
+                                  {"telemetry_per_second", cfg.telemetry_per_second},
+                                  {"air_quality_per_second", cfg.air_quality_per_second}});
   for (const Scenario& s : cfg.scenarios) {
     log::info("scenario scheduled", {{"scenario", to_string(s.kind)},
                                      {"district", s.district.empty() ? "all" : s.district},
@@ -232,6 +238,7 @@ int run(const Config& cfg) {
   surge.join();
   transactions.join();
   telemetry.join();
+  air_quality.join();
   if (timer.joinable()) timer.join();
   (void)producer.flush(std::chrono::seconds(10));
   front.shutdown_done(0);

@@ -16,6 +16,7 @@ std::vector<TopicSpec> project_topics(int partitions, int replication) {
       {topics::kReportStatus, 3, replication, {}},
       {topics::kTransactions, partitions, replication, {}},
       {topics::kTelemetry, 2 * partitions, replication, {}},
+      {topics::kAirQuality, partitions, replication, {}},
       {topics::kAggregates, partitions, replication, compacted},
       {topics::kAlerts, 3, replication, compacted},
       {topics::kDeadLetter, 3, replication, {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},

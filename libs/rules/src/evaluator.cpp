@@ -71,7 +71,7 @@ using Index = boost::unordered_flat_map<std::string, std::uint32_t>;
 
 struct RuleState {
   const Rule* rule = nullptr;
-  const ViewInfo* view = nullptr;
+  const views::ViewConfig* view = nullptr;
   // Slots of Slot::v: the values this rule reads.
   std::vector<std::string> names;
   int i_value = -1;
@@ -225,7 +225,7 @@ std::string format_duration(Millis d) {
 
 struct Evaluator::Impl {
   RuleSet rules;
-  const ViewCatalog* catalog;
+  const views::Catalog* catalog;
   const Registry* registry;
   EvaluatorOptions options;
   std::vector<RuleState> states;
@@ -248,7 +248,7 @@ struct Evaluator::Impl {
   };
   mutable std::vector<MemberState> member_scratch_;
 
-  Impl(RuleSet r, const ViewCatalog* c, const Registry* reg, EvaluatorOptions o)
+  Impl(RuleSet r, const views::Catalog* c, const Registry* reg, EvaluatorOptions o)
       : rules(std::move(r)), catalog(c), registry(reg), options(o) {
     states.resize(rules.rules.size());
     for (std::size_t i = 0; i < rules.rules.size(); ++i) {
@@ -1103,7 +1103,7 @@ struct Evaluator::Impl {
 
 // ---------------------------------------------------------------- Evaluator
 
-Evaluator::Evaluator(RuleSet rules, const ViewCatalog* catalog, const Registry* registry, EvaluatorOptions options)
+Evaluator::Evaluator(RuleSet rules, const views::Catalog* catalog, const Registry* registry, EvaluatorOptions options)
     : impl_(std::make_unique<Impl>(std::move(rules), catalog, registry, options)) {}
 Evaluator::~Evaluator() = default;
 Evaluator::Evaluator(Evaluator&&) noexcept = default;

@@ -467,7 +467,7 @@ TEST_F(EvaluatorTest, ReplayedOldResultsAreNotSignsOfLife) {
 TEST_F(EvaluatorTest, AHeartbeatValueIsTheSignOfLifeWhenTheRuleNamesOne) {
   Evaluator e = make(R"y(rules:
   - name: StationSilent
-    view: station_5m
+    view: heartbeat_5m
     group_by: [district, source_id]
     absent_for: 2m
     heartbeat: last_seen
@@ -477,7 +477,7 @@ TEST_F(EvaluatorTest, AHeartbeatValueIsTheSignOfLifeWhenTheRuleNamesOne) {
 )y");
   std::vector<AlertEvent> events;
   const double last_seen = static_cast<double>(kT0) / 1000.0 + 30;  // epoch seconds
-  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1, 2, {{"count", 2}, {"last_seen", last_seen}}), at(100));
+  (void)e.add(result("heartbeat_5m", bts("bts-1"), 0, 300, 1, 2, {{"count", 2}, {"last_seen", last_seen}}), at(100));
   e.evaluate_all(at(149), events);
   EXPECT_EQ(states(events), "");
   e.evaluate_all(at(150), events);

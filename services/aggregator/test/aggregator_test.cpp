@@ -32,7 +32,7 @@ class AggregatorTest : public ::testing::Test {
     cfg_.common.kafka = client_;
     cfg_.common.service = "ioc-aggregator";
     // Watermarks move only with events in these tests (idle_timeout 0).
-    cfg_.views = parse_views(R"(
+    cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -45,7 +45,7 @@ views:
     aggregations: [count]
     gauges: {values: [count], max_series: 100}
 )",
-                             "test-views.yaml");
+                             "test-views.yaml").views();
     cfg_.checkpoint_interval = 10ms;
     // A restarted member rejoins after the old one's session expires.
     cfg_.common.kafka.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}};
@@ -302,7 +302,7 @@ TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
 // processing time: at its first advance the quiet-partition rule closed
 // every open window, and the records after it were dead-lettered as late.
 TEST_F(AggregatorTest, TimeWithoutAnOwnerIsNotSilence) {
-  cfg_.views = parse_views(R"(
+  cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -314,7 +314,7 @@ views:
     emit: final
     aggregations: [count]
 )",
-                           "test-views.yaml");
+                           "test-views.yaml").views();
   start();
   send("380", "flood", kBase + 1'000, "a1");
   ASSERT_TRUE(producer_->flush(5s).ok());
@@ -341,7 +341,7 @@ views:
 // "a higher revision replaces a lower one" kept the partial early value. A
 // final now outranks every early result of its window.
 TEST_F(AggregatorTest, FinalOutranksEveryEarlyResultOfItsWindow) {
-  cfg_.views = parse_views(R"(
+  cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -353,7 +353,7 @@ views:
     emit: {mode: both, interval: 1s}
     aggregations: [count]
 )",
-                           "test-views.yaml");
+                           "test-views.yaml").views();
   start();
   const std::string key = kView + "|380/flood|" + std::to_string(kBase);
   auto revisions = [&] {

@@ -42,6 +42,11 @@ class RecordingSink : public Sink {
   kafka::fakes::Outbox outbox;
 };
 
+/// The views of a views file's text (ConfigError when invalid).
+inline std::vector<ViewConfig> parse_views(std::string_view yaml, const std::string& file) {
+  return views::Catalog::parse(yaml, file).views();
+}
+
 inline Registry test_registry() {
   return Registry({{"380", "Thanh Hoa", "thanh-hoa"}, {"381", "Sam Son", "sam-son"}, {"382", "Bim Son", "bim-son"}},
                   {{"flood", "Flood", "", "", ""}, {"fire", "Fire", "", "", ""}, {"traffic", "Traffic", "", "", ""}});

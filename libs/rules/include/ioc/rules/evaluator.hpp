@@ -31,7 +31,7 @@
 #include "ioc/core/result.hpp"
 #include "ioc/rules/lifecycle.hpp"
 #include "ioc/rules/rule.hpp"
-#include "ioc/rules/view_catalog.hpp"
+#include "ioc/views/catalog.hpp"
 
 namespace ioc::rules {
 
@@ -91,7 +91,7 @@ class Evaluator {
   /// `catalog` and `registry` may be null (then: window shapes come from
   /// the results, and names and categories are not looked up). Both, when
   /// given, must outlive the Evaluator.
-  Evaluator(RuleSet rules, const ViewCatalog* catalog, const Registry* registry, EvaluatorOptions options = {});
+  Evaluator(RuleSet rules, const views::Catalog* catalog, const Registry* registry, EvaluatorOptions options = {});
   ~Evaluator();
   Evaluator(Evaluator&&) noexcept;
   Evaluator& operator=(Evaluator&&) noexcept;
