@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "cap.hpp"
 #include "checkpoint.hpp"
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/log.hpp"
@@ -36,6 +37,7 @@ AlertEvent ended(const AlertEvent& e, TimePoint now) {
 rules::EvaluatorOptions evaluator_options(const Config& cfg) {
   rules::EvaluatorOptions o;
   o.update_interval = cfg.update_interval;
+  o.cap_category = cap_category_for;
   return o;
 }
 

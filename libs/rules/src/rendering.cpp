@@ -12,26 +12,6 @@ namespace ioc::rules {
 
 using namespace detail;
 
-namespace {
-
-// SDM Alert categories to CAP 1.2 <category>.
-std::string cap_category_for(const std::string& sdm, const std::string& sub) {
-  if (sdm == "naturalDisaster") {
-    if (sub == "landslide" || sub == "earthquake") return "Geo";
-    if (sub == "forestFire") return "Fire";
-    return "Met";
-  }
-  if (sdm == "weather") return "Met";
-  if (sdm == "traffic") return "Transport";
-  if (sdm == "environment") return "Env";
-  if (sdm == "health") return "Health";
-  if (sdm == "security") return sub == "buildingFire" ? "Fire" : "Security";
-  if (sdm == "infrastructure") return "Infra";
-  return "Other";
-}
-
-}  // namespace
-
 std::string format_value(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "n/a" : (v > 0 ? "inf" : "-inf");
   char buf[64];
@@ -142,9 +122,9 @@ AlertEvent Evaluator::Impl::make_event(const RuleState& rs, Alert& a, AlertEvent
   }
   ev.scenario = rule.scenario.render(look);
   if (!ev.scenario.empty()) ev.annotations.push_back({"scenario", ev.scenario});
-  ev.annotations.push_back({"cap_category", rule.cap_category.empty()
-                                                ? cap_category_for(ev.category, ev.sub_category)
-                                                : rule.cap_category});
+  std::string cap = rule.cap_category;
+  if (cap.empty() && options.cap_category) cap = options.cap_category(ev.category, ev.sub_category);
+  if (!cap.empty()) ev.annotations.push_back({"cap_category", std::move(cap)});
   if (!rule.event.empty()) ev.annotations.push_back({"event", rule.event});
   ev.starts_at = a.lc.active_at;
   if (state == AlertEvent::State::kResolved || state == AlertEvent::State::kInactive) ev.ends_at = now;
