@@ -9,6 +9,7 @@
 #include "ioc/core/time_format.hpp"
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/dead_letters.hpp"
 #include "open311.hpp"
 
 namespace ioc::intake {
@@ -645,7 +646,8 @@ void Intake::follow_loop() {
     }();
     consumer.assign(all);
     check_caught_up();
-    auto last_commit = std::chrono::steady_clock::now();
+    const kafka::DeadLetters dead_letters(cfg_.deadletter_topic, cfg_.common.service, producer_);
+    MonotonicTime last_commit = clock_.monotonic();
     while (!stop_.load()) {
       for (const kafka::Message& msg : consumer.poll(500, std::chrono::milliseconds(200))) {
         if (msg.topic() == cfg_.topic) {
@@ -669,15 +671,11 @@ void Intake::follow_loop() {
         m_->updates_invalid.Increment();
         log::warn("invalid report status update dead-lettered",
                   {{"partition", msg.partition()}, {"offset", msg.offset()}, {"error", st.error().message}});
-        if (Status q = producer_.produce(cfg_.deadletter_topic, msg.key(), msg.value(), {},
-                                         msg.dead_letter_headers(st.error().message, cfg_.common.service));
-            !q.ok()) {
-          log::error("dead letter not queued", {{"error", q.error().message}, {"offset", msg.offset()}});
-        }
+        (void)dead_letters.send(msg.view(), st.error().message);
       }
       if (!index_ready_.load()) check_caught_up();
-      if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(5)) {
-        last_commit = std::chrono::steady_clock::now();
+      if (clock_.monotonic() - last_commit > std::chrono::seconds(5)) {
+        last_commit = clock_.monotonic();
         std::vector<kafka::TopicPartition> done;
         for (std::size_t p = 0; p < next.size(); ++p) {
           if (next[p] > frontier[p]) done.push_back({cfg_.status_topic, static_cast<std::int32_t>(p), next[p], {}});
