@@ -98,8 +98,9 @@ int run(const Config& cfg) {
     notifier = std::make_unique<Notifier>(cfg.alertmanager, cfg.external_url, *sink, SystemClock::instance(),
                                           front.registry());
   }
-  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), notifier.get(),
-                  box);
+  std::vector<AlertChannel*> channels;
+  if (notifier) channels.push_back(notifier.get());
+  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), channels, box);
   front.on_reload([&] {
     try {
       alerter.replace_rules(load_rules_or_throw(cfg.rule_files, views));

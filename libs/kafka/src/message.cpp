@@ -39,10 +39,6 @@ RecordView Message::view() const {
                     .message = this};
 }
 
-Headers Message::dead_letter_headers(std::string_view reason, std::string_view service) const {
-  return kafka::dead_letter_headers(view(), reason, service);
-}
-
 Headers Message::headers() const {
   Headers out;
   rd_kafka_headers_t* hdrs = nullptr;
