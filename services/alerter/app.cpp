@@ -67,6 +67,12 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
     err << p.errors.size() << " problem(s) found\n";
     return 2;
   }
+  // Counted by the kind's number, named in that order below.
+  static_assert(static_cast<int>(rules::ConditionKind::kThreshold) == 0 &&
+                static_cast<int>(rules::ConditionKind::kRatio) == 1 &&
+                static_cast<int>(rules::ConditionKind::kBaseline) == 2 &&
+                static_cast<int>(rules::ConditionKind::kAbsence) == 3 &&
+                static_cast<int>(rules::ConditionKind::kMembers) == 4);
   std::size_t by_kind[5] = {};
   for (const auto& r : p.rules.rules) ++by_kind[static_cast<int>(r.kind)];
   std::string files_text;

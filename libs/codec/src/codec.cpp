@@ -114,11 +114,44 @@ Error missing(const char* message, const char* field) {
   return invalid_argument(std::string(message) + "." + field + " is required");
 }
 
-// Protobuf enums and domain enums share their numbering (0 = unspecified);
-// values from a newer schema that this build does not know map to unspecified.
+// Protobuf enums and domain enums share their numbering (0 = unspecified),
+// checked here enumerator by enumerator: the casts below rely on it.
+template <typename Domain, typename Wire>
+constexpr bool same_number(Domain d, Wire w) {
+  return static_cast<int>(d) == static_cast<int>(w);
+}
+static_assert(same_number(Channel::kUnspecified, v1::ServiceTransaction::CHANNEL_UNSPECIFIED) &&
+              same_number(Channel::kOnline, v1::ServiceTransaction::CHANNEL_ONLINE) &&
+              same_number(Channel::kCounter, v1::ServiceTransaction::CHANNEL_COUNTER) &&
+              v1::ServiceTransaction::Channel_MAX == v1::ServiceTransaction::CHANNEL_COUNTER);
+static_assert(same_number(TransactionStatus::kUnspecified, v1::ServiceTransaction::STATUS_UNSPECIFIED) &&
+              same_number(TransactionStatus::kSubmitted, v1::ServiceTransaction::STATUS_SUBMITTED) &&
+              same_number(TransactionStatus::kCompleted, v1::ServiceTransaction::STATUS_COMPLETED) &&
+              same_number(TransactionStatus::kOverdue, v1::ServiceTransaction::STATUS_OVERDUE) &&
+              v1::ServiceTransaction::Status_MAX == v1::ServiceTransaction::STATUS_OVERDUE);
+static_assert(same_number(ServiceLevel::kUnspecified, v1::ServiceTransaction::SERVICE_LEVEL_UNSPECIFIED) &&
+              same_number(ServiceLevel::kPartialOnline, v1::ServiceTransaction::SERVICE_LEVEL_PARTIAL_ONLINE) &&
+              same_number(ServiceLevel::kFullOnline, v1::ServiceTransaction::SERVICE_LEVEL_FULL_ONLINE) &&
+              v1::ServiceTransaction::ServiceLevel_MAX == v1::ServiceTransaction::SERVICE_LEVEL_FULL_ONLINE);
+static_assert(same_number(TelemetryKind::kUnspecified, v1::Telemetry::KIND_UNSPECIFIED) &&
+              same_number(TelemetryKind::kBtsHeartbeat, v1::Telemetry::KIND_BTS_HEARTBEAT) &&
+              same_number(TelemetryKind::kWaterLevel, v1::Telemetry::KIND_WATER_LEVEL) &&
+              same_number(TelemetryKind::kRainfall, v1::Telemetry::KIND_RAINFALL) &&
+              same_number(TelemetryKind::kAirQuality, v1::Telemetry::KIND_AIR_QUALITY) &&
+              same_number(TelemetryKind::kPower, v1::Telemetry::KIND_POWER) &&
+              v1::Telemetry::Kind_MAX == v1::Telemetry::KIND_POWER);
+static_assert(same_number(AlertEvent::State::kUnspecified, v1::AlertEvent::STATE_UNSPECIFIED) &&
+              same_number(AlertEvent::State::kFiring, v1::AlertEvent::STATE_FIRING) &&
+              same_number(AlertEvent::State::kResolved, v1::AlertEvent::STATE_RESOLVED) &&
+              same_number(AlertEvent::State::kPending, v1::AlertEvent::STATE_PENDING) &&
+              same_number(AlertEvent::State::kInactive, v1::AlertEvent::STATE_INACTIVE) &&
+              v1::AlertEvent::State_MAX == v1::AlertEvent::STATE_INACTIVE);
+
+// A wire value as the domain enum whose last enumerator is `last`; values
+// from a newer schema that this build does not know map to unspecified.
 template <typename Domain>
-Domain enum_from(int v, int max) {
-  return (v >= 0 && v <= max) ? static_cast<Domain>(v) : static_cast<Domain>(0);
+Domain enum_from(int v, Domain last) {
+  return (v >= 0 && v <= static_cast<int>(last)) ? static_cast<Domain>(v) : static_cast<Domain>(0);
 }
 
 }  // namespace
@@ -243,9 +276,9 @@ Status decode(std::string_view bytes, ServiceTransaction& out) {
   out.id = m.id();
   out.district = m.district();
   out.service_code = m.service_code();
-  out.service_level = enum_from<ServiceLevel>(m.service_level(), 2);
-  out.channel = enum_from<Channel>(m.channel(), 2);
-  out.status = enum_from<TransactionStatus>(m.status(), 3);
+  out.service_level = enum_from(m.service_level(), ServiceLevel::kFullOnline);
+  out.channel = enum_from(m.channel(), Channel::kCounter);
+  out.status = enum_from(m.status(), TransactionStatus::kOverdue);
   out.occurred_at = from_proto(m.occurred_at());
   out.received_at = from_proto(m.received_at());
   out.processing_ms = m.processing_ms();
@@ -277,7 +310,7 @@ Status decode(std::string_view bytes, Telemetry& out) {
   if (!has(present, M::kOccurredAtFieldNumber)) return missing("Telemetry", "occurred_at");
   out.source_id = m.source_id();
   out.district = m.district();
-  out.kind = enum_from<TelemetryKind>(m.kind(), 5);
+  out.kind = enum_from(m.kind(), TelemetryKind::kPower);
   out.value = m.value();
   out.unit = m.unit();
   out.occurred_at = from_proto(m.occurred_at());

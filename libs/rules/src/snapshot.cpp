@@ -44,6 +44,10 @@ void write_lifecycle(Writer& w, const Lifecycle& lc) {
   w.f64(lc.last_value);
 }
 
+// Snapshots store a phase as its number: the numbering is part of the format.
+static_assert(static_cast<int>(Phase::kInactive) == 0 && static_cast<int>(Phase::kPending) == 1 &&
+              static_cast<int>(Phase::kFiring) == 2);
+
 Lifecycle read_lifecycle(ByteReader& r) {
   Lifecycle lc;
   const std::uint8_t phase = r.u8();
