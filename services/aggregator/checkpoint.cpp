@@ -74,8 +74,13 @@ std::map<std::string, std::string> CheckpointAssembler::take() {
 // ---------------------------------------------------------------- store
 
 CheckpointStore::CheckpointStore(std::string group, std::string topic, kafka::Producer& producer,
-                                 kafka::Admin& admin, kafka::Consumer& reader)
-    : group_(std::move(group)), topic_(std::move(topic)), producer_(producer), admin_(admin), reader_(reader) {}
+                                 kafka::Admin& admin, kafka::Consumer& reader, const Clock& clock)
+    : group_(std::move(group)),
+      topic_(std::move(topic)),
+      producer_(producer),
+      admin_(admin),
+      reader_(reader),
+      clock_(clock) {}
 
 Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
   if (partitions_ <= 0) {
@@ -129,9 +134,9 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
   if (assignment.empty()) return out;
   reader_.assign(assignment);
   CheckpointAssembler assembler;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const MonotonicTime deadline = clock_.monotonic() + timeout;
   while (!end.empty()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (clock_.monotonic() >= deadline) {
       reader_.assign({});
       return Error{ErrorCode::kDeadlineExceeded, "reading checkpoints from " + topic_ + " took longer than " +
                                                      std::to_string(timeout.count()) + "ms"};

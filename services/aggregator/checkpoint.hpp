@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ioc/codec/checkpoint.hpp"
+#include "ioc/core/clock.hpp"
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
@@ -77,8 +78,9 @@ class CheckpointStore {
   /// `reader` is a consumer that never joins its group (assign only).
   /// Checkpoints are the consumer group's (record key "<group>/<unit>"):
   /// groups with other views share the state topic without meeting.
+  /// `clock` times reads out.
   CheckpointStore(std::string group, std::string topic, kafka::Producer& producer, kafka::Admin& admin,
-                  kafka::Consumer& reader);
+                  kafka::Consumer& reader, const Clock& clock);
 
   /// The state partition a unit's checkpoints go to (partitions of the
   /// state topic are read from the cluster the first time).
@@ -103,6 +105,7 @@ class CheckpointStore {
   kafka::Producer& producer_;
   kafka::Admin& admin_;
   kafka::Consumer& reader_;
+  const Clock& clock_;
   std::int32_t partitions_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t bytes_written_ = 0;

@@ -63,6 +63,12 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
     err << p.errors.size() << " problem(s) found\n";
     return 2;
   }
+  // Counted by the kind's number, named in that order below.
+  static_assert(static_cast<int>(rules::ConditionKind::kThreshold) == 0 &&
+                static_cast<int>(rules::ConditionKind::kRatio) == 1 &&
+                static_cast<int>(rules::ConditionKind::kBaseline) == 2 &&
+                static_cast<int>(rules::ConditionKind::kAbsence) == 3 &&
+                static_cast<int>(rules::ConditionKind::kMembers) == 4);
   std::size_t by_kind[5] = {};
   for (const auto& r : p.rules.rules) ++by_kind[static_cast<int>(r.kind)];
   std::string files_text;
@@ -94,8 +100,9 @@ int run(const Config& cfg) {
     notifier = std::make_unique<Notifier>(cfg.alertmanager, cfg.external_url, *sink, SystemClock::instance(),
                                           front.registry());
   }
-  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), notifier.get(),
-                  box);
+  std::vector<AlertChannel*> channels;
+  if (notifier) channels.push_back(notifier.get());
+  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), channels, box);
   front.on_reload([&] {
     try {
       alerter.replace_rules(load_rules_or_throw(cfg.rule_files, views));

@@ -80,7 +80,7 @@ Notifier::Notifier(const AlertmanagerConfig& cfg, std::string external_url, Aler
 
 Notifier::~Notifier() { stop(Millis(0)); }
 
-void Notifier::enqueue(const AlertEvent& e, bool resend) {
+void Notifier::notify(const AlertEvent& e, bool resend) {
   {
     std::lock_guard lock(mu_);
     if (queue_.push(e, resend) == DeliveryQueue::Push::kDropped) {

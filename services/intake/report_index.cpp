@@ -6,6 +6,7 @@
 #include "ioc/core/log.hpp"
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/dead_letters.hpp"
 
 namespace ioc::intake {
 
@@ -118,6 +119,7 @@ void ReportIndex::run() {
     }();
     consumer.assign(all);
     check_caught_up();
+    const kafka::DeadLetters dead_letters(cfg_.deadletter_topic, cfg_.common.service, dead_letters_);
     TimePoint last_commit = clock_.now();
     while (!stopping()) {
       for (const kafka::Message& msg : consumer.poll(500, std::chrono::milliseconds(200))) {
@@ -143,11 +145,7 @@ void ReportIndex::run() {
         m_.updates_invalid.Increment();
         log::warn("invalid report status update dead-lettered",
                   {{"partition", msg.partition()}, {"offset", msg.offset()}, {"error", st.error().message}});
-        if (Status q = dead_letters_.produce(cfg_.deadletter_topic, msg.key(), msg.value(), {},
-                                             msg.dead_letter_headers(st.error().message, cfg_.common.service));
-            !q.ok()) {
-          log::error("dead letter not queued", {{"error", q.error().message}, {"offset", msg.offset()}});
-        }
+        (void)dead_letters.send(msg.view(), st.error().message);
       }
       if (!ready_.load()) check_caught_up();
       if (clock_.now() - last_commit > kCommitInterval) {

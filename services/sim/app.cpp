@@ -97,23 +97,24 @@ class StopFlag {
 
 // Calls `emit` `rate` times per second on average, in small batches, until
 // stopped. `emit` may ask for a pause (e.g. Retry-After) by returning it.
+// `clock` must be a real one: the waits between batches are real waits.
 template <typename Emit>
-void paced(double rate, StopFlag& stop, Emit emit) {
+void paced(double rate, const Clock& clock, StopFlag& stop, Emit emit) {
   if (rate <= 0) return;
-  const auto start = std::chrono::steady_clock::now();
+  const MonotonicTime start = clock.monotonic();
   const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(std::clamp(1.0 / rate, 0.005, 0.05)));
   std::uint64_t sent = 0;
   auto next = start;
   while (!stop.wait_until(next)) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = std::chrono::duration<double>(clock.monotonic() - start).count();
     const auto due = static_cast<std::uint64_t>(elapsed * rate);
     std::chrono::milliseconds pause{0};
     while (sent < due && pause.count() == 0) {
       pause = emit();
       ++sent;
     }
-    next = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(tick, pause);
+    next = clock.monotonic() + std::max<std::chrono::steady_clock::duration>(tick, pause);
     if (pause.count() > 0)
       sent = static_cast<std::uint64_t>((elapsed + std::chrono::duration<double>(pause).count()) * rate);
   }
@@ -152,7 +153,7 @@ int run(const Config& cfg) {
       auto& accepted = sent.Add({{"stream", stream}, {"outcome", "accepted"}});
       auto& rejected = sent.Add({{"stream", stream}, {"outcome", "rejected"}});
       auto& retry = sent.Add({{"stream", stream}, {"outcome", "unavailable"}});
-      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+      paced(rate, SystemClock::instance(), stop, [&]() -> std::chrono::milliseconds {
         const std::optional<std::string> body = next(gen, SystemClock::instance().now());
         if (!body) return std::chrono::milliseconds(0);  // no scenario active now
         auto res = client.post("/api/v1/reports", *body, "application/json");
@@ -192,7 +193,7 @@ int run(const Config& cfg) {
       auto& ok = sent.Add({{"stream", stream}, {"outcome", "queued"}});
       auto& failed = sent.Add({{"stream", stream}, {"outcome", "failed"}});
       std::string bytes;
-      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+      paced(rate, SystemClock::instance(), stop, [&]() -> std::chrono::milliseconds {
         const auto record = next(gen, SystemClock::instance().now());
         codec::encode(record, bytes);
         if (producer.produce(topic, record.district, bytes).ok()) {
@@ -228,7 +229,7 @@ int run(const Config& cfg) {
   std::thread timer;
   if (cfg.duration.count() > 0) {
     timer = std::thread([&] {
-      if (!stop.wait_until(std::chrono::steady_clock::now() + cfg.duration)) front.request_stop();
+      if (!stop.wait_until(SystemClock::instance().monotonic() + cfg.duration)) front.request_stop();
     });
   }
   const int sig = front.wait_for_signal();

@@ -193,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     reading_ = false;
     responded_ = false;
+    // Pure measurement: the request's duration, for the HTTP metrics only.
     started_ = std::chrono::steady_clock::now();
     route_ = "unmatched";
     auto context = std::make_shared<RequestContext>();

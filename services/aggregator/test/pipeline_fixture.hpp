@@ -24,9 +24,7 @@ class RecordingSink : public Sink {
     outbox.produce(kafka::topics::kAggregates, key, value);
   }
   void dead_letter(const kafka::RecordView& r, std::string_view reason) override {
-    outbox.produce(kafka::topics::kDeadLetter, r.key, r.value,
-                   kafka::dead_letter_headers(r, r.headers != nullptr ? *r.headers : kafka::Headers{}, reason,
-                                              "ioc-aggregator"));
+    outbox.produce(kafka::topics::kDeadLetter, r.key, r.value, kafka::dead_letter_headers(r, reason, "ioc-aggregator"));
   }
   /// The results produced so far, decoded.
   std::vector<WindowResult> results() const {

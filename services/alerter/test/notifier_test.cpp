@@ -62,14 +62,14 @@ TEST(NotifierTest, RetriesWhileAlertmanagerIsDownAndLosesNothing) {
   prometheus::Registry metrics;
   Notifier n(am_config(), "http://alerter:9102", am, clock, metrics);
   am.down = true;
-  n.enqueue(event("fp1", S::kFiring, 0, 1), false);
-  n.enqueue(event("fp2", S::kFiring, 0, 1), false);
+  n.notify(event("fp1", S::kFiring, 0, 1), false);
+  n.notify(event("fp2", S::kFiring, 0, 1), false);
   EXPECT_FALSE(n.deliver_due());
   EXPECT_EQ(n.depth(), 2u);
   EXPECT_TRUE(n.deliver_due());  // backing off: no second attempt at the same time
   EXPECT_EQ(am.paths.size(), 1u);
   // fp1 resolves while Alertmanager is away: its resolution replaces the firing state.
-  n.enqueue(event("fp1", S::kResolved, 0.5, 2), false);
+  n.notify(event("fp1", S::kResolved, 0.5, 2), false);
   clock.set(at(1));
   EXPECT_FALSE(n.deliver_due());
   am.down = false;
@@ -97,7 +97,7 @@ TEST(NotifierTest, StopDeliversWhatIsQueued) {
   prometheus::Registry metrics;
   Notifier n(am_config(), "", am, SystemClock::instance(), metrics);
   n.start();
-  n.enqueue(event("fp1", S::kResolved, 0, 2), false);
+  n.notify(event("fp1", S::kResolved, 0, 2), false);
   n.stop(5s);
   EXPECT_EQ(n.depth(), 0u);
   std::size_t delivered = 0;
@@ -112,7 +112,7 @@ TEST(NotifierTest, BatchesAreBounded) {
   AlertmanagerConfig cfg = am_config();
   cfg.max_batch = 3;
   Notifier n(cfg, "", am, clock, metrics);
-  for (int i = 0; i < 7; ++i) n.enqueue(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
+  for (int i = 0; i < 7; ++i) n.notify(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
   EXPECT_TRUE(n.deliver_due());
   ASSERT_EQ(am.bodies.size(), 3u);
   EXPECT_EQ(am.bodies[0].size(), 3u);

@@ -20,6 +20,7 @@
 /// published event (restore()). Not thread-safe: one owner thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ struct EvaluatorOptions {
   std::size_t max_sample_ids = 10;
   /// Members named in an alert (kMembers rules).
   std::size_t max_members = 20;
+  /// The alert channel's category (the `cap_category` annotation) of an
+  /// event whose rule names none, from its FIWARE category and sub-category.
+  /// The channel decides its own vocabulary; empty: no such annotation.
+  std::function<std::string(const std::string& category, const std::string& sub_category)> cap_category;
 };
 
 /// What add() did with one result.
