@@ -128,7 +128,7 @@ class ViewsTest(SystemTestCase):
                            20, "the restored window counting on")
         self.assertGreater(after.revision, before.revision)
         text = http("GET", f"{base}/metrics")[2]
-        self.assertEqual(metric(text, "ioc_aggregator_restores_total", {"outcome": "restored"}), 24)  # 6 + 6 + 12 partitions
+        self.assertEqual(metric(text, "ioc_aggregator_restores_total", {"outcome": "restored"}), 30)  # 6 + 6 + 12 + 6 partitions
         self.passed()
 
     def test_changing_one_view_keeps_the_windows_of_the_others(self):
