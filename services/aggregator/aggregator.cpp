@@ -16,6 +16,8 @@ namespace ioc::aggregator {
 namespace {
 
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
+// How often the loop asks the consumer which partitions have records waiting.
+constexpr auto kUnreadInterval = std::chrono::milliseconds(200);
 
 /// Readiness while nothing is assigned: the topics of the streams with
 /// views, in stream order (the pipeline's topics()).
@@ -466,10 +468,20 @@ void Aggregator::update_gauges() {
   }
 }
 
+void Aggregator::note_unread() {
+  std::vector<kafka::TopicPartition> parts;
+  parts.reserve(units_.size());
+  for (const auto& [id, u] : units_) parts.push_back({u->topic, u->partition, u->next_offset});
+  const std::vector<std::int64_t> unread = consumer_.unread(parts);
+  std::size_t i = 0;
+  for (const auto& [id, u] : units_) u->inputs_waiting = unread[i++] > 0;
+}
+
 bool Aggregator::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   MonotonicTime last_checkpoint = clock_.monotonic();
   auto last_gauges = last_checkpoint;
+  auto last_unread = last_checkpoint;
   std::vector<UnitId> unsealed;
   while (!stop.load()) {
     if (count_delivery_failures()) (void)rewind();
@@ -480,6 +492,12 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
       for (const kafka::Message& m : batch) pipeline_.handle(m.view());
       pipeline_.flush_counts();
       if (health_.has_stats()) apply_stats();
+      // Also right after a stall (a rebalance, a slow restore): the time the
+      // loop stood still while records waited is not silence.
+      if (const MonotonicTime t = clock_.monotonic(); t - last_unread >= kUnreadInterval) {
+        note_unread();
+        last_unread = t;
+      }
       for (auto& [id, u] : units_) {
         if (u->holding) {
           if (u->backfill_below >= 0 || (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to)) continue;

@@ -114,6 +114,9 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   /// commits their offsets.
   void checkpoint(const std::vector<UnitId>& units, bool all);
   void update_gauges();
+  /// Marks the units whose partitions have records the consumer knows of and
+  /// has not returned yet (Unit::inputs_waiting). Under state_mu_.
+  void note_unread();
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
   void apply_stats();

@@ -335,7 +335,7 @@ void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
 
 void Pipeline::advance(Unit& u) {
   if (!u.sealed) return;
-  publish(u, u.engine.advance(now_ms_));
+  publish(u, u.engine.advance(now_ms_, u.inputs_waiting));
   // Evidence close times are in the view's max-event-time terms (end +
   // lateness + out-of-orderness): a view has closed (and emitted) every
   // window with end + lateness <= its watermark, and its watermark +

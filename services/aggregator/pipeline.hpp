@@ -100,6 +100,9 @@ struct Unit {
   /// rule stays off) until it has read up to `catch_up_to`.
   bool holding = false;
   std::int64_t catch_up_to = -1;
+  /// The consumer knows of records of the partition not read yet: the
+  /// quiet-partition rule waits (a reader behind is not a quiet source).
+  bool inputs_waiting = false;
   std::int64_t last_record_ms = 0;  // the last record read (record_identity)
   std::uint64_t last_record_id = 0;
   /// Revision epoch of what this unit publishes (see pipeline.cpp). It

@@ -57,6 +57,7 @@ HOUR = 3_600_000
 SPAN_MS = 28 * HOUR  # event time the stream covers
 TICKS = 1500
 TICK_S = 0.05  # wall time per tick: the stream takes 75 s
+FINALS_WAIT_S = int(os.environ.get("IOC_FINALS_WAIT_S", "120"))
 PER_TICK = {REPORTS: 9.5, TRANSACTIONS: 28.0, TELEMETRY: 40.0, AIR_QUALITY: 3.0}  # records per tick on average
 CATEGORIES = ["flood", "landslide", "fire", "traffic_accident", "road_damage", "pollution", "public_order",
               "utility_outage", "health_emergency", "other"]  # deploy/config/categories.yaml
@@ -403,15 +404,21 @@ class Scenario:
         # Every window closes by the quiet-partition rule (idle_timeout 10 s) once the stream stops.
         results = Results(bootstrap, pb)
         missing = []
+        progress = []  # (seconds, key-windows still without a final), every 10 s: how the finals arrive
 
         def covered():
             results.read()
             missing[:] = [k for k in expected if k not in results.finals]
+            t = round(time.monotonic() - oracle_done)
+            if not progress or t - progress[-1][0] >= 10:
+                progress.append((t, len(missing)))
             return not missing
         try:
-            wait_until(covered, 120, "a final result for every key-window the oracle expects")
+            wait_until(covered, FINALS_WAIT_S, "a final result for every key-window the oracle expects")
         except AssertionError:
-            self.fail(f"{len(missing)} key-windows without a final result, e.g. {missing[:5]}")
+            by_view = collections.Counter(k.split("|")[0] for k in missing)
+            self.fail(f"{len(missing)} key-windows without a final result ({dict(by_view)}), e.g. {missing[:5]}")
+        self.summary["finals_progress"] = progress
         self.summary["finals_s"] = round(time.monotonic() - oracle_done, 1)
         time.sleep(3)  # anything still in flight: duplicates and stray results count too
         results.read()

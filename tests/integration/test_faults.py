@@ -298,13 +298,15 @@ class FaultTest(SystemTestCase):
         pad = "x" * 200
         self.produce([self.report(f"p{i}", "380", now + (i % 50) * 0.01, description=pad) for i in range(32000)],
                      partition=0)
-        lost = wait_until(lambda: metric(self.broker_metrics(), "ioc_broker_group_records_pruned_unread", labels), 30,
-                          "the broker reporting records pruned before the group read them")
         from confluent_kafka import Consumer, TopicPartition
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "it-wm"})
         low, high = c.get_watermark_offsets(TopicPartition(REPORTS, 0), timeout=10)
         c.close()
-        self.assertEqual(lost, low)
+        self.assertGreater(low, 0, "the broker pruned the partition")
+        # The broker's watch samples the offsets every few seconds: a sample
+        # taken while the records were still arriving shows fewer lost.
+        wait_until(lambda: metric(self.broker_metrics(), "ioc_broker_group_records_pruned_unread", labels) == low, 30,
+                   "the broker reporting every record pruned before the group read it")
 
         agg = self.aggregator()
         wait_until(lambda: self.counter(agg, "accepted") == high - low, 60, "every retained record aggregated")

@@ -25,5 +25,7 @@ class KafkaScaleTest(KafkaTestCase):
         scenario.execute(bootstrap=self.bootstrap)
         sys.stderr.write(f"\nkafka scale run: {'PASS' if not scenario.failures else 'FAIL'} "
                          f"{json.dumps(scenario.summary, sort_keys=True)}\n")
+        for failure in scenario.failures:
+            sys.stderr.write(f"  {failure}\n")
         self.assertEqual(scenario.failures, [])
         self.passed()

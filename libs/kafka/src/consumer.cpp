@@ -216,6 +216,30 @@ Status Consumer::commit(const std::vector<TopicPartition>& offsets, std::chrono:
   return {};
 }
 
+std::vector<std::int64_t> Consumer::unread(const std::vector<TopicPartition>& partitions) {
+  std::vector<std::int64_t> out(partitions.size(), -1);
+  if (partitions.empty()) return out;
+  rd_kafka_topic_partition_list_t* list = to_list(partitions);
+  if (rd_kafka_position(rk_, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt && static_cast<std::size_t>(i) < out.size(); ++i) {
+      const auto& el = list->elems[i];
+      const std::int64_t position = el.err == RD_KAFKA_RESP_ERR_NO_ERROR && el.offset >= 0
+                                        ? el.offset
+                                        : partitions[static_cast<std::size_t>(i)].offset;
+      std::int64_t low = -1;
+      std::int64_t high = -1;
+      if (position < 0 ||
+          rd_kafka_get_watermark_offsets(rk_, el.topic, el.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0) {
+        continue;
+      }
+      out[static_cast<std::size_t>(i)] = std::max<std::int64_t>(high - position, 0);
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return out;
+}
+
 Result<std::vector<TopicPartition>> Consumer::committed(const std::vector<TopicPartition>& partitions,
                                                         std::chrono::milliseconds timeout) {
   rd_kafka_topic_partition_list_t* list = to_list(partitions);

@@ -244,14 +244,14 @@ EventOutcome Engine::add(ViewId view, const Event& event, Placement* placement) 
   return EventOutcome::kAccepted;
 }
 
-std::span<const WindowResult> Engine::advance(std::int64_t now_ms) {
+std::span<const WindowResult> Engine::advance(std::int64_t now_ms, bool inputs_waiting) {
   Impl& m = *impl_;
   m.raw.clear();
   m.offsets.clear();
   m.values.clear();
   m.samples.clear();
   for (auto& v : m.views) {
-    const std::int64_t wm = v->tracker.advance(now_ms);
+    const std::int64_t wm = v->tracker.advance(now_ms, inputs_waiting);
     EngineSink sink(m, *v, wm, v->tracker.now());
     v->state->close(wm, sink);
     if (v->core.early) v->state->emit_early(v->tracker.now(), sink);

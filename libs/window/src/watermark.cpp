@@ -66,7 +66,7 @@ std::size_t WatermarkTracker::active_partitions() const {
       std::count_if(partitions_.begin(), partitions_.end(), [&](const Partition& p) { return is_active(p); }));
 }
 
-std::int64_t WatermarkTracker::advance(std::int64_t now_ms) {
+std::int64_t WatermarkTracker::advance(std::int64_t now_ms, bool inputs_waiting) {
   // Past the last valid event time by more than any window, so every window can close.
   now_ms = std::clamp(now_ms, kMinEventTimeMs, kMaxEventTimeMs + 4 * kMaxDurationMs);
   if (!now_known_) {
@@ -77,6 +77,10 @@ std::int64_t WatermarkTracker::advance(std::int64_t now_ms) {
     for (auto& p : partitions_) p.last_event_now_ms = now_ms;
   }
   now_ = std::max(now_, now_ms);
+  if (inputs_waiting) {
+    for (auto& p : partitions_) p.last_event_now_ms = now_;
+    last_any_event_now_ = now_;
+  }
 
   bool any_active = false;
   std::int64_t min_active = kMaxEventTimeMs;

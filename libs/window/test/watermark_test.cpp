@@ -101,6 +101,22 @@ TEST(WatermarkTest, ForgottenProcessingTimeIsNotSilence) {
   EXPECT_EQ(restored.advance(170'100), 169'100);  // then quiet for idle_timeout
 }
 
+// Regression: a reader that stood still (a long rebalance, a slow restore)
+// while its partition's records waited took the stall for silence; the
+// watermark jumped to processing time and the waiting records were late.
+TEST(WatermarkTest, TimeWhileRecordsWaitUnreadIsNotSilence) {
+  WatermarkTracker w(1'000, 10'000);
+  w.assign(0);
+  w.advance(100'000);
+  w.observe(0, 50'000);
+  EXPECT_EQ(w.advance(100'100), 49'000);
+  EXPECT_EQ(w.advance(130'000, true), 49'000);  // 30 s without a record, but records are waiting
+  EXPECT_EQ(w.active_partitions(), 1U);
+  w.observe(0, 50'500);                          // the waiting records arrive: not late
+  EXPECT_EQ(w.advance(139'000), 49'500);         // heard from at 130'000
+  EXPECT_EQ(w.advance(140'000), 139'000);        // then quiet for idle_timeout with nothing waiting
+}
+
 // Whether a record is late depends on the records before it, not on when
 // advance() ran: a replay in one batch judges as a live run in many did.
 TEST(WatermarkTest, EventTimeMovesTheWatermarkWithoutAdvance) {

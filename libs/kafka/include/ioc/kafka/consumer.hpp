@@ -125,6 +125,14 @@ class Consumer {
   Status commit(const std::vector<TopicPartition>& offsets,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  /// Per partition, the records the client knows of and poll() has not
+  /// returned yet: the log end from the last fetch response minus the read
+  /// position (control records, e.g. transaction markers, count as read).
+  /// A partition's `offset` is where reading starts, for when poll() has
+  /// returned nothing of it yet (negative: unknown). -1 where the log end
+  /// or the position is unknown. Never waits on the network.
+  [[nodiscard]] std::vector<std::int64_t> unread(const std::vector<TopicPartition>& partitions);
+
   /// Committed offsets and metadata of the group for `partitions` (blocks
   /// up to `timeout`; offset kOffsetStored when the group has none).
   [[nodiscard]] Result<std::vector<TopicPartition>> committed(const std::vector<TopicPartition>& partitions,

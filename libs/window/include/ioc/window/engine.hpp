@@ -129,8 +129,9 @@ class Engine {
   /// watermark reached (final results, then purge) and emits rate-limited early
   /// results. Returns this call's results sorted by (view, end, key, start); the
   /// span and the values/samples it points to stay valid until the next call
-  /// of any non-const method.
-  std::span<const WindowResult> advance(std::int64_t now_ms);
+  /// of any non-const method. `inputs_waiting`: the caller knows records of its
+  /// partitions wait unread, so no partition counts as idle (see watermark.hpp).
+  std::span<const WindowResult> advance(std::int64_t now_ms, bool inputs_waiting = false);
 
   // ----- queries (queryable state)
   std::int64_t watermark(ViewId view) const;

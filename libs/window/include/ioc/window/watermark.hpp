@@ -4,7 +4,8 @@
 /// Partition watermark = max event time seen on that partition − out_of_orderness.
 /// Operator watermark = min over assigned partitions that are active (delivered an
 /// event within idle_timeout of processing time). Partitions idle longer stop
-/// holding it back. When every assigned partition is idle (or none is assigned
+/// holding it back (unless its records are known to wait unread: a reader
+/// that fell behind is not a quiet source). When every assigned partition is idle (or none is assigned
 /// and nothing arrived for idle_timeout), the watermark follows processing time:
 /// max(partition watermarks, now − out_of_orderness), so quiet keys still close.
 /// The operator watermark never moves backwards. Event time moves it in
@@ -50,7 +51,10 @@ class WatermarkTracker {
   /// Returns the watermark the event's lateness is judged against.
   std::int64_t observe(std::int32_t partition, std::int64_t event_time_ms);
   /// Moves processing time forward (never back) and recomputes the watermark.
-  std::int64_t advance(std::int64_t now_ms);
+  /// `inputs_waiting`: records of these partitions are known to wait unread
+  /// (the reader is behind: a stalled poll loop, a rebalance, a moving
+  /// leader), so the time passing is not silence and no partition idles.
+  std::int64_t advance(std::int64_t now_ms, bool inputs_waiting = false);
   /// Forgets processing time: the next advance() counts as the first, so the
   /// partitions, and the events observed before it, count as heard from then.
   void forget_now() { now_known_ = false; }
