@@ -162,6 +162,10 @@ struct Evaluator::Impl {
   bool alert_labels(const Rule& rule, const std::vector<Label>& group, std::vector<Label>& out) const;
   static std::string key_of(const std::vector<Label>& labels);
   std::uint32_t alert_for(RuleState& rs, const std::vector<Label>& labels, std::int64_t now);
+  /// Restoring a changed rule: attaches the series `s` of the old definition
+  /// to the new one with only its silence (last_heard); false when it was
+  /// never heard from or no longer fits the rule.
+  bool keep_silence(RuleState& rs, Series& s);
   void touch(RuleState& rs, std::uint32_t alert);
   Ingest add(const WindowResult& r, TimePoint now_tp);
   Ingest apply(RuleState& rs, Series& s, const WindowResult& r, std::int64_t start, std::int64_t end, std::int64_t now);

@@ -64,6 +64,25 @@ Lifecycle read_lifecycle(ByteReader& r) {
 
 }  // namespace
 
+bool Evaluator::Impl::keep_silence(RuleState& rs, Series& s) {
+  // What the data said about silence holds whatever the rule's definition:
+  // without it, every alert of an edited absence rule would count silence
+  // from its creation and fire at once. The windows were read for the old
+  // definition (its values, its grouping): the new one reads them anew.
+  const Rule& rule = *rs.rule;
+  std::vector<Label> grouped;
+  if (s.last_heard == kNever || !matches(rule, s.labels) || !alert_labels(rule, s.labels, grouped)) return false;
+  if (rule.kind == ConditionKind::kMembers) {
+    const std::string* m = label_value(s.labels, rule.members.label);
+    if (m == nullptr) return false;
+    s.member = *m;
+  }
+  s.recent.clear();
+  s.history.clear();
+  s.alert = alert_for(rs, grouped, s.last_heard);
+  return true;
+}
+
 // ---------------------------------------------------------------- snapshot
 
 std::string Evaluator::Impl::snapshot() const {
@@ -200,8 +219,13 @@ Status Evaluator::Impl::restore_snapshot(std::string_view bytes) {
         h.revision = revision();
         h.value = r.f64();
       }
-      if (!same || old_alert >= alert_map.size()) continue;
-      s.alert = alert_map[old_alert];
+      if (target == nullptr) continue;
+      if (same) {
+        if (old_alert >= alert_map.size()) continue;
+        s.alert = alert_map[old_alert];
+      } else if (!keep_silence(*target, s)) {
+        continue;
+      }
       std::string key;
       for (const Label& l : s.labels) append_key(key, l);
       const auto idx = static_cast<std::uint32_t>(target->series.size());

@@ -108,6 +108,43 @@ TEST_F(SnapshotTest, AChangedRuleKeepsItsAlertsButNotItsWindows) {
   EXPECT_EQ(states(events), "resolved");  // no data under the new definition yet
 }
 
+// Regression: changing absent_for from 60s to 90s and reloading raised
+// "silent for 59m55s" for every station heard a moment ago: the changed
+// rule's series were dropped, and silence counted from each alert's creation.
+TEST_F(SnapshotTest, AnEditedAbsenceRuleKeepsWhenEachSeriesWasLastHeard) {
+  const std::string old_rule = R"y(rules:
+  - name: StationSilent
+    view: station_5m
+    match: {kind: bts_heartbeat}
+    group_by: [district, source_id]
+    absent_for: 60s
+    category: infrastructure
+    annotations: {summary: "{{source_id}} silent for {{silent_for}}"}
+    scenario: x
+)y";
+  std::string new_rule = old_rule;
+  new_rule.replace(new_rule.find("absent_for: 60s"), 15, "absent_for: 90s");
+  const std::vector<Label> station{{"district", "384"}, {"source_id", "s1"}, {"kind", "bts_heartbeat"}};
+  Evaluator a = make(old_rule);
+  std::vector<AlertEvent> events;
+  // Heard for an hour, window after window; the last record read at 3590 s.
+  for (int w = 0; w < 12; ++w) {
+    (void)a.add(result("station_5m", station, w * 300, 300, 1, 5, {}, {}, w * 300 + 290), at(w * 300 + 291));
+  }
+  a.evaluate_all(at(3591), events);
+  ASSERT_EQ(states(events), "");
+
+  Evaluator b = make(new_rule);
+  ASSERT_TRUE(b.restore_snapshot(a.snapshot()).ok());
+  b.evaluate_all(at(3595), events);
+  EXPECT_EQ(states(events), "") << (events.empty() ? "" : events[0].summary);
+  b.evaluate_all(at(3590 + 89), events);
+  EXPECT_EQ(states(events), "");
+  b.evaluate_all(at(3590 + 91), events);
+  ASSERT_EQ(states(events), "firing");  // 90 s after the last record, under the new definition
+  EXPECT_EQ(events[0].summary, "s1 silent for 91s");
+}
+
 TEST_F(SnapshotTest, RestoringFromPublishedEventsPreventsASecondFiring) {
   // The alerter published "firing" and died before its next checkpoint.
   Evaluator a = make(surge_rule());
