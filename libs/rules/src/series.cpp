@@ -268,9 +268,13 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
         life = static_cast<std::int64_t>(v[static_cast<std::size_t>(rs.i_heartbeat)] * 1000.0);
       }
     } else if (new_records) {
-      // When the aggregator had read up to: replayed old results are old news.
+      // When the aggregator had read up to (replayed old results are old
+      // news), and never past the window's end: its records are older. A
+      // final published a window plus its lateness after its last record
+      // said "heard at the watermark" and delayed a silence alert by that
+      // much. (Exact: a heartbeat value, e.g. max of occurred_at.)
       const std::int64_t wm = to_epoch_ms(r.watermark);
-      life = wm > 0 ? std::min(wm, now) : now;
+      life = std::min(wm > 0 ? wm : now, end);
     }
     life = std::min(life, now);
     if (life > s.last_heard) {

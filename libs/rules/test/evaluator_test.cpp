@@ -470,6 +470,21 @@ TEST_F(EvaluatorTest, AStationThatFallsSilentFiresAndResolvesWhenHeardAgain) {
   EXPECT_EQ(states(events), "firing,resolved");
 }
 
+// Regression: a window's final result arriving after its slot was pruned
+// counted as "heard at the watermark", a window plus its lateness after the
+// records in it: a 12-minute outage raised no alert, a 20-minute one fired
+// 13 minutes in.
+TEST_F(EvaluatorTest, AFinalAfterItsWindowWasPrunedIsNotHeardAfterTheWindowEnds) {
+  Evaluator e = make(kSilentRule);
+  std::vector<AlertEvent> events;
+  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1, 2, {}, {}, 250), at(251));
+  // The final (with records the early result had not counted) long after the window closed.
+  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1u << 31 | 2, 3, {}, {}, 900), at(901));
+  e.evaluate_all(at(901), events);
+  ASSERT_EQ(states(events), "firing");  // its records are older than 300 s: 601 s of silence
+  EXPECT_EQ(events[0].value, 601);
+}
+
 TEST_F(EvaluatorTest, ReplayedOldResultsAreNotSignsOfLife) {
   Evaluator e = make(kSilentRule);
   std::vector<AlertEvent> events;
