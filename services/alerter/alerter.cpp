@@ -42,13 +42,13 @@ rules::EvaluatorOptions evaluator_options(const Config& cfg) {
 }  // namespace
 
 Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatalog& views, const Registry& registry,
-                 const Clock& clock, prometheus::Registry& metrics, Notifier* notifier, AlertViewBox& box)
+                 const Clock& clock, prometheus::Registry& metrics, std::vector<Notifier*> notifiers, AlertViewBox& box)
     : cfg_(cfg),
       views_(views),
       registry_(registry),
       clock_(clock),
       metrics_(std::make_unique<Metrics>(metrics)),
-      notifier_(notifier),
+      notifiers_(std::move(notifiers)),
       box_(box),
       evaluator_(std::move(rules), &views, &registry, evaluator_options(cfg)),
       producer_(cfg.common.kafka, kafka::Producer::Options{.linger = std::chrono::milliseconds(1),
@@ -240,8 +240,8 @@ void Alerter::restore() {
     publish(resolutions);
   }
   // Alertmanager hears the current state at once (it deduplicates).
-  if (notifier_ != nullptr) {
-    for (const AlertEvent& e : book_.notifiable(now, cfg_.alertmanager.resolved_retention)) notifier_->enqueue(e, false);
+  if (!notifiers_.empty()) {
+    for (const AlertEvent& e : book_.notifiable(now, cfg_.alertmanager.resolved_retention)) notify(e, false);
   }
   restored_ = true;
   view_dirty_ = true;
@@ -403,7 +403,7 @@ void Alerter::publish(std::vector<AlertEvent>& events) {
     log::info("alert " + std::string(to_string(e.state)),
               {{"rule", e.rule}, {"id", e.id}, {"fingerprint", e.fingerprint}, {"revision", e.revision},
                {"value", e.value}, {"summary", e.summary}});
-    if (notifier_ != nullptr && is_notified(e)) notifier_->enqueue(e, false);
+    if (is_notified(e)) notify(e, false);
     view_dirty_ = true;
     checkpoint_due_ = true;
   }
@@ -461,8 +461,12 @@ void Alerter::resolve_orphans(TimePoint now) {
 void Alerter::resend(TimePoint now) {
   book_.prune(now, cfg_.alertmanager.resolved_retention);
   view_dirty_ = true;
-  if (notifier_ == nullptr) return;
-  for (const AlertEvent& e : book_.notifiable(now, cfg_.alertmanager.resolved_retention)) notifier_->enqueue(e, true);
+  if (notifiers_.empty()) return;
+  for (const AlertEvent& e : book_.notifiable(now, cfg_.alertmanager.resolved_retention)) notify(e, true);
+}
+
+void Alerter::notify(const AlertEvent& e, bool resend) {
+  for (Notifier* n : notifiers_) n->enqueue(e, resend);
 }
 
 void Alerter::checkpoint(TimePoint now, bool commit) {

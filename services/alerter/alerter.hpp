@@ -56,10 +56,11 @@ struct Metrics;
 
 class Alerter : public kafka::RebalanceListener {
  public:
-  /// `notifier` may be null (no Alertmanager). `views`, `registry`,
-  /// `clock`, `notifier` and `box` must outlive the Alerter.
+  /// `notifiers`: one per Alertmanager instance, each told every alert
+  /// (none: no Alertmanager). `views`, `registry`, `clock`, the notifiers
+  /// and `box` must outlive the Alerter.
   Alerter(const Config& cfg, rules::RuleSet rules, const rules::ViewCatalog& views, const Registry& registry,
-          const Clock& clock, prometheus::Registry& metrics, Notifier* notifier, AlertViewBox& box);
+          const Clock& clock, prometheus::Registry& metrics, std::vector<Notifier*> notifiers, AlertViewBox& box);
   ~Alerter() override;
 
   /// Restores, then reads, evaluates and publishes until `stop`; then
@@ -103,6 +104,8 @@ class Alerter : public kafka::RebalanceListener {
   void resolve_orphans(TimePoint now);
   void apply_new_rules(TimePoint now);
   void resend(TimePoint now);
+  /// Queues `e` at every Alertmanager instance.
+  void notify(const AlertEvent& e, bool resend);
   /// Hands the state to the writer thread; `commit` also commits the
   /// offsets to the consumer group (for operators' lag views).
   void checkpoint(TimePoint now, bool commit);
@@ -115,7 +118,7 @@ class Alerter : public kafka::RebalanceListener {
   const Registry& registry_;
   const Clock& clock_;
   std::unique_ptr<Metrics> metrics_;
-  Notifier* notifier_;
+  std::vector<Notifier*> notifiers_;
   AlertViewBox& box_;
   rules::Evaluator evaluator_;
   AlertBook book_;
