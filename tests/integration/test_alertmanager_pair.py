@@ -5,39 +5,22 @@ alert fires and is notified; one Alertmanager is killed (SIGKILL) and the
 alert resolves meanwhile: the resolution still reaches the receiver, through
 the instance that is left, and the alerter reports the dead one as down."""
 
-import os
-import tempfile
+import json
 import unittest
 
 from harness import free_port, http, metric, wait_until
-from test_alerter import ALERTMANAGER, AlerterTestCase
+from test_alerter import AlerterTestCase
 
 
 class AlertmanagerPairTest(AlerterTestCase):
     def start_clustered(self, port, gossip, peer_gossip):
-        config = self.write("alertmanager-pair.yml", f"""route:
-  receiver: hook
-  group_by: ['...']
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:{self.webhook.port}/
-        send_resolved: true
-""")
-        storage = tempfile.mkdtemp(prefix="am-", dir=self.system.workdir)
-        return self.system.start_external(
-            [ALERTMANAGER, f"--config.file={config}", f"--storage.path={storage}",
-             f"--web.listen-address=127.0.0.1:{port}", f"--cluster.listen-address=127.0.0.1:{gossip}",
-             f"--cluster.advertise-address=127.0.0.1:{gossip}", f"--cluster.peer=127.0.0.1:{peer_gossip}",
-             "--cluster.peer-timeout=1s", "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=2s"],
-            f"alertmanager-{port}")
+        return self.launch_alertmanager(
+            port, [f"--cluster.listen-address=127.0.0.1:{gossip}", f"--cluster.advertise-address=127.0.0.1:{gossip}",
+                   f"--cluster.peer=127.0.0.1:{peer_gossip}", "--cluster.peer-timeout=1s",
+                   "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=2s"])
 
     def cluster_size(self, port):
         status, _, body = http("GET", f"http://127.0.0.1:{port}/api/v2/status", timeout=2)
-        import json
         return status == 200 and len(json.loads(body)["cluster"].get("peers") or [])
 
     def test_the_resolution_arrives_with_one_alertmanager_killed(self):

@@ -8,11 +8,9 @@ variables filled in, must parse and return data through Prometheus' HTTP
 API, and every metric it names must be one the services export."""
 
 import glob
-import http.server as http_server
 import json
 import os
 import random
-import threading
 import time
 import unittest
 import urllib.parse
@@ -20,6 +18,7 @@ import urllib.parse
 from harness import (CONFIG, DISTRICTS, SOURCE, SystemTestCase, free_port, http, intake_args, produce, proto_modules,
                      wait_until)
 from metric_names import exported_metrics, series_names
+from test_alerter import Webhook
 
 DASHBOARDS = sorted(glob.glob(os.path.join(SOURCE, "deploy/grafana/dashboards/*.json")))
 VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "5m", "$district": ".*"}
@@ -37,28 +36,6 @@ def fill(expr):
     return expr
 
 
-class AlertmanagerStandIn:
-    """Answers POST /api/v2/alerts with 200, as Alertmanager does."""
-
-    def __init__(self):
-        class Handler(http_server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class GrafanaDashboardsTest(SystemTestCase):
     def test_every_panel_query_returns_data(self):
         self.assertEqual(len(DASHBOARDS), 2)
@@ -73,7 +50,7 @@ class GrafanaDashboardsTest(SystemTestCase):
                 for series in series_names(expr):
                     self.assertIn(series, known, f"{name} / {title}: {series} is not exported")
 
-        am = AlertmanagerStandIn()
+        am = Webhook()  # answers the alerter's POSTs with 200, as Alertmanager does
         self.addCleanup(am.close)
         bootstrap = f"127.0.0.1:{free_port()}"
         _, bport = self.start_broker(bootstrap)
