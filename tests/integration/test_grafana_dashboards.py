@@ -70,7 +70,8 @@ class GrafanaDashboardsTest(SystemTestCase):
         ports["sim"] = free_port()
         self.system.start("ioc-sim", *common, "--set", f"http.listen=127.0.0.1:{ports['sim']}",
                           "--set", f"sim.intake=127.0.0.1:{ports['intake']}", "--set", "sim.reports_per_second=5",
-                          "--scenario", "flood", "--start", "0s", "--seed", "7")
+                          "--scenario", "flood", "--district", DISTRICTS[0], "--start", "0s", "--seed", "7").wait_http(
+            f"http://127.0.0.1:{ports['sim']}/readyz")
 
         # Two hours of history, so that hourly and 5-minute windows are final.
         pb = proto_modules(self.system.workdir)
