@@ -1,7 +1,7 @@
 // ioc::rules::Evaluator throughput: 1,000 rules over 10,000 series, against
 // a no-op evaluation loop over the same alerts measured in the same run.
 //
-// Workload: one view grouped by [district, station], 100 districts x 100
+// Workload: one view grouped by [district, source_id], 100 districts x 100
 // stations = 10,000 series. Each rule matches one district (10 rules per
 // district), so every series feeds 10 rules. The rules mix the condition
 // kinds: 600 thresholds (with hysteresis) and 200 ratios with a minimum
@@ -39,16 +39,16 @@ constexpr int kStations = 100;
 constexpr int kRulesPerDistrict = 10;
 constexpr std::int64_t kT0 = 1'700'000'000'000;
 
-ViewCatalog views() {
-  return ViewCatalog::parse(R"y(
+views::Catalog views() {
+  return views::Catalog::parse(R"y(
 views:
   station_1m:
-    group_by: [district, station]
+    source: telemetry
+    group_by: [district, source_id]
     window: {tumbling: 1m}
-    aggregations: [count, {name: ok, count_where: {status: ok}}, {name: level, max: value}]
+    aggregations: [count, {name: ok, count_where: {kind: bts_heartbeat}}, {name: level, max: value}]
 )y",
-                            "bench-views.yaml")
-      .value();
+                               "bench-views.yaml");
 }
 
 std::string rules_yaml() {
@@ -59,17 +59,17 @@ std::string rules_yaml() {
       const char* cond = nullptr;
       switch (k) {
         case 0: case 1: case 2: case 3: case 4: case 5:
-          cond = "    group_by: [district, station]\n    value: level\n    fire: \">= 80\"\n    clear: \"< 70\"\n";
+          cond = "    group_by: [district, source_id]\n    value: level\n    fire: \">= 80\"\n    clear: \"< 70\"\n";
           break;
         case 6: case 7:
-          cond = "    group_by: [district, station]\n    ratio: [ok, count]\n    require: {count: \">= 10\"}\n"
+          cond = "    group_by: [district, source_id]\n    ratio: [ok, count]\n    require: {count: \">= 10\"}\n"
                  "    fire: \"< 0.5\"\n    clear: \">= 0.6\"\n";
           break;
         case 8:
-          cond = "    group_by: [district, station]\n    absent_for: 5m\n";
+          cond = "    group_by: [district, source_id]\n    absent_for: 5m\n";
           break;
         default:
-          cond = "    group_by: [district]\n    members: {label: station, absent_for: 5m}\n    fire: \">= 5\"\n";
+          cond = "    group_by: [district]\n    members: {label: source_id, absent_for: 5m}\n    fire: \">= 5\"\n";
           break;
       }
       std::snprintf(buf, sizeof buf,
@@ -86,7 +86,7 @@ std::string rules_yaml() {
 WindowResult result(int d, int s, std::uint32_t revision, double level) {
   WindowResult r;
   r.view = "station_1m";
-  r.group = {{"district", "d" + std::to_string(d)}, {"station", "s" + std::to_string(s)}};
+  r.group = {{"district", "d" + std::to_string(d)}, {"source_id", "s" + std::to_string(s)}};
   r.window_start = from_epoch_ms(kT0);
   r.window_end = from_epoch_ms(kT0 + 60'000);
   r.revision = revision;
@@ -98,7 +98,7 @@ WindowResult result(int d, int s, std::uint32_t revision, double level) {
 }
 
 struct Fixture {
-  ViewCatalog catalog = views();
+  views::Catalog catalog = views();
   Evaluator evaluator;
   Fixture() : evaluator(load(catalog)) {
     for (int d = 0; d < kDistricts; ++d) {
@@ -109,7 +109,7 @@ struct Fixture {
     std::vector<AlertEvent> out;
     evaluator.evaluate_all(from_epoch_ms(kT0 + 10'000), out);  // the firing ones fire once, here
   }
-  static Evaluator load(const ViewCatalog& c) {
+  static Evaluator load(const views::Catalog& c) {
     Parsed p = parse_rules(rules_yaml(), "bench-rules.yaml", &c);
     if (!p.ok()) {
       std::fprintf(stderr, "%s\n", p.errors[0].to_string().c_str());

@@ -68,3 +68,11 @@ function(ioc_add_bench)
   ioc_target_defaults(${ARG_NAME})
   set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 endfunction()
+
+# `cmake --build build --target tidy`: clang-tidy (.clang-tidy) over the
+# project's sources, through scripts/tidy.sh.
+add_custom_target(tidy
+  COMMAND ${CMAKE_COMMAND} -E env IOC_BUILD_DIR=${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}/scripts/tidy.sh
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+  USES_TERMINAL
+  COMMENT "clang-tidy")

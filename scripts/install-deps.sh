@@ -23,6 +23,7 @@ test_pkgs=(
   # deploy/: the Debian package (lintian, systemd-analyze, systemd-sysusers),
   # the Compose file (docker-compose config; no container engine is needed)
   lintian fakeroot systemd docker-compose
+  clang-tidy            # scripts/tidy.sh
 )
 
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (only a

@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "ioc/codec/codec.hpp"
-#include "ioc/core/check.hpp"
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
@@ -17,6 +16,20 @@ namespace ioc::aggregator {
 namespace {
 
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
+
+/// Readiness while nothing is assigned: the topics of the streams with
+/// views, in stream order (the pipeline's topics()).
+std::string unassigned_reason(const Config& cfg) {
+  std::string topics;
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    const auto stream = static_cast<Stream>(s);
+    if (std::none_of(cfg.views.begin(), cfg.views.end(), [&](const ViewConfig& v) { return v.stream == stream; })) {
+      continue;
+    }
+    topics += (topics.empty() ? "" : ", ") + std::string(topic_of(stream));
+  }
+  return "no partitions of " + topics + " assigned (consumer group " + cfg.group_id + ")";
+}
 
 /// Cooperative rebalancing unless configured otherwise: a replica joining
 /// or leaving moves only the partitions that change owner, and the others
@@ -52,8 +65,8 @@ std::set<std::string> Aggregator::replaced_logs(const std::map<std::string, Chec
   reader_.assign(probe);
   std::set<std::string> waiting;
   for (const auto& tp : probe) waiting.insert(unit_key(tp.topic, tp.partition));
-  const auto deadline = std::chrono::steady_clock::now() + kFlushTimeout;
-  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+  const MonotonicTime deadline = clock_.monotonic() + kFlushTimeout;
+  while (!waiting.empty() && clock_.monotonic() < deadline) {
     for (const kafka::Message& m : reader_.poll(100, std::chrono::milliseconds(100))) {
       const std::string unit = unit_key(m.topic(), m.partition());
       if (m.error() != 0 || !waiting.contains(unit)) continue;
@@ -81,8 +94,12 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
       admin_(cfg.common.kafka),
       reader_(cfg.common.kafka, {.group_id = cfg.group_id + ".state-reader"}),
       cluster_(admin_),
-      progress_("records", cfg.stall_timeout),
-      store_(cfg.group_id, cfg.state_topic, producer_, admin_, reader_),
+      health_("records", cfg.stall_timeout, unassigned_reason(cfg),
+              {metrics_->lag, metrics_->broker_reachable, metrics_->consumer_errors}, &cluster_),
+      dead_letters_(cfg.deadletter_topic, cfg.common.service,
+                    [this](const std::string& topic, std::string_view key, std::string_view value,
+                           const kafka::Headers& headers) { return produce(topic, key, value, headers); }),
+      store_(cfg.group_id, cfg.state_topic, producer_, admin_, reader_, clock),
       pipeline_(cfg, registry, *metrics_, *this),
       units_(pipeline_.units()),
       topics_(pipeline_.topics()) {
@@ -92,59 +109,31 @@ Aggregator::Aggregator(const Config& cfg, const Registry& registry, const Clock&
 Aggregator::~Aggregator() = default;
 
 metrics::Readiness Aggregator::readiness() const {
-  if (assigned_count_.load() == 0) {
-    std::string topics;
-    for (const auto& t : topics_) topics += (topics.empty() ? "" : ", ") + t;
-    return {false, "no partitions of " + topics + " assigned (consumer group " + cfg_.group_id + ")"};
-  }
-  std::lock_guard lock(ready_mu_);
-  if (!not_ready_.empty()) return {false, not_ready_};
+  std::string why = health_.not_ready();
+  if (!why.empty()) return {false, std::move(why)};
   return {};
 }
 
-void Aggregator::on_stats(const kafka::ConsumerStats& stats) { pending_stats_ = stats; }
-
-void Aggregator::apply_stats(const kafka::ConsumerStats& stats) {
+void Aggregator::apply_stats() {
   std::vector<kafka::TopicPartition> positions;
-  for (const kafka::PartitionStats& st : stats.partitions) {
-    const auto stream = stream_of(st.topic);
-    if (!stream) continue;
-    auto it = units_.find({*stream, st.partition});
-    if (it == units_.end()) continue;
-    const Unit& u = *it->second;
-    // Nothing read yet (-1): the lag is taken from the client's fetch
-    // position. That position is never the unit's own: the client fetches
-    // ahead into its queue (up to queued.min.messages), so records below it
-    // may not have been handled yet, and a checkpoint at it would skip them.
-    positions.push_back({u.topic, u.partition, u.next_offset});
-  }
-  const auto now = std::chrono::steady_clock::now();
-  progress_.update(stats, positions, now);
-  std::set<UnitId> exported;
-  for (const kafka::PartitionLag& l : progress_.lags()) {
-    metrics_->lag.Add({{"topic", l.topic}, {"partition", std::to_string(l.partition)}}).Set(static_cast<double>(l.lag));
-    exported.insert({*stream_of(l.topic), l.partition});
-  }
-  for (const UnitId& id : lag_exported_) {
-    if (!exported.contains(id)) {
-      const prometheus::Labels l{{"topic", topic_of(id.first)}, {"partition", std::to_string(id.second)}};
-      metrics_->lag.Remove(&metrics_->lag.Add(l));
-    }
-  }
-  lag_exported_ = std::move(exported);
-  metrics_->broker_reachable.Set(progress_.reachable() ? 1 : 0);
-  broker_reachable_ = progress_.reachable();
-  if (auto change = cluster_.observe(progress_.reachable(), now)) on_cluster_changed(*change);
-  std::lock_guard lock(ready_mu_);
-  not_ready_ = progress_.verdict();
-  if (not_ready_.empty() && !unrestored_.empty()) {
-    not_ready_ = "checkpoints of " + std::to_string(unrestored_.size()) + " partitions not read yet: trying again";
-  }
-  if (not_ready_.empty() && outputs_lost_) not_ready_ = "outputs were lost: recomputing them from the last checkpoints";
-  if (not_ready_.empty() && outputs_waiting_since_ && now - *outputs_waiting_since_ >= cfg_.stall_timeout) {
-    not_ready_ = "outputs not acknowledged by the broker for " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *outputs_waiting_since_).count()) +
-                 "s: results wait in memory, nothing is checkpointed past them";
+  // Nothing read yet (-1): the lag is taken from the client's fetch
+  // position. That position is never the unit's own: the client fetches
+  // ahead into its queue (up to queued.min.messages), so records below it
+  // may not have been handled yet, and a checkpoint at it would skip them.
+  for (const auto& [id, u] : units_) positions.push_back({u->topic, u->partition, u->next_offset});
+  const MonotonicTime now = clock_.monotonic();
+  if (auto change = health_.apply(positions, now)) on_cluster_changed(*change);
+  if (!health_.progress().verdict().empty()) return;
+  if (!unrestored_.empty()) {
+    health_.set_not_ready("checkpoints of " + std::to_string(unrestored_.size()) +
+                          " partitions not read yet: trying again");
+  } else if (outputs_lost_) {
+    health_.set_not_ready("outputs were lost: recomputing them from the last checkpoints");
+  } else if (outputs_waiting_since_ && now - *outputs_waiting_since_ >= cfg_.stall_timeout) {
+    health_.set_not_ready(
+        "outputs not acknowledged by the broker for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *outputs_waiting_since_).count()) +
+        "s: results wait in memory, nothing is checkpointed past them");
   }
 }
 
@@ -183,7 +172,7 @@ void Aggregator::on_assigned(std::vector<kafka::TopicPartition>& partitions) {
 }
 
 Status Aggregator::restore_units(std::vector<kafka::TopicPartition>& partitions) {
-  const auto started = std::chrono::steady_clock::now();
+  const MonotonicTime started = clock_.monotonic();
   std::set<std::string> replaced;
   std::vector<std::string> keys;
   for (const auto& tp : partitions) keys.push_back(unit_key(tp.topic, tp.partition));
@@ -286,10 +275,10 @@ Status Aggregator::restore_units(std::vector<kafka::TopicPartition>& partitions)
                                      {"catch_up_to", u->catch_up_to},
                                      {"epoch", static_cast<std::int64_t>(u->epoch)}});
   }
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double took = std::chrono::duration<double>(clock_.monotonic() - started).count();
   metrics_->restore_seconds.Set(took);
   metrics_->assigned.Set(static_cast<double>(units_.size()));
-  assigned_count_ = units_.size();
+  health_.set_assigned(units_.size());
   return {};
 }
 
@@ -301,8 +290,8 @@ bool Aggregator::rewind() {
   // epoch, so the recomputed results rank above everything published so
   // far. The producer keeps its queue: it delivers in order per partition,
   // so nothing older lands after what is recomputed.
-  const auto now = std::chrono::steady_clock::now();
-  if (!progress_.reachable() || now < next_rewind_) return false;
+  const MonotonicTime now = clock_.monotonic();
+  if (!health_.reachable() || now < next_rewind_) return false;
   std::set<UnitId> ids = unrestored_;
   for (const UnitId& id : pipeline_.unit_ids()) ids.insert(id);
   std::vector<kafka::TopicPartition> parts;
@@ -338,10 +327,6 @@ bool Aggregator::rewind() {
   return true;
 }
 
-void Aggregator::on_error(const kafka::ConsumerError& error) {
-  metrics_->consumer_errors.Add({{"error", error.code}}).Increment();
-}
-
 void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions) {
   std::vector<UnitId> ids;
   for (const auto& tp : partitions) {
@@ -352,12 +337,11 @@ void Aggregator::on_revoked(const std::vector<kafka::TopicPartition>& partitions
   std::lock_guard state(state_mu_);
   for (const UnitId& id : ids) {
     if (pipeline_.find(id) == nullptr) continue;
-    const prometheus::Labels l{{"topic", topic_of(id.first)}, {"partition", std::to_string(id.second)}};
-    if (lag_exported_.erase(id) > 0) metrics_->lag.Remove(&metrics_->lag.Add(l));
+    health_.forget(topic_of(id.first), id.second);
     pipeline_.drop_unit(id);
   }
   metrics_->assigned.Set(static_cast<double>(units_.size()));
-  assigned_count_ = units_.size();
+  health_.set_assigned(units_.size());
 }
 
 // ---------------------------------------------------------------- outputs
@@ -369,12 +353,7 @@ void Aggregator::result(std::string_view key, std::string_view value) {
 }
 
 void Aggregator::dead_letter(const kafka::RecordView& record, std::string_view reason) {
-  IOC_CHECK_MSG(current_ != nullptr && current_->offset() == record.offset, "dead letters come from handle()");
-  if (Status s = produce(cfg_.deadletter_topic, record.key, record.value,
-                         current_->dead_letter_headers(reason, cfg_.common.service));
-      !s.ok()) {
-    log::error("dead letter not queued", {{"error", s.error().message}, {"reason", std::string(reason)}});
-  }
+  (void)dead_letters_.send(record, reason);
 }
 
 Status Aggregator::produce(const std::string& topic, std::string_view key, std::string_view value,
@@ -390,10 +369,7 @@ Status Aggregator::produce(const std::string& topic, std::string_view key, std::
       outputs_lost_ = true;
       return s;
     }
-    {
-      std::lock_guard lock(ready_mu_);
-      not_ready_ = "output queue full: waiting for the broker to take results";
-    }
+    health_.set_not_ready("output queue full: waiting for the broker to take results");
     (void)producer_.flush(std::chrono::milliseconds(100));
   }
 }
@@ -408,7 +384,7 @@ void Aggregator::checkpoint(const std::vector<UnitId>& ids, bool all) {
     if (all || it->second->dirty || it->second->checkpointed != it->second->next_offset) due.push_back(id);
   }
   if (due.empty()) return;
-  if (!broker_reachable_) {
+  if (!health_.reachable()) {
     // Waiting for flush timeouts here would stop polling, and with it the
     // statistics that tell /readyz about the outage.
     metrics_->checkpoints.Add({{"outcome", "skipped"}}).Increment();
@@ -419,7 +395,7 @@ void Aggregator::checkpoint(const std::vector<UnitId>& ids, bool all) {
   if (Status s = producer_.flush(kFlushTimeout); !s.ok() || count_delivery_failures()) {
     metrics_->checkpoints.Add({{"outcome", "skipped"}}).Increment();
     if (!s.ok()) log::warn("checkpoint skipped: outputs not acknowledged", {{"error", s.error().message}});
-    if (!outputs_waiting_since_) outputs_waiting_since_ = std::chrono::steady_clock::now();
+    if (!outputs_waiting_since_) outputs_waiting_since_ = clock_.monotonic();
     return;
   }
   outputs_waiting_since_.reset();
@@ -492,7 +468,7 @@ void Aggregator::update_gauges() {
 
 bool Aggregator::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
-  auto last_checkpoint = std::chrono::steady_clock::now();
+  MonotonicTime last_checkpoint = clock_.monotonic();
   auto last_gauges = last_checkpoint;
   std::vector<UnitId> unsealed;
   while (!stop.load()) {
@@ -501,16 +477,9 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
     pipeline_.set_now(to_epoch_ms(clock_.now()));
     {
       std::lock_guard state(state_mu_);
-      for (const kafka::Message& m : batch) {
-        current_ = &m;
-        pipeline_.handle(m.view());
-      }
-      current_ = nullptr;
+      for (const kafka::Message& m : batch) pipeline_.handle(m.view());
       pipeline_.flush_counts();
-      if (pending_stats_) {
-        apply_stats(*pending_stats_);
-        pending_stats_.reset();
-      }
+      if (health_.has_stats()) apply_stats();
       for (auto& [id, u] : units_) {
         if (u->holding) {
           if (u->backfill_below >= 0 || (u->catch_up_to >= 0 && u->next_offset < u->catch_up_to)) continue;
@@ -525,7 +494,7 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
     }
     // A unit's epoch is stored before it publishes under it.
     if (!unsealed.empty()) checkpoint(std::exchange(unsealed, {}), true);
-    const auto t = std::chrono::steady_clock::now();
+    const MonotonicTime t = clock_.monotonic();
     if (t - last_checkpoint >= cfg_.checkpoint_interval) {
       checkpoint(pipeline_.unit_ids(), false);
       last_checkpoint = t;

@@ -39,8 +39,9 @@
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/cluster_watch.hpp"
 #include "ioc/kafka/consumer.hpp"
+#include "ioc/kafka/consumer_health.hpp"
+#include "ioc/kafka/dead_letters.hpp"
 #include "ioc/kafka/producer.hpp"
-#include "ioc/kafka/progress.hpp"
 #include "ioc/metrics/endpoints.hpp"
 #include "ioc/window/engine.hpp"
 #include "pipeline.hpp"
@@ -88,8 +89,8 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
 
   void on_assigned(std::vector<kafka::TopicPartition>& partitions) override;
   void on_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
-  void on_error(const kafka::ConsumerError& error) override;
-  void on_stats(const kafka::ConsumerStats& stats) override;
+  void on_error(const kafka::ConsumerError& error) override { health_.on_error(error); }
+  void on_stats(const kafka::ConsumerStats& stats) override { health_.on_stats(stats); }
 
  private:
   // Sink: the pipeline's outputs, produced.
@@ -115,7 +116,7 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   void update_gauges();
   /// Counts new producer delivery failures; true once any output was lost.
   bool count_delivery_failures();
-  void apply_stats(const kafka::ConsumerStats& stats);
+  void apply_stats();
   /// The broker is another cluster: reads every input partition from the
   /// start of its new log.
   void on_cluster_changed(const kafka::ClusterChange& change);
@@ -130,30 +131,22 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   kafka::Admin admin_;
   kafka::Consumer reader_;  // assign only: checkpoints, and logs checked against them
   kafka::ClusterWatch cluster_;  // asks admin_
-  kafka::ProgressWatch progress_;
+  kafka::ConsumerHealth health_;
+  kafka::DeadLetters dead_letters_;
   CheckpointStore store_;
   Pipeline pipeline_;  // owns the units, labels and the record path
   const std::map<UnitId, std::unique_ptr<Unit>>& units_;  // pipeline_'s
   const std::vector<std::string>& topics_;                // subscribed: pipeline_'s
-  const kafka::Message* current_ = nullptr;  // the record the pipeline handles (its headers go to dead letters)
-  std::atomic<std::size_t> assigned_count_{0};
-  std::atomic<std::size_t> restoring_count_{0};
   std::uint64_t delivery_failures_seen_ = 0;
   bool outputs_lost_ = false;
   /// Assigned partitions whose checkpoints could not be read yet: they
   /// have no unit, and rewind() restores them with the others.
   std::set<UnitId> unrestored_;
   /// A rewind that failed is tried again from then on.
-  std::chrono::steady_clock::time_point next_rewind_{};
+  MonotonicTime next_rewind_{};
   const std::atomic<bool>* stop_ = nullptr;  // run()'s
   /// Since when checkpoints wait for outputs the broker has not acknowledged.
-  std::optional<std::chrono::steady_clock::time_point> outputs_waiting_since_;
-
-  std::optional<kafka::ConsumerStats> pending_stats_;
-  std::set<UnitId> lag_exported_;
-  bool broker_reachable_ = true;
-  mutable std::mutex ready_mu_;
-  std::string not_ready_;
+  std::optional<MonotonicTime> outputs_waiting_since_;
   /// Held by the poll thread while it changes engines, and by queries.
   mutable std::mutex state_mu_;
 };

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "ioc/core/log.hpp"
-#include "ioc/http/client.hpp"
 
 namespace ioc::aggregator {
 
@@ -14,40 +13,7 @@ http::Response json_error(http::Status status, const std::string& message) {
   return http::make_response(status, boost::json::serialize(boost::json::object{{"error", message}}));
 }
 
-/// Adds the windows and partitions other replicas own to `out`
-/// (`target` is this request's target, which they answer with local=1).
-void ask_peers(const std::vector<std::string>& peers, const std::string& target, boost::json::object& out) {
-  boost::json::array errors;
-  for (const std::string& peer : peers) {
-    // "http://host:port"
-    std::string_view rest = peer;
-    if (rest.starts_with("http://")) rest.remove_prefix(7);
-    const auto colon = rest.rfind(':');
-    const std::string host(rest.substr(0, colon));
-    const int port = colon == std::string_view::npos ? 80 : std::atoi(std::string(rest.substr(colon + 1)).c_str());
-    http::Client client(host, static_cast<std::uint16_t>(port), std::chrono::seconds(2));
-    auto r = client.get(target + (target.find('?') == std::string::npos ? "?" : "&") + "local=1");
-    std::string error;
-    if (!r.ok()) {
-      error = r.error().message;
-    } else if (r->result() != http::Status::ok) {
-      error = "HTTP " + std::to_string(r->result_int());
-    } else {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(r->body(), ec);
-      if (ec || !v.is_object()) {
-        error = "not a view answer";
-      } else {
-        for (auto& w : v.as_object()["windows"].as_array()) out["windows"].as_array().push_back(w);
-        for (auto& p : v.as_object()["partitions"].as_array()) out["partitions"].as_array().push_back(p);
-      }
-    }
-    if (!error.empty()) errors.push_back({{"peer", peer}, {"error", error}});
-  }
-  out["peer_errors"] = std::move(errors);
-}
-
-void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggregator) {
+void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggregator, const PeerQuery& peers) {
   router.add(http::Verb::get, "/api/v1/views", "views",
              [&cfg](const http::Request&, const http::Params&, http::Responder res) {
                boost::json::array views;
@@ -65,7 +31,7 @@ void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggre
                res.send(http::make_response(http::Status::ok, boost::json::serialize(views)));
              });
   router.add(http::Verb::get, "/api/v1/views/{view}", "view",
-             [&cfg, &aggregator](const http::Request& req, const http::Params& params, http::Responder res) {
+             [&aggregator, &peers](const http::Request& req, const http::Params& params, http::Responder res) {
                ViewQuery q;
                q.view = params.front().second;
                bool local = false;
@@ -86,10 +52,12 @@ void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggre
                                                                                         : http::Status::bad_request,
                                             answer.error().message));
                }
-               if (local || cfg.peers.empty()) return res.send(http::make_response(http::Status::ok, *answer));
-               auto out = boost::json::parse(*answer).as_object();
-               ask_peers(cfg.peers, std::string(target), out);
-               res.send(http::make_response(http::Status::ok, boost::json::serialize(out)));
+               if (local || peers.empty()) return res.send(http::make_response(http::Status::ok, *answer));
+               // Answered when the peers have: the loop serves other requests meanwhile.
+               peers.ask(std::string(target), boost::json::parse(*answer).as_object(),
+                         [res](boost::json::object out) {
+                           res.send(http::make_response(http::Status::ok, boost::json::serialize(out)));
+                         });
              });
 }
 
@@ -106,7 +74,8 @@ int run(const Config& cfg) {
   const Registry registry = daemon::load_registry(cfg.common);
   daemon::Front front(cfg.common);
   Aggregator aggregator(cfg, registry, SystemClock::instance(), front.registry());
-  add_routes(front.router(), cfg, aggregator);
+  const PeerQuery peers(front.io(), cfg.peers, cfg.peer_timeout);
+  add_routes(front.router(), cfg, aggregator, peers);
   front.start([&aggregator] { return aggregator.readiness(); });
   std::atomic<bool> stop{false};
   bool healthy = true;

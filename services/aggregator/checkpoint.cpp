@@ -3,18 +3,12 @@
 #include <charconv>
 #include <set>
 
+#include "ioc/core/hash.hpp"
 #include "ioc/core/log.hpp"
-#include "ioc/v1/aggregator_state.pb.h"
 
 namespace ioc::aggregator {
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 bool parse_u32(std::string_view s, std::uint32_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -28,59 +22,19 @@ std::string unit_key(std::string_view topic, std::int32_t partition) {
 }
 
 std::uint64_t record_identity(std::string_view key, std::size_t value_size, std::int64_t timestamp_ms) {
-  std::uint64_t h = fnv1a(key);
-  h = (h ^ value_size) * 1099511628211ULL;
-  return (h ^ static_cast<std::uint64_t>(timestamp_ms)) * 1099511628211ULL;
+  const std::uint64_t h = fnv1a_word(value_size, fnv1a(key, kFnv1aShortBasis));
+  return fnv1a_word(static_cast<std::uint64_t>(timestamp_ms), h);
 }
 
 std::string encode_checkpoint(const Checkpoint& c) {
-  v1::AggregatorCheckpoint m;
-  m.set_topic(c.topic);
-  m.set_partition(c.partition);
-  m.set_next_offset(c.next_offset);
-  m.set_engine(c.engine.data(), c.engine.size());
-  for (const auto& k : c.keys) {
-    auto* pk = m.add_keys();
-    pk->set_view(k.view);
-    pk->set_key(k.key);
-    for (const auto& v : k.values) pk->add_values(v);
-  }
-  for (const auto& s : c.samples) {
-    auto* ps = m.add_samples();
-    ps->set_ref(s.ref);
-    ps->set_time_ms(s.time_ms);
-    ps->set_id(s.id);
-  }
-  m.set_created_ms(c.created_ms);
-  for (const auto& v : c.views) m.set_views(m.views() + (m.views().empty() ? "" : ",") + v);
-  m.set_last_record_ms(c.last_record_ms);
-  m.set_last_record_id(c.last_record_id);
-  m.set_epoch(c.epoch);
-  return m.SerializeAsString();
+  std::string out;
+  codec::encode(c, out);
+  return out;
 }
 
 Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
-  v1::AggregatorCheckpoint m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Error{ErrorCode::kDataLoss, "checkpoint is not a valid ioc.v1.AggregatorCheckpoint"};
-  }
   Checkpoint c;
-  c.topic = m.topic();
-  c.partition = m.partition();
-  c.next_offset = m.next_offset();
-  c.engine.assign(m.engine().begin(), m.engine().end());
-  for (const auto& k : m.keys()) c.keys.push_back({k.view(), k.key(), {k.values().begin(), k.values().end()}});
-  for (const auto& s : m.samples()) c.samples.push_back({s.ref(), s.time_ms(), s.id()});
-  c.created_ms = m.created_ms();
-  c.last_record_ms = m.last_record_ms();
-  c.last_record_id = m.last_record_id();
-  c.epoch = m.epoch();
-  std::string_view views = m.views();
-  while (!views.empty()) {
-    const auto comma = views.find(',');
-    c.views.emplace_back(views.substr(0, comma));
-    views = comma == std::string_view::npos ? std::string_view{} : views.substr(comma + 1);
-  }
+  if (Status s = codec::decode(bytes, c); !s.ok()) return s.error();
   return c;
 }
 
@@ -120,8 +74,13 @@ std::map<std::string, std::string> CheckpointAssembler::take() {
 // ---------------------------------------------------------------- store
 
 CheckpointStore::CheckpointStore(std::string group, std::string topic, kafka::Producer& producer,
-                                 kafka::Admin& admin, kafka::Consumer& reader)
-    : group_(std::move(group)), topic_(std::move(topic)), producer_(producer), admin_(admin), reader_(reader) {}
+                                 kafka::Admin& admin, kafka::Consumer& reader, const Clock& clock)
+    : group_(std::move(group)),
+      topic_(std::move(topic)),
+      producer_(producer),
+      admin_(admin),
+      reader_(reader),
+      clock_(clock) {}
 
 Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
   if (partitions_ <= 0) {
@@ -132,7 +91,7 @@ Result<std::int32_t> CheckpointStore::partition_for(std::string_view unit) {
     }
     if (partitions_ <= 0) return Error{ErrorCode::kNotFound, "state topic " + topic_ + " does not exist"};
   }
-  return static_cast<std::int32_t>(fnv1a(unit) % static_cast<std::uint64_t>(partitions_));
+  return static_cast<std::int32_t>(fnv1a(unit, kFnv1aShortBasis) % static_cast<std::uint64_t>(partitions_));
 }
 
 Status CheckpointStore::write(const Checkpoint& c) {
@@ -175,9 +134,9 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::read(const std::vecto
   if (assignment.empty()) return out;
   reader_.assign(assignment);
   CheckpointAssembler assembler;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const MonotonicTime deadline = clock_.monotonic() + timeout;
   while (!end.empty()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (clock_.monotonic() >= deadline) {
       reader_.assign({});
       return Error{ErrorCode::kDeadlineExceeded, "reading checkpoints from " + topic_ + " took longer than " +
                                                      std::to_string(timeout.count()) + "ms"};

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ioc/codec/checkpoint.hpp"
+#include "ioc/core/clock.hpp"
 #include "ioc/core/result.hpp"
 #include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/consumer.hpp"
@@ -30,35 +32,9 @@
 
 namespace ioc::aggregator {
 
-struct Checkpoint {
-  struct Key {
-    std::string view;
-    std::uint64_t key = 0;
-    std::vector<std::string> values;
-    friend bool operator==(const Key&, const Key&) = default;
-  };
-  struct Sample {
-    std::uint64_t ref = 0;
-    std::int64_t time_ms = 0;  // SampleIds close time
-    std::string id;
-    friend bool operator==(const Sample&, const Sample&) = default;
-  };
-  std::string topic;
-  std::int32_t partition = 0;
-  std::int64_t next_offset = 0;  // every record below it is in the state
-  std::vector<std::uint8_t> engine;
-  std::vector<Key> keys;
-  std::vector<Sample> samples;
-  std::int64_t created_ms = 0;
-  std::vector<std::string> views;
-  /// The record at next_offset - 1 (record_identity()), to tell the same
-  /// log from a replaced one.
-  std::int64_t last_record_ms = 0;
-  std::uint64_t last_record_id = 0;
-  /// Revision epoch of the state (see pipeline.cpp); 0 before epochs existed.
-  std::uint32_t epoch = 0;
-  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
-};
+/// One input partition's window state and the offset it includes records
+/// up to; encoded by ioc::codec.
+using Checkpoint = AggregatorCheckpoint;
 
 /// What identifies a record in its log besides its offset: a hash of its
 /// key, size and timestamp (cheap enough for every record).
@@ -102,8 +78,9 @@ class CheckpointStore {
   /// `reader` is a consumer that never joins its group (assign only).
   /// Checkpoints are the consumer group's (record key "<group>/<unit>"):
   /// groups with other views share the state topic without meeting.
+  /// `clock` times reads out.
   CheckpointStore(std::string group, std::string topic, kafka::Producer& producer, kafka::Admin& admin,
-                  kafka::Consumer& reader);
+                  kafka::Consumer& reader, const Clock& clock);
 
   /// The state partition a unit's checkpoints go to (partitions of the
   /// state topic are read from the cluster the first time).
@@ -128,6 +105,7 @@ class CheckpointStore {
   kafka::Producer& producer_;
   kafka::Admin& admin_;
   kafka::Consumer& reader_;
+  const Clock& clock_;
   std::int32_t partitions_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t bytes_written_ = 0;

@@ -20,9 +20,13 @@ Config load_config(config::Source& src) {
   c.delivery_timeout = src.get_duration("aggregator.delivery_timeout", c.delivery_timeout);
   c.stats_interval = src.get_duration("aggregator.stats_interval", c.stats_interval, std::chrono::milliseconds(50));
   c.stall_timeout = src.get_duration("aggregator.stall_timeout", c.stall_timeout, std::chrono::milliseconds(100));
-  c.peers = src.get_list("aggregator.peers", {});
+  for (const std::string& url : src.get_list("aggregator.peers", {})) {
+    c.peers.push_back(parse_peer(url, src.file().value_or("settings"), "aggregator.peers"));
+  }
+  c.peer_timeout =
+      src.get_duration("aggregator.peer_timeout", c.peer_timeout, std::chrono::milliseconds(10));
   daemon::finish(src, "aggregator");
-  c.views = load_views(c.views_file);
+  c.views = views::Catalog::load(c.views_file, "aggregator.views").views();
   return c;
 }
 

@@ -10,7 +10,8 @@
 #include "ioc/config/source.hpp"
 #include "ioc/daemon/daemon.hpp"
 #include "ioc/kafka/client_config.hpp"
-#include "views.hpp"
+#include "peers.hpp"
+#include "record.hpp"
 
 namespace ioc::aggregator {
 
@@ -42,7 +43,9 @@ struct Config {
   std::chrono::milliseconds stall_timeout{30'000};
   /// Other replicas' HTTP base URLs: a view query answers for the whole
   /// group by asking them for the partitions they own.
-  std::vector<std::string> peers;
+  std::vector<Peer> peers;
+  /// How long a view query waits for all peers together.
+  std::chrono::milliseconds peer_timeout{2'000};
 };
 
 Config load_config(config::Source& src);

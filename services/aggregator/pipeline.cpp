@@ -5,6 +5,7 @@
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/check.hpp"
 #include "ioc/core/config_error.hpp"
+#include "ioc/core/hash.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
 #include "metrics.hpp"
@@ -23,11 +24,6 @@ namespace ioc::aggregator {
 // Bit 31 marks the final result, above every early result of its epoch.
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 bool matches(const Record& r, const Match& m) {
   const std::string_view v = r.text(m.field);
@@ -62,8 +58,8 @@ void values_of(const ViewConfig& v, std::span<const double> engine_values, std::
 // ---------------------------------------------------------------- group labels
 
 std::optional<window::GroupKey> GroupLabels::intern(std::size_t view, std::span<const std::string_view> values) {
-  std::uint64_t h = (1469598103934665603ULL ^ view) * 1099511628211ULL;
-  for (std::string_view v : values) h = fnv1a(v, (h ^ 0x1f) * 1099511628211ULL);
+  std::uint64_t h = fnv1a_word(view, kFnv1aShortBasis);
+  for (std::string_view v : values) h = fnv1a(v, fnv1a_word(0x1f, h));
   auto it = labels_.find(h);
   if (it == labels_.end()) {
     labels_.emplace(h, std::vector<std::string>(values.begin(), values.end()));
@@ -127,8 +123,8 @@ Pipeline::Pipeline(const Config& cfg, const Registry& registry, Metrics& metrics
 Pipeline::~Pipeline() = default;
 
 std::optional<Stream> Pipeline::stream_of(std::string_view topic) const {
-  for (Stream s : {Stream::kReports, Stream::kTransactions, Stream::kTelemetry}) {
-    if (topic == topic_of(s)) return s;
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    if (topic == topic_of(static_cast<Stream>(s))) return static_cast<Stream>(s);
   }
   return std::nullopt;
 }
@@ -224,12 +220,7 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (Status s = record_.decode(*stream, m.value, m.timestamp_ms); !s.ok()) {
     return set_aside(m, metrics_.invalid, "invalid record: " + s.error().message);
   }
-  if (!registry_.district_index(record_.district())) {
-    return set_aside(m, metrics_.invalid, "unknown district code '" + record_.district() + "'");
-  }
-  if (*stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) {
-    return set_aside(m, metrics_.invalid, "unknown category '" + std::string(record_.text(Field::kCategory)) + "'");
-  }
+  if (std::string unknown = unknown_value(); !unknown.empty()) return set_aside(m, metrics_.invalid, unknown);
   if (to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
     return set_aside(m, metrics_.beyond_time_bound,
                      "beyond time bound: occurred_at " + format_rfc3339(record_.occurred_at()) + " is more than " +
@@ -243,6 +234,28 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (!out.rejected.empty()) return set_aside(m, metrics_.invalid, "invalid record: " + out.rejected);
   if (!late.empty()) return set_aside(m, metrics_.late, "late for " + late);
   ++(out.matched ? accepted_n_ : unmatched_n_);
+}
+
+std::string Pipeline::unknown_value() const {
+  // Each stream declares which of its fields the registry must know.
+  const auto fields = views::fields_of(record_.stream());
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    const auto id = static_cast<FieldId>(f);
+    switch (fields[f].known) {
+      case views::Known::kAnything: break;
+      case views::Known::kDistrict:
+        if (!registry_.district_index(record_.text(id))) {
+          return "unknown district code '" + std::string(record_.text(id)) + "'";
+        }
+        break;
+      case views::Known::kCategory:
+        if (!registry_.category_index(record_.text(id))) {
+          return "unknown category '" + std::string(record_.text(id)) + "'";
+        }
+        break;
+    }
+  }
+  return {};
 }
 
 Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& m, SampleIds::ViewMask mask,
@@ -272,8 +285,8 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
     ev.key = *key;
     ev.time_ms = record_.time_ms(v.time);
     ev.partition = p;
-    if (v.value_field) ev.value = *record_.number(*v.value_field);
-    if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field));
+    if (v.value_field) ev.value = record_.number(*v.value_field);
+    if (v.distinct_field) ev.distinct_hash = fnv1a(record_.text(*v.distinct_field), kFnv1aShortBasis);
     for (std::size_t c = 0; c < v.count_where.size(); ++c) ev.fields[c] = matches(record_, v.count_where[c]) ? 1 : 0;
     if (v.spec.sample_refs > 0) ev.record_ref = record_ref(p, m.offset);
     window::Placement placed;  // asked for where evidence is kept
@@ -297,7 +310,6 @@ Pipeline::ViewsOutcome Pipeline::add_to_views(Unit& u, const kafka::RecordView& 
         break;
     }
   }
-  u.engine.clear_late_events();  // judged above, per view
   if (kept) u.samples.add(record_ref(p, m.offset), close_ms, record_.id(), kept_by);
   return out;
 }
@@ -315,8 +327,7 @@ void Pipeline::flush_counts() {
 void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
   // Read before, and counted or dead-lettered then: only the views that
   // were not there count it now, and only their lateness is news.
-  if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !registry_.district_index(record_.district()) ||
-      (stream == Stream::kReports && !registry_.category_index(record_.text(Field::kCategory))) ||
+  if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !unknown_value().empty() ||
       to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
     return;
   }
@@ -328,7 +339,6 @@ void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
 void Pipeline::advance(Unit& u) {
   if (!u.sealed) return;
   publish(u, u.engine.advance(now_ms_));
-  u.engine.clear_late_events();
   // Evidence close times are in the view's max-event-time terms (end +
   // lateness + out-of-orderness): a view has closed (and emitted) every
   // window with end + lateness <= its watermark, and its watermark +

@@ -178,6 +178,9 @@ class Pipeline {
   ViewsOutcome add_to_views(Unit& u, const kafka::RecordView& m, SampleIds::ViewMask mask, std::string& late);
   /// A record below the unit's backfill_below, for the backfilled views.
   void backfill(Unit& u, const kafka::RecordView& m, Stream stream);
+  /// Why the decoded record names a district or category the registry does
+  /// not know ("" when it names none).
+  std::string unknown_value() const;
   void set_aside(const kafka::RecordView& r, prometheus::Counter& counter, const std::string& reason);
   void publish(Unit& u, std::span<const window::WindowResult> results);
   void drop_gauges(Unit& u);

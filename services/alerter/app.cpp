@@ -16,13 +16,7 @@
 
 namespace ioc::alerter {
 
-rules::ViewCatalog load_views_or_throw(const std::string& file) {
-  auto views = rules::ViewCatalog::load_file(file);
-  if (!views.ok()) throw ConfigError(file, "alerter.views", views.error().message);
-  return std::move(views).value();
-}
-
-rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const rules::ViewCatalog& views) {
+rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const views::Catalog& views) {
   rules::Parsed p = rules::load_rules(files, &views);
   if (!p.ok()) {
     std::string all;
@@ -57,17 +51,25 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
     err << "usage: ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]\n";
     return 2;
   }
-  auto views = rules::ViewCatalog::load_file(views_file);
-  if (!views.ok()) {
-    err << views.error().message << "\n";
+  views::Catalog views;
+  try {
+    views = views::Catalog::load(views_file, "--views");
+  } catch (const ConfigError& e) {
+    err << e.what() << "\n";
     return 2;
   }
-  rules::Parsed p = rules::load_rules(files, &*views);
+  rules::Parsed p = rules::load_rules(files, &views);
   for (const auto& e : p.errors) err << e.to_string() << "\n";
   if (!p.ok()) {
     err << p.errors.size() << " problem(s) found\n";
     return 2;
   }
+  // Counted by the kind's number, named in that order below.
+  static_assert(static_cast<int>(rules::ConditionKind::kThreshold) == 0 &&
+                static_cast<int>(rules::ConditionKind::kRatio) == 1 &&
+                static_cast<int>(rules::ConditionKind::kBaseline) == 2 &&
+                static_cast<int>(rules::ConditionKind::kAbsence) == 3 &&
+                static_cast<int>(rules::ConditionKind::kMembers) == 4);
   std::size_t by_kind[5] = {};
   for (const auto& r : p.rules.rules) ++by_kind[static_cast<int>(r.kind)];
   std::string files_text;
@@ -79,7 +81,7 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
 }
 
 int run(const Config& cfg) {
-  const rules::ViewCatalog views = load_views_or_throw(cfg.views_file);
+  const views::Catalog views = views::Catalog::load(cfg.views_file, "alerter.views");
   rules::RuleSet rules = load_rules_or_throw(cfg.rule_files, views);
   if (cfg.common.check_only) {
     std::cout << "ioc-alerter: " << rules.rules.size() << " rules OK (" << cfg.rule_files.size() << " file(s))\n";
@@ -95,14 +97,14 @@ int run(const Config& cfg) {
   // One sink and one notifier per Alertmanager instance, as Prometheus sends.
   std::vector<std::unique_ptr<AlertmanagerSink>> sinks;
   std::vector<std::unique_ptr<Notifier>> notifiers;
-  std::vector<Notifier*> outs;
+  std::vector<AlertChannel*> channels;
   for (const AlertmanagerTarget& t : cfg.alertmanager.targets) {
     sinks.push_back(std::make_unique<AlertmanagerSink>(t, cfg.alertmanager.timeout));
     notifiers.push_back(std::make_unique<Notifier>(cfg.alertmanager, t, cfg.external_url, *sinks.back(),
                                                    SystemClock::instance(), front.registry()));
-    outs.push_back(notifiers.back().get());
+    channels.push_back(notifiers.back().get());
   }
-  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), outs, box);
+  Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), channels, box);
   front.on_reload([&] {
     try {
       alerter.replace_rules(load_rules_or_throw(cfg.rule_files, views));

@@ -17,8 +17,7 @@ namespace ioc::alerter {
 int run(const Config& cfg);
 
 /// Loads the rule files against the views; throws ConfigError listing every problem.
-rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const rules::ViewCatalog& views);
-rules::ViewCatalog load_views_or_throw(const std::string& file);
+rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const views::Catalog& views);
 
 /// `ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]`:
 /// prints every problem as file:line:column: field: message (stderr) and

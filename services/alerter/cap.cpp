@@ -60,6 +60,21 @@ std::string number(double v) {
 
 }  // namespace
 
+std::string cap_category_for(const std::string& category, const std::string& sub_category) {
+  if (category == "naturalDisaster") {
+    if (sub_category == "landslide" || sub_category == "earthquake") return "Geo";
+    if (sub_category == "forestFire") return "Fire";
+    return "Met";
+  }
+  if (category == "weather") return "Met";
+  if (category == "traffic") return "Transport";
+  if (category == "environment") return "Env";
+  if (category == "health") return "Health";
+  if (category == "security") return sub_category == "buildingFire" ? "Fire" : "Security";
+  if (category == "infrastructure") return "Infra";
+  return "Other";
+}
+
 std::string cap_time(TimePoint t) {
   std::string s = format_rfc3339(t);  // 2024-07-01T08:30:00.250Z
   return s.substr(0, 19) + "-00:00";

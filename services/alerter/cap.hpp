@@ -27,6 +27,12 @@ struct CapContext {
 
 std::string render_cap(const AlertBook::Episode& episode, const CapContext& ctx);
 
+/// The CAP 1.2 <category> of an alert whose rule names none, from its
+/// FIWARE Smart Data Models Alert category and sub-category (e.g.
+/// naturalDisaster/landslide: Geo); "Other" for what has no better match.
+/// The rules take it as EvaluatorOptions::cap_category.
+std::string cap_category_for(const std::string& category, const std::string& sub_category);
+
 /// "2024-07-01T08:30:00-00:00": CAP's dateTime (seconds, numeric offset).
 std::string cap_time(TimePoint t);
 /// The CAP identifier of the event with revision `revision` of episode `id`.

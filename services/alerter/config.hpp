@@ -11,7 +11,7 @@
 #include "ioc/config/source.hpp"
 #include "ioc/daemon/daemon.hpp"
 #include "ioc/kafka/client_config.hpp"
-#include "ioc/rules/view_catalog.hpp"
+#include "ioc/views/catalog.hpp"
 
 namespace ioc::alerter {
 

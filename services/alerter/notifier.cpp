@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "ioc/codec/json.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
 
@@ -32,13 +33,9 @@ std::string alertmanager_body(const std::vector<AlertEvent>& alerts, TimePoint n
                               const std::string& external_url) {
   boost::json::array arr;
   for (const AlertEvent& e : alerts) {
-    boost::json::object labels;
-    for (const Label& l : e.labels) labels[l.name] = l.value;
-    boost::json::object annotations;
-    for (const Label& a : e.annotations) annotations[a.name] = a.value;
     boost::json::object o;
-    o["labels"] = std::move(labels);
-    o["annotations"] = std::move(annotations);
+    o["labels"] = codec::labels_json(e.labels);
+    o["annotations"] = codec::labels_json(e.annotations);
     o["startsAt"] = format_rfc3339(e.starts_at);
     const bool resolved = e.state == AlertEvent::State::kResolved;
     o["endsAt"] = format_rfc3339(resolved ? e.ends_at : now + 4 * resend_interval);
@@ -85,7 +82,7 @@ Notifier::Notifier(const AlertmanagerConfig& cfg, const AlertmanagerTarget& targ
 
 Notifier::~Notifier() { stop(Millis(0)); }
 
-void Notifier::enqueue(const AlertEvent& e, bool resend) {
+void Notifier::notify(const AlertEvent& e, bool resend) {
   {
     std::lock_guard lock(mu_);
     if (queue_.push(e, resend) == DeliveryQueue::Push::kDropped) {

@@ -8,7 +8,7 @@
 /// each with its own queue and backoff: one instance down delays nothing
 /// at the others. Its metrics carry the label alertmanager=<url>.
 ///
-/// enqueue() and depth() are thread-safe; deliver_due() runs on the
+/// notify() and depth() are thread-safe; deliver_due() runs on the
 /// Notifier's thread (or a test's). stop() tries to deliver what is queued
 /// (resolutions above all) within a deadline, then joins.
 
@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "channel.hpp"
 #include "config.hpp"
 #include "delivery_queue.hpp"
 #include "ioc/core/clock.hpp"
@@ -63,17 +64,18 @@ class AlertmanagerSink final : public AlertSink {
 std::string alertmanager_body(const std::vector<AlertEvent>& alerts, TimePoint now, Millis resend_interval,
                               const std::string& external_url);
 
-class Notifier {
+/// The Alertmanager channel.
+class Notifier final : public AlertChannel {
  public:
   /// Delivers to `target` through `sink` (metrics labelled with its URL).
   Notifier(const AlertmanagerConfig& cfg, const AlertmanagerTarget& target, std::string external_url,
            AlertSink& sink, const Clock& clock, prometheus::Registry& metrics);
-  ~Notifier();
+  ~Notifier() override;
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
   /// Queues an alert's firing or resolved state. `resend`: Alertmanager had it before.
-  void enqueue(const AlertEvent& e, bool resend);
+  void notify(const AlertEvent& e, bool resend) override;
   std::size_t depth() const;
 
   /// Sends the batches due now; returns false when a POST failed.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "ioc/codec/codec.hpp"
 #include "ioc/core/log.hpp"
 
 namespace ioc::intake {
@@ -25,17 +24,7 @@ struct Handoff::Parcel {
   std::optional<kafka::DeliveryReport> outcome;  // the original's, when it came while spooling
 };
 
-/// The replayer's records in flight.
-struct Handoff::Batch {
-  std::vector<SpooledRecord> records;
-  std::vector<std::string> ids;  // "" for a record that is not a report
-  std::vector<char> ok;
-  std::size_t pending = 0;  // outcomes not in yet (under mu_)
-};
-
 namespace {
-
-constexpr auto kReplayPoll = std::chrono::milliseconds(250);
 
 // Takes the answer out, so it runs once (under the Handoff's mutex).
 Handoff::Answer take(Handoff::Answer& a) {
@@ -55,7 +44,16 @@ void log_not_acknowledged(const Outgoing& r, const kafka::DeliveryReport& d, std
 }  // namespace
 
 Handoff::Handoff(Outlet& outlet, Spool* spool, const Clock& clock, HandoffOptions options, HandoffHooks hooks)
-    : outlet_(outlet), spool_(spool), clock_(clock), opts_(options), hooks_(std::move(hooks)) {}
+    : outlet_(outlet), spool_(spool), clock_(clock), opts_(options), hooks_(std::move(hooks)) {
+  if (spool_ == nullptr) return;
+  ReplayHooks replay;
+  replay.delivered = hooks_.delivered;
+  replay.replayed = hooks_.replayed;
+  replay.empty = [this] { on_spool_empty(); };
+  replayer_ = std::make_unique<SpoolReplayer>(
+      outlet_, *spool_, clock_, ReplayOptions{.batch = opts_.replay_batch, .backoff = opts_.replay_backoff},
+      std::move(replay));
+}
 
 Handoff::~Handoff() { stop(); }
 
@@ -132,7 +130,7 @@ void Handoff::on_delivery(const std::shared_ptr<Parcel>& p, const kafka::Deliver
         // The report is on the topic once: its spooled copy is never sent.
         spool_->settle(p->seq);
         if (hooks_.delivered) hooks_.delivered(p->r.id);
-        return;
+        return wake_replayer();  // reports behind it may go now
       }
       log_not_acknowledged(p->r, d, "the spooled copy is sent");
       spool_->release(p->seq);
@@ -201,6 +199,7 @@ void Handoff::on_held(const std::shared_ptr<Parcel>& p, const Status& st, std::u
   if (outcome && outcome->status.ok()) {
     if (st.ok()) spool_->settle(seq);
     if (hooks_.delivered) hooks_.delivered(p->r.id);
+    if (st.ok()) wake_replayer();  // reports behind it may go now
     return;
   }
   if (st.ok() && outcome) {
@@ -245,116 +244,20 @@ void Handoff::spool_it(const std::shared_ptr<Parcel>& p, std::string why) {
   });
 }
 
-bool Handoff::replay_step() {
-  if (spool_ == nullptr) return false;
-  std::shared_ptr<Batch> done;
-  {
-    std::lock_guard lock(mu_);
-    if (batch_) {
-      if (batch_->pending > 0) return false;
-      done = std::move(batch_);
-      batch_.reset();
-    } else if (retry_at_ && clock_.now() < *retry_at_) {
-      return false;
-    }
-  }
-  if (done) {
-    finish(done);
-    return true;
-  }
-  if (spool_->depth() == 0) {
-    bool drained = false;
-    {
-      std::lock_guard lock(mu_);
-      drained = spooling_logged_ && appending_ == 0;
-      if (drained) spooling_logged_ = false;
-    }
-    if (drained) log::info("spool drained: reports go to the broker again");
-    return false;
-  }
-  if (spool_->replayable() == 0 || !outlet_.reachable()) return false;
-  auto records = spool_->peek(opts_.replay_batch);
-  if (!records.ok()) {
-    log::error("spool unreadable; replay paused", {{"error", records.error().message}});
-    std::lock_guard lock(mu_);
-    retry_at_ = clock_.now() + opts_.replay_backoff;
-    return false;
-  }
-  if (records->empty()) return false;  // the oldest one's original is still on its way
-  auto b = std::make_shared<Batch>();
-  b->records = std::move(*records);
-  const std::size_t n = b->records.size();
-  b->ids.resize(n);
-  b->ok.assign(n, 0);
-  b->pending = n;
-  {
-    std::lock_guard lock(mu_);
-    retry_at_.reset();
-    batch_ = b;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const SpooledRecord& rec = b->records[i];
-    Report r;
-    if (Status st = codec::decode(rec.payload, r); !st.ok()) {
-      // Checksummed, so not corruption on disk: a record this build cannot
-      // read. It cannot be delivered as a report; keep it visible.
-      log::error("spooled record is not a report; skipped",
-                 {{"seq", static_cast<std::int64_t>(rec.seq)}, {"error", st.error().message}});
-      std::lock_guard lock(mu_);
-      b->ok[i] = 1;
-      --b->pending;
-      continue;
-    }
-    b->ids[i] = r.id;
-    const Status q = outlet_.produce(r.district, rec.payload, [this, b, i](const kafka::DeliveryReport& d) {
-      std::lock_guard lock(mu_);
-      b->ok[i] = d.status.ok() ? 1 : 0;
-      if (--b->pending == 0) replay_cv_.notify_all();
-    });
-    if (!q.ok()) {
-      std::lock_guard lock(mu_);
-      --b->pending;
-    }
-  }
-  return true;
-}
-
-void Handoff::finish(const std::shared_ptr<Batch>& b) {
-  // The delivered prefix moves the spool's cursor; a record delivered past
-  // a failed one is settled, so the next round (from the failed one) does
-  // not send it again.
-  const std::size_t n = b->records.size();
-  std::size_t prefix = 0;
-  while (prefix < n && b->ok[prefix]) ++prefix;
-  std::size_t delivered = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!b->ok[i]) continue;
-    if (i >= prefix) spool_->settle(b->records[i].seq);
-    if (b->ids[i].empty()) continue;
-    ++delivered;
-    if (hooks_.delivered) hooks_.delivered(b->ids[i]);
-  }
-  if (delivered > 0 && hooks_.replayed) hooks_.replayed(delivered);
-  if (prefix > 0) {
-    if (Status st = spool_->ack(b->records[prefix - 1].seq); !st.ok()) {
-      log::error("spool cursor not written; delivered records may be sent again after a restart",
-                 {{"error", st.error().message}});
-    }
-  }
-  if (prefix < n) {
-    log::warn("spool replay interrupted; retrying", {{"delivered", static_cast<std::int64_t>(delivered)},
-                                                     {"remaining", static_cast<std::int64_t>(spool_->depth())}});
-    std::lock_guard lock(mu_);
-    retry_at_ = clock_.now() + opts_.replay_backoff;
-  }
-}
+bool Handoff::replay_step() { return replayer_ && replayer_->step(); }
 
 void Handoff::wake_replayer() {
+  if (replayer_) replayer_->wake();
+}
+
+void Handoff::on_spool_empty() {
+  bool drained = false;
   {
     std::lock_guard lock(mu_);
-    wake_ = true;
+    drained = spooling_logged_ && appending_ == 0;
+    if (drained) spooling_logged_ = false;
   }
-  replay_cv_.notify_all();
+  if (drained) log::info("spool drained: reports go to the broker again");
 }
 
 void Handoff::start() {
@@ -374,18 +277,7 @@ void Handoff::start() {
       }
     }
   });
-  replay_thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      const bool did = replay_step();
-      lock.lock();
-      if (did || stop_) continue;
-      // Reachability is polled: the producer does not signal it.
-      replay_cv_.wait_for(lock, kReplayPoll, [this] { return stop_ || wake_ || (batch_ && batch_->pending == 0); });
-      wake_ = false;
-    }
-  });
+  replayer_->start();
 }
 
 void Handoff::stop() {
@@ -394,9 +286,8 @@ void Handoff::stop() {
     stop_ = true;
   }
   deadline_cv_.notify_all();
-  replay_cv_.notify_all();
   if (deadline_thread_.joinable()) deadline_thread_.join();
-  if (replay_thread_.joinable()) replay_thread_.join();
+  if (replayer_) replayer_->stop();
 }
 
 }  // namespace ioc::intake

@@ -18,10 +18,9 @@
 /// the producer's own timeout is the deadline: a report it gives up on is
 /// answered 503.
 ///
-/// The replayer sends spooled reports in order, a batch at a time, while a
-/// broker is reachable, never past one whose original is still on its way;
-/// what it delivered is acknowledged to the spool (records delivered past
-/// a failed one are settled, so a later round does not send them twice).
+/// The spool's SpoolReplayer (spool_replayer.hpp) sends spooled reports to
+/// the broker; the Handoff wakes it when a report is spooled, or a held one
+/// settled or released.
 ///
 /// Time comes from the injected clock. expire() and replay_step() each do
 /// one step and never block, for tests; start() runs them on two threads.
@@ -41,22 +40,11 @@
 
 #include "ioc/core/clock.hpp"
 #include "ioc/core/result.hpp"
-#include "ioc/kafka/producer.hpp"
+#include "outlet.hpp"
 #include "spool.hpp"
+#include "spool_replayer.hpp"
 
 namespace ioc::intake {
-
-/// Where reports go: the intake's producer for ioc.reports.v1 (acks=all,
-/// idempotent), or a fake in tests. Thread-safe.
-class Outlet {
- public:
-  virtual ~Outlet() = default;
-  /// Queues one record keyed by `key`; never blocks. `done` runs exactly
-  /// once with the outcome, on any thread, unless an error is returned.
-  virtual Status produce(std::string_view key, std::string_view value, kafka::Producer::OnDelivery done) = 0;
-  /// False only while no broker can be reached at all.
-  virtual bool reachable() const = 0;
-};
 
 /// The answer to one submission: where the report is durable, or why it is
 /// not (nothing was stored: 503).
@@ -116,11 +104,13 @@ class Handoff {
   /// Spools (held) every report whose answer deadline has passed; returns
   /// the next deadline, if any report waits.
   std::optional<TimePoint> expire();
-  /// One step of the replayer: finishes a batch whose outcomes are all in,
-  /// or sends the next one. False when there was nothing to do.
+  /// One step of the replayer (SpoolReplayer::step()); false without a spool.
   bool replay_step();
+  /// The broker may be reachable again: the replayer goes on, if it waits.
+  /// Never blocks.
+  void wake_replayer();
 
-  /// Runs expire() and replay_step() on their own threads until stop().
+  /// Runs expire() and the replayer on their own threads until stop().
   void start();
   /// Stops the threads. Reports still waiting for the broker keep their
   /// callbacks: their answers come with the outcome (or the purge).
@@ -131,14 +121,13 @@ class Handoff {
 
  private:
   struct Parcel;
-  struct Batch;
 
   void on_delivery(const std::shared_ptr<Parcel>& p, const kafka::DeliveryReport& d);
   void on_held(const std::shared_ptr<Parcel>& p, const Status& st, std::uint64_t seq);
   // Spools a report not held (its record failed, or was never produced).
   void spool_it(const std::shared_ptr<Parcel>& p, std::string why);
-  void finish(const std::shared_ptr<Batch>& b);
-  void wake_replayer();
+  // The replayer found the spool empty: says so once after reports went there.
+  void on_spool_empty();
 
   Outlet& outlet_;
   Spool* spool_;
@@ -148,17 +137,13 @@ class Handoff {
 
   mutable std::mutex mu_;
   std::condition_variable deadline_cv_;
-  std::condition_variable replay_cv_;
   std::deque<std::shared_ptr<Parcel>> deadlines_;  // by deadline; answered ones are dropped lazily
   std::size_t waiting_ = 0;
   std::size_t appending_ = 0;  // spool appends not yet on disk
   bool spooling_logged_ = false;
-  std::shared_ptr<Batch> batch_;  // the replayer's batch in flight
-  std::optional<TimePoint> retry_at_;
-  bool wake_ = false;
   bool stop_ = false;
   std::thread deadline_thread_;
-  std::thread replay_thread_;
+  std::unique_ptr<SpoolReplayer> replayer_;  // with a spool
 };
 
 }  // namespace ioc::intake

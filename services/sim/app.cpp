@@ -23,6 +23,7 @@ Config load_config(config::Source& src) {
   c.reports_per_second = src.get_double("sim.reports_per_second", c.reports_per_second, 0, 100'000);
   c.transactions_per_second = src.get_double("sim.transactions_per_second", c.transactions_per_second, 0, 1'000'000);
   c.telemetry_per_second = src.get_double("sim.telemetry_per_second", c.telemetry_per_second, 0, 1'000'000);
+  c.air_quality_per_second = src.get_double("sim.air_quality_per_second", c.air_quality_per_second, 0, 1'000'000);
   c.generator.seed = static_cast<std::uint64_t>(src.get_int("sim.seed", 1, 1, INT64_MAX));
   c.generator.delayed_report_fraction = src.get_double("sim.delayed_report_fraction", 0.02, 0, 1);
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
@@ -96,23 +97,24 @@ class StopFlag {
 
 // Calls `emit` `rate` times per second on average, in small batches, until
 // stopped. `emit` may ask for a pause (e.g. Retry-After) by returning it.
+// `clock` must be a real one: the waits between batches are real waits.
 template <typename Emit>
-void paced(double rate, StopFlag& stop, Emit emit) {
+void paced(double rate, const Clock& clock, StopFlag& stop, Emit emit) {
   if (rate <= 0) return;
-  const auto start = std::chrono::steady_clock::now();
+  const MonotonicTime start = clock.monotonic();
   const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(std::clamp(1.0 / rate, 0.005, 0.05)));
   std::uint64_t sent = 0;
   auto next = start;
   while (!stop.wait_until(next)) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = std::chrono::duration<double>(clock.monotonic() - start).count();
     const auto due = static_cast<std::uint64_t>(elapsed * rate);
     std::chrono::milliseconds pause{0};
     while (sent < due && pause.count() == 0) {
       pause = emit();
       ++sent;
     }
-    next = std::chrono::steady_clock::now() + std::max<std::chrono::steady_clock::duration>(tick, pause);
+    next = clock.monotonic() + std::max<std::chrono::steady_clock::duration>(tick, pause);
     if (pause.count() > 0)
       sent = static_cast<std::uint64_t>((elapsed + std::chrono::duration<double>(pause).count()) * rate);
   }
@@ -127,7 +129,8 @@ int run(const Config& cfg) {
   }
   if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   log::init(cfg.common.service, cfg.common.log_level);
-  daemon::check_topics(cfg.common, {kafka::topics::kTransactions, kafka::topics::kTelemetry});
+  daemon::check_topics(cfg.common,
+                       {kafka::topics::kTransactions, kafka::topics::kTelemetry, kafka::topics::kAirQuality});
   GeneratorOptions options = cfg.generator;
   options.timeline = Timeline(cfg.scenarios, SystemClock::instance().now());
   daemon::Front front(cfg.common);
@@ -150,7 +153,7 @@ int run(const Config& cfg) {
       auto& accepted = sent.Add({{"stream", stream}, {"outcome", "accepted"}});
       auto& rejected = sent.Add({{"stream", stream}, {"outcome", "rejected"}});
       auto& retry = sent.Add({{"stream", stream}, {"outcome", "unavailable"}});
-      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+      paced(rate, SystemClock::instance(), stop, [&]() -> std::chrono::milliseconds {
         const std::optional<std::string> body = next(gen, SystemClock::instance().now());
         if (!body) return std::chrono::milliseconds(0);  // no scenario active now
         auto res = client.post("/api/v1/reports", *body, "application/json");
@@ -190,7 +193,7 @@ int run(const Config& cfg) {
       auto& ok = sent.Add({{"stream", stream}, {"outcome", "queued"}});
       auto& failed = sent.Add({{"stream", stream}, {"outcome", "failed"}});
       std::string bytes;
-      paced(rate, stop, [&]() -> std::chrono::milliseconds {
+      paced(rate, SystemClock::instance(), stop, [&]() -> std::chrono::milliseconds {
         const auto record = next(gen, SystemClock::instance().now());
         codec::encode(record, bytes);
         if (producer.produce(topic, record.district, bytes).ok()) {
@@ -208,11 +211,15 @@ int run(const Config& cfg) {
   std::thread telemetry = kafka_stream(
       "telemetry", cfg.telemetry_per_second, [](Generator& g, TimePoint now) { return g.next_telemetry(now); },
       kafka::topics::kTelemetry);
+  std::thread air_quality = kafka_stream(
+      "air_quality", cfg.air_quality_per_second,
+      [](Generator& g, TimePoint now) { return g.next_air_quality(now); }, kafka::topics::kAirQuality);
 
   log::info("simulator running", {{"intake", cfg.intake_host + ":" + std::to_string(cfg.intake_port)},
                                   {"reports_per_second", cfg.reports_per_second},
                                   {"transactions_per_second", cfg.transactions_per_second},
-                                  {"telemetry_per_second", cfg.telemetry_per_second}});
+                                  {"telemetry_per_second", cfg.telemetry_per_second},
+                                  {"air_quality_per_second", cfg.air_quality_per_second}});
   for (const Scenario& s : cfg.scenarios) {
     log::info("scenario scheduled", {{"scenario", to_string(s.kind)},
                                      {"district", s.district.empty() ? "all" : s.district},
@@ -222,7 +229,7 @@ int run(const Config& cfg) {
   std::thread timer;
   if (cfg.duration.count() > 0) {
     timer = std::thread([&] {
-      if (!stop.wait_until(std::chrono::steady_clock::now() + cfg.duration)) front.request_stop();
+      if (!stop.wait_until(SystemClock::instance().monotonic() + cfg.duration)) front.request_stop();
     });
   }
   const int sig = front.wait_for_signal();
@@ -232,6 +239,7 @@ int run(const Config& cfg) {
   surge.join();
   transactions.join();
   telemetry.join();
+  air_quality.join();
   if (timer.joinable()) timer.join();
   (void)producer.flush(std::chrono::seconds(10));
   front.shutdown_done(0);

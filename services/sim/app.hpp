@@ -1,8 +1,8 @@
 #pragma once
 /// ioc-sim: a stand-in for a province's sources. Citizen reports go through
 /// the intake's HTTP API (as a reporter's app would, honouring 503 +
-/// Retry-After); public-service transactions and telemetry go straight to
-/// their Kafka topics, keyed by district. Rates are events per second.
+/// Retry-After); public-service transactions, telemetry and air-quality
+/// readings go straight to their Kafka topics, keyed by district. Rates are events per second.
 
 #include <chrono>
 #include <string>
@@ -21,6 +21,7 @@ struct Config {
   double reports_per_second = 2;
   double transactions_per_second = 20;
   double telemetry_per_second = 100;
+  double air_quality_per_second = 2;
   GeneratorOptions generator;
   std::chrono::milliseconds duration{0};  // 0: until stopped
   /// `sim.scenario.*` (none when sim.scenario.kind is unset); placed on the

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <cstdio>
 
 #include "ioc/core/time_format.hpp"
@@ -33,6 +34,21 @@ constexpr const char* kDescriptions[] = {"Nước ngập sâu trên đường, x
                                          "Người bị thương cần cấp cứu",
                                          "Sạt lở taluy dương",
                                          "Phản ánh khác"};
+
+// The US EPA air quality index of a PM2.5 concentration (µg/m³, 2012
+// breakpoints): linear between the breakpoints, 500 at most.
+double aqi_of_pm25(double pm25) {
+  struct Band {
+    double c_lo, c_hi, i_lo, i_hi;
+  };
+  static constexpr Band kBands[] = {{0.0, 12.0, 0, 50},       {12.1, 35.4, 51, 100},   {35.5, 55.4, 101, 150},
+                                    {55.5, 150.4, 151, 200},  {150.5, 250.4, 201, 300}, {250.5, 500.4, 301, 500}};
+  const double c = std::floor(std::max(0.0, pm25) * 10) / 10;  // the index truncates to 0.1 µg/m³
+  for (const Band& b : kBands) {
+    if (c <= b.c_hi) return std::round(b.i_lo + (b.i_hi - b.i_lo) * (std::max(c, b.c_lo) - b.c_lo) / (b.c_hi - b.c_lo));
+  }
+  return 500;
+}
 
 }  // namespace
 
@@ -160,6 +176,23 @@ Telemetry Generator::next_telemetry(TimePoint now) {
   }
   m.received_at = now;
   return m;
+}
+
+AirQualityReading Generator::next_air_quality(TimePoint now) {
+  // One station per district, in turn; the provincial city (the first
+  // district) breathes the most traffic.
+  const auto& districts = registry_.districts();
+  const std::size_t i = next_air_station_++ % districts.size();
+  AirQualityReading a;
+  a.district = districts[i].code;
+  a.station_id = "aq-" + a.district;
+  const double median = i == 0 ? 35 : 22;  // µg/m³
+  a.pm25 = std::round(std::lognormal_distribution<double>(std::log(median), 0.35)(rng_) * 10) / 10;
+  a.pm10 = std::round(a.pm25 * std::uniform_real_distribution<double>(1.4, 2.0)(rng_) * 10) / 10;
+  a.aqi = aqi_of_pm25(a.pm25);
+  a.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 1000)(rng_));
+  a.received_at = now;
+  return a;
 }
 
 std::optional<std::string> Generator::next_flood_report_json(TimePoint now) {

@@ -1,7 +1,7 @@
 #pragma once
 /// Generator: plausible synthetic traffic for one province — citizen reports
-/// (as intake JSON bodies), public-service transactions and infrastructure
-/// telemetry. Deterministic for a given seed and sequence of `now` values.
+/// (as intake JSON bodies), public-service transactions, infrastructure
+/// telemetry and air-quality readings. Deterministic for a given seed and sequence of `now` values.
 /// Not thread-safe: one per producing thread.
 
 #include <cstdint>
@@ -40,6 +40,9 @@ class Generator {
   /// The next heartbeat or sensor reading, round-robin over live stations
   /// (stations silenced by a bts-outage are skipped).
   Telemetry next_telemetry(TimePoint now);
+  /// The next reading of a district's air-quality station, round-robin
+  /// over the districts: PM2.5 and PM10 in µg/m³, and the AQI they give.
+  AirQualityReading next_air_quality(TimePoint now);
   /// A flood or landslide report in the district of a flood active at
   /// `now`, or nullopt when none is.
   std::optional<std::string> next_flood_report_json(TimePoint now);
@@ -62,6 +65,7 @@ class Generator {
   std::vector<Station> stations_;
   std::vector<std::string> silent_;
   std::size_t next_station_ = 0;
+  std::size_t next_air_station_ = 0;
   std::uint64_t sequence_ = 0;
 };
 

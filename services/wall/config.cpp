@@ -42,7 +42,10 @@ Config load_config(config::Source& src) {
   s.keepalive = src.get_duration("wall.sse.keepalive", s.keepalive, std::chrono::milliseconds(100));
   s.retry = src.get_duration("wall.sse.retry", s.retry, std::chrono::milliseconds(100));
   s.write_timeout = src.get_duration("wall.sse.write_timeout", s.write_timeout, std::chrono::milliseconds(100));
+  c.views_file = src.get_path("wall.views_file", src.get_string("aggregator.views", "views.yaml"),
+                              daemon::default_config_dir());
   daemon::finish(src, "wall");
+  views::require(views::Catalog::load(c.views_file, "wall.views_file"), needs(w.views));
   return c;
 }
 

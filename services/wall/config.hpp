@@ -17,6 +17,9 @@ struct Config {
   daemon::CommonConfig common;
   WallOptions wall;
   SseOptions sse;
+  /// The aggregator's views (wall.views_file, else aggregator.views): the
+  /// values the wall shows are checked against it at start.
+  std::string views_file;
   std::string title = "IOC operations wall";
   std::string aggregates_topic = kafka::topics::kAggregates;
   std::string alerts_topic = kafka::topics::kAlerts;

@@ -60,7 +60,7 @@ void TopicReader::run(const std::atomic<bool>& stop) {
   o.group_id = cfg_.common.service;  // required by the client; never joined, never committed
   o.stats_interval = std::chrono::milliseconds(1000);
   kafka::Consumer consumer(cfg_.common.kafka, o, this);
-  restore_started_ = std::chrono::steady_clock::now();
+  restore_started_ = clock_.monotonic();
   const std::vector<kafka::TopicPartition> assignment = plan(stop);
   if (stop.load()) return;
   broker_connected_.store(true, std::memory_order_release);
@@ -121,7 +121,7 @@ void TopicReader::check_restored() {
     std::lock_guard lock(shared_.mu);
     s = shared_.state.sizes();
   }
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - restore_started_);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.monotonic() - restore_started_);
   log::info("wall restored from the topics", {{"took_ms", static_cast<std::int64_t>(took.count())},
                                               {"windows", static_cast<std::int64_t>(s.windows)},
                                               {"stations", static_cast<std::int64_t>(s.stations)},

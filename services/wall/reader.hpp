@@ -67,7 +67,7 @@ class TopicReader : public kafka::RebalanceListener {
   std::atomic<bool> restored_{false};
   std::atomic<bool> broker_connected_{false};
   std::string error_;  // scratch
-  std::chrono::steady_clock::time_point restore_started_{};
+  MonotonicTime restore_started_{};
 };
 
 }  // namespace ioc::wall

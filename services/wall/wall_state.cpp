@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ioc/codec/json.hpp"
+#include "wall_labels.hpp"
 
 namespace ioc::wall {
 
@@ -15,41 +16,12 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t ms(TimePoint t) { return to_epoch_ms(t); }
-
-json::value ms_or_null(TimePoint t) {
-  if (ms(t) == 0) return nullptr;
-  return ms(t);
-}
-
-template <typename T>
-json::value or_null(const std::optional<T>& v) {
-  if (!v) return nullptr;
-  return *v;
-}
-
 // Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
 std::string truncate_utf8(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
   std::size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return std::string(s.substr(0, n)) + "…";
-}
-
-int severity_rank(std::string_view s) {
-  if (s == "critical") return 3;
-  if (s == "warning") return 2;
-  if (s == "info") return 1;
-  return 0;
-}
-
-// Unknown severities are shown as info: the alert is still on the wall.
-std::string_view severity_name(std::string_view s) {
-  switch (severity_rank(s)) {
-    case 3: return "critical";
-    case 2: return "warning";
-    default: return "info";
-  }
 }
 
 std::string group_key(const std::vector<Label>& group) {
@@ -61,20 +33,13 @@ std::string group_key(const std::vector<Label>& group) {
   return key;
 }
 
-std::string_view label_of(const std::vector<Label>& labels, std::string_view name) {
-  for (const Label& l : labels) {
-    if (l.name == name) return l.value;
-  }
-  return {};
-}
-
 // A named value of a result; "count" falls back to the result's own count.
 std::optional<double> value_of(const std::vector<WindowResult::Value>& values, std::int64_t count,
                                std::string_view name) {
   for (const WindowResult::Value& v : values) {
     if (v.name == name) return v.value;
   }
-  if (name == "count") return static_cast<double>(count);
+  if (name == value::kCount) return static_cast<double>(count);
   return std::nullopt;
 }
 
@@ -87,6 +52,22 @@ const char* to_string(Feed feed) {
     case Feed::kTelemetry: return "telemetry";
   }
   return "unknown";
+}
+
+std::vector<views::Need> needs(const ViewNames& v) {
+  using namespace value;
+  auto need = [](const char* setting, const std::string& view, std::vector<std::string_view> values,
+                 std::vector<std::string> labels) {
+    return views::Need{std::string("wall.views.") + setting, view, {values.begin(), values.end()}, std::move(labels)};
+  };
+  return {
+      need("reports", v.reports, {}, {"district", "category"}),
+      need("transactions", v.transactions, {kOnline, kCompleted, kOverdue}, {"district"}),
+      need("processing", v.processing, {kProcessingP95}, {"district"}),
+      need("stations", v.stations, {}, {"district", "source_id", "kind"}),
+      need("water_level", v.water_level, {kMax}, {"district", "source_id"}),
+      need("rainfall", v.rainfall, {kSum}, {"district"}),
+  };
 }
 
 const char* to_string(Outcome outcome) {
@@ -171,7 +152,7 @@ void WallState::apply_station(const WindowResult& r, TimePoint arrival) {
   Station& s = stations_[id];
   if (s.district.empty()) s.district = std::string(label_of(r.group, "district"));
   const std::int64_t start = ms(r.window_start);
-  const auto count = static_cast<std::int64_t>(value_of(r.values, r.count, "count").value_or(0));
+  const auto count = static_cast<std::int64_t>(value_of(r.values, r.count, value::kCount).value_or(0));
   // When the view has last_seen (the latest event time, epoch seconds),
   // that is when the station was heard. Otherwise a result with more
   // heartbeats than the one before it says it was heard when the result
@@ -179,7 +160,7 @@ void WallState::apply_station(const WindowResult& r, TimePoint arrival) {
   // nothing new.
   std::optional<TimePoint> heard;
   for (const WindowResult::Value& v : r.values) {
-    if (v.name == "last_seen" && std::isfinite(v.value)) heard = from_epoch_ms(static_cast<std::int64_t>(v.value * 1000.0));
+    if (v.name == value::kLastSeen && std::isfinite(v.value)) heard = from_epoch_ms(static_cast<std::int64_t>(v.value * 1000.0));
   }
   if (start > s.window) {
     if (!heard && count > 0) heard = arrival;
@@ -355,20 +336,20 @@ WallState::Kpis WallState::compute(TimePoint now) const {
     }
   };
   each(options_.views.reports, k.reports_window, [&](const Group& g, const Stored& s) {
-    const auto n = static_cast<std::int64_t>(s.value("count").value_or(0));
+    const auto n = static_cast<std::int64_t>(s.value(value::kCount).value_or(0));
     k.reports_total += n;
     if (auto c = registry_.category_index(g.label("category"))) k.reports_by_category[*c] += n;
   });
   each(options_.views.transactions, k.transactions_window, [&](const Group&, const Stored& s) {
-    k.tx_count += s.value("count").value_or(0);
-    k.tx_online += s.value("online").value_or(0);
-    k.tx_completed += s.value("completed").value_or(0);
-    k.tx_overdue += s.value("overdue").value_or(0);
+    k.tx_count += s.value(value::kCount).value_or(0);
+    k.tx_online += s.value(value::kOnline).value_or(0);
+    k.tx_completed += s.value(value::kCompleted).value_or(0);
+    k.tx_overdue += s.value(value::kOverdue).value_or(0);
   });
   if (k.tx_count > 0) k.online_rate = k.tx_online / k.tx_count;
   if (k.tx_completed + k.tx_overdue > 0) k.overdue_ratio = k.tx_overdue / (k.tx_completed + k.tx_overdue);
   each(options_.views.processing, k.processing_window, [&](const Group& g, const Stored& s) {
-    const std::optional<double> p95 = s.value("processing_ms_p95");
+    const std::optional<double> p95 = s.value(value::kProcessingP95);
     const std::string_view district = g.label("district");
     // Sketches give equal values to different districts: the lower code
     // wins a tie, whatever order the groups come in.
@@ -378,7 +359,7 @@ WallState::Kpis WallState::compute(TimePoint now) const {
     }
   });
   each(options_.views.water_level, k.water_window, [&](const Group& g, const Stored& s) {
-    const std::optional<double> m = s.value("max");
+    const std::optional<double> m = s.value(value::kMax);
     if (m && (!k.water_max || *m > *k.water_max)) {
       k.water_max = m;
       k.water_district = std::string(g.label("district"));
@@ -394,246 +375,6 @@ WallState::Kpis WallState::compute(TimePoint now) const {
   return k;
 }
 
-// ------------------------------------------------------------- rendering
-
-std::string WallState::district_name(std::string_view code) const {
-  if (auto i = registry_.district_index(code)) return registry_.district(*i).name;
-  return std::string(code);
-}
-
-std::string WallState::district_of(const AlertEvent& a) const {
-  std::string_view d = label_of(a.group, "district");
-  if (d.empty()) d = label_of(a.labels, "district");
-  return std::string(d);
-}
-
-Sections WallState::render(TimePoint now) const {
-  const Kpis k = compute(now);
-  return {render_districts(k, now), render_kpis(k), render_alerts(now), render_reports(), render_freshness(now)};
-}
-
-json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
-  const std::size_t n = registry_.districts().size();
-  struct Row {
-    int worst = -1;  // severity rank of the worst firing alert, -1: none
-    std::size_t firing = 0, pending = 0;
-    std::int64_t reports = 0;
-    double tx_count = 0, tx_online = 0;
-    std::optional<double> water, rain;
-    std::size_t reporting = 0, total = 0;
-  };
-  std::vector<Row> rows(n);
-  auto row = [&](std::string_view code) -> Row* {
-    auto i = registry_.district_index(code);
-    return i ? &rows[*i] : nullptr;
-  };
-  for (const auto& [fp, a] : active_) {
-    Row* r = row(district_of(a));
-    if (r == nullptr) continue;
-    if (a.state == AlertEvent::State::kFiring) {
-      ++r->firing;
-      r->worst = std::max(r->worst, severity_rank(severity_name(a.severity)));
-    } else {
-      ++r->pending;
-    }
-  }
-  auto each = [&](const std::string& name, const std::optional<Window>& w, auto&& f) {
-    const View* v = view(name);
-    if (v == nullptr || !w) return;
-    for (const auto& [key, g] : v->groups) {
-      auto s = g.windows.find(w->start);
-      if (s == g.windows.end()) continue;
-      if (Row* r = row(g.label("district"))) f(*r, g, s->second);
-    }
-  };
-  each(options_.views.reports, k.reports_window,
-       [](Row& r, const Group&, const Stored& s) { r.reports += static_cast<std::int64_t>(s.value("count").value_or(0)); });
-  each(options_.views.transactions, k.transactions_window, [](Row& r, const Group&, const Stored& s) {
-    r.tx_count += s.value("count").value_or(0);
-    r.tx_online += s.value("online").value_or(0);
-  });
-  each(options_.views.water_level, k.water_window, [](Row& r, const Group&, const Stored& s) {
-    if (auto m = s.value("max"); m && (!r.water || *m > *r.water)) r.water = m;
-  });
-  if (const View* v = view(options_.views.rainfall)) {
-    const std::optional<Window> w = window_at(*v, now);
-    each(options_.views.rainfall, w, [](Row& r, const Group&, const Stored& s) {
-      if (auto m = s.value("sum")) r.rain = r.rain.value_or(0) + *m;
-    });
-  }
-  const TimePoint heard = now - options_.station_silence;
-  const TimePoint known = now - options_.station_horizon;
-  for (const auto& [id, s] : stations_) {
-    Row* r = row(s.district);
-    if (r == nullptr) continue;
-    if (s.last_seen >= known) ++r->total;
-    if (s.last_seen >= heard) ++r->reporting;
-  }
-  json::array out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const District& d = registry_.district(static_cast<Registry::Index>(i));
-    const Row& r = rows[i];
-    json::object o;
-    o["code"] = d.code;
-    o["name"] = d.name;
-    o["status"] = r.worst == 3 ? "critical" : r.worst == 2 ? "warning" : r.worst >= 0 ? "info" : r.pending > 0 ? "pending" : "ok";
-    o["firing"] = static_cast<std::int64_t>(r.firing);
-    o["pending"] = static_cast<std::int64_t>(r.pending);
-    o["reports"] = r.reports;
-    o["online_rate"] = r.tx_count > 0 ? json::value(r.tx_online / r.tx_count) : json::value(nullptr);
-    o["water_level_m"] = or_null(r.water);
-    o["rainfall_mm"] = or_null(r.rain);
-    o["stations_reporting"] = static_cast<std::int64_t>(r.reporting);
-    o["stations_total"] = static_cast<std::int64_t>(r.total);
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-json::value WallState::history(const std::string& series) const {
-  json::array out;
-  if (auto i = series_.find(series); i != series_.end()) {
-    out.reserve(i->second.size());
-    for (const Point& p : i->second) out.push_back(json::array{p.t, p.v});
-  }
-  return out;
-}
-
-json::value WallState::render_kpis(const Kpis& k) const {
-  auto window = [](const std::optional<Window>& w) -> json::value {
-    if (!w) return nullptr;
-    return json::object{{"start", w->start}, {"end", w->end}};
-  };
-  json::object out;
-  {
-    json::array cats;
-    for (std::size_t i = 0; i < k.reports_by_category.size(); ++i) {
-      const Category& c = registry_.category(static_cast<Registry::Index>(i));
-      cats.push_back(json::object{{"code", c.code},
-                                  {"name", c.name},
-                                  {"count", k.reports_by_category[i]},
-                                  {"history", history("reports." + c.code)}});
-    }
-    out["reports"] = json::object{{"view", options_.views.reports},
-                                  {"window", window(k.reports_window)},
-                                  {"total", k.reports_total},
-                                  {"by_category", std::move(cats)},
-                                  {"history", history("reports_total")}};
-  }
-  out["online_rate"] = json::object{{"view", options_.views.transactions},
-                                    {"window", window(k.transactions_window)},
-                                    {"value", or_null(k.online_rate)},
-                                    {"target", options_.online_target},
-                                    {"below_target", k.online_rate && *k.online_rate < options_.online_target},
-                                    {"online", k.tx_online},
-                                    {"count", k.tx_count},
-                                    {"history", history("online_rate")}};
-  out["overdue_ratio"] = json::object{{"view", options_.views.transactions},
-                                      {"window", window(k.transactions_window)},
-                                      {"value", or_null(k.overdue_ratio)},
-                                      {"overdue", k.tx_overdue},
-                                      {"closed", k.tx_completed + k.tx_overdue},
-                                      {"history", history("overdue_ratio")}};
-  out["processing_p95"] = json::object{{"view", options_.views.processing},
-                                       {"window", window(k.processing_window)},
-                                       {"value_ms", or_null(k.p95_ms)},
-                                       {"district", k.p95_district},
-                                       {"district_name", k.p95_ms ? district_name(k.p95_district) : ""},
-                                       {"history", history("processing_p95_ms")}};
-  out["stations"] = json::object{{"view", options_.views.stations},
-                                 {"reporting", static_cast<std::int64_t>(k.stations_reporting)},
-                                 {"total", static_cast<std::int64_t>(k.stations_total)},
-                                 {"silence_s", options_.station_silence.count() / 1000.0},
-                                 {"horizon_s", options_.station_horizon.count() / 1000.0},
-                                 {"history", history("stations_reporting")}};
-  out["water_level"] = json::object{{"view", options_.views.water_level},
-                                    {"window", window(k.water_window)},
-                                    {"value_m", or_null(k.water_max)},
-                                    {"district", k.water_district},
-                                    {"district_name", k.water_max ? district_name(k.water_district) : ""},
-                                    {"station", k.water_station},
-                                    {"history", history("water_level_max")}};
-  return out;
-}
-
-json::value WallState::render_alert(const AlertEvent& a, TimePoint /*now*/) const {
-  json::object o;
-  const std::string district = district_of(a);
-  codec::add_alert_fields(a, o);
-  o["severity"] = severity_name(a.severity);
-  o["district"] = district;
-  o["district_name"] = district.empty() ? "" : district_name(district);
-  o["starts_at"] = ms_or_null(a.starts_at);
-  o["ends_at"] = ms_or_null(a.ends_at);
-  o["window_start"] = ms_or_null(a.window_start);
-  o["window_end"] = ms_or_null(a.window_end);
-  json::array evidence;
-  for (std::size_t i = 0; i < a.sample_ids.size() && i < options_.evidence_per_alert; ++i) {
-    const std::string& id = a.sample_ids[i];
-    json::object e{{"id", id}};
-    if (auto r = evidence_.find(id); r != evidence_.end()) {
-      const Evidence& ev = r->second;
-      e["district"] = ev.district;
-      e["district_name"] = district_name(ev.district);
-      e["category"] = ev.category;
-      if (auto c = registry_.category_index(ev.category)) e["category_name"] = registry_.category(*c).name;
-      e["description"] = ev.description;
-      e["address"] = ev.address;
-      e["received_at"] = ms(ev.received_at);
-    }
-    evidence.push_back(std::move(e));
-  }
-  o["evidence"] = std::move(evidence);
-  o["evidence_total"] = static_cast<std::int64_t>(a.sample_ids.size());
-  return o;
-}
-
-json::value WallState::render_alerts(TimePoint now) const {
-  std::vector<const AlertEvent*> active;
-  active.reserve(active_.size());
-  for (const auto& [fp, a] : active_) active.push_back(&a);
-  // Firing before pending, then the most severe, then the longest-standing.
-  std::sort(active.begin(), active.end(), [](const AlertEvent* x, const AlertEvent* y) {
-    const bool fx = x->state == AlertEvent::State::kFiring, fy = y->state == AlertEvent::State::kFiring;
-    if (fx != fy) return fx;
-    const int sx = severity_rank(severity_name(x->severity)), sy = severity_rank(severity_name(y->severity));
-    if (sx != sy) return sx > sy;
-    if (x->starts_at != y->starts_at) return x->starts_at < y->starts_at;
-    return x->fingerprint < y->fingerprint;
-  });
-  json::object counts{{"critical", 0}, {"warning", 0}, {"info", 0}, {"pending", 0}};
-  json::array list;
-  for (const AlertEvent* a : active) {
-    const std::string_view bucket = a->state == AlertEvent::State::kFiring ? severity_name(a->severity) : "pending";
-    counts[bucket] = counts[bucket].as_int64() + 1;
-    list.push_back(render_alert(*a, now));
-  }
-  json::array resolved;
-  for (const AlertEvent& a : resolved_) {
-    if (a.state == AlertEvent::State::kResolved) resolved.push_back(render_alert(a, now));
-  }
-  return json::object{{"active", std::move(list)}, {"resolved", std::move(resolved)}, {"counts", std::move(counts)}};
-}
-
-json::value WallState::render_reports() const {
-  json::array out;
-  for (const std::string& id : latest_) {
-    const Evidence& e = evidence_.at(id);
-    json::object o{{"id", e.id},
-                   {"district", e.district},
-                   {"district_name", district_name(e.district)},
-                   {"category", e.category},
-                   {"description", e.description},
-                   {"address", e.address},
-                   {"occurred_at", ms_or_null(e.occurred_at)},
-                   {"received_at", ms_or_null(e.received_at)}};
-    if (auto c = registry_.category_index(e.category)) o["category_name"] = registry_.category(*c).name;
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
 std::optional<double> WallState::feed_age_seconds(Feed feed, TimePoint now) const {
   const FeedState& fs = feeds_[static_cast<std::size_t>(feed)];
   if (!fs.last_arrival) return std::nullopt;
@@ -643,20 +384,6 @@ std::optional<double> WallState::feed_age_seconds(Feed feed, TimePoint now) cons
 bool WallState::feed_stale(Feed feed, TimePoint now) const {
   const FeedState& fs = feeds_[static_cast<std::size_t>(feed)];
   return !fs.last_arrival || now - *fs.last_arrival > stale_after(feed);
-}
-
-json::value WallState::render_freshness(TimePoint now) const {
-  json::array out;
-  for (Feed f : kFeeds) {
-    const FeedState& fs = feeds_[static_cast<std::size_t>(f)];
-    out.push_back(json::object{
-        {"feed", to_string(f)},
-        {"last_arrival", fs.last_arrival ? json::value(ms(*fs.last_arrival)) : json::value(nullptr)},
-        {"watermark", fs.watermark ? json::value(ms(*fs.watermark)) : json::value(nullptr)},
-        {"stale", feed_stale(f, now)},
-        {"stale_after_s", stale_after(f).count() / 1000.0}});
-  }
-  return out;
 }
 
 // ------------------------------------------------------------- metrics

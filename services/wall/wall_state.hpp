@@ -40,6 +40,7 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/model.hpp"
 #include "ioc/core/registry.hpp"
+#include "ioc/views/catalog.hpp"
 
 namespace ioc::wall {
 
@@ -52,6 +53,25 @@ struct ViewNames {
   std::string water_level = "water_level_10m";   // max per district × station
   std::string rainfall = "rainfall_1h";          // sum per district
 };
+
+/// The values the wall reads from the views' results, as the aggregator
+/// names them (views::ViewConfig::value_names). `count` falls back to a
+/// result's own count; `last_seen` is read when a station view has it.
+namespace value {
+inline constexpr std::string_view kCount = "count";
+inline constexpr std::string_view kOnline = "online";
+inline constexpr std::string_view kCompleted = "completed";
+inline constexpr std::string_view kOverdue = "overdue";
+inline constexpr std::string_view kProcessingP95 = "processing_ms_p95";
+inline constexpr std::string_view kMax = "max";
+inline constexpr std::string_view kSum = "sum";
+inline constexpr std::string_view kLastSeen = "last_seen";
+}  // namespace value
+
+/// What the wall reads of each view, in `wall.views.*` terms: checked at
+/// start against the views file (views::require), so a view without a
+/// value the wall shows is an error naming both, not a KPI stuck at 0.
+std::vector<views::Need> needs(const ViewNames& views);
 
 /// The three input feeds whose freshness the wall shows.
 enum class Feed : std::uint8_t { kReports, kTransactions, kTelemetry };

@@ -182,7 +182,7 @@ def proto_modules(workdir):
     sys.path.insert(0, out)
     import importlib
     return {m: importlib.import_module(f"ioc.v1.{m}_pb2")
-            for m in ("report", "window_result", "transaction", "telemetry", "alert_event")}
+            for m in ("report", "window_result", "transaction", "telemetry", "air_quality", "alert_event")}
 
 
 def produce(producer, topic, value, key=None, **options):

@@ -43,6 +43,27 @@ def _port_open(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _listen_port():
+    """A free port below the kernel's ephemeral range: a JVM takes seconds
+    to bind it, and meanwhile the many outgoing connections of tests that
+    run beside the lane take their local ports from that range (what
+    free_port() returns), so such a port could be gone by then."""
+    import random
+    try:
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
 class KafkaCluster:
     """ZooKeeper and `brokers` Kafka brokers on 127.0.0.1, data and logs under `workdir`."""
 
@@ -50,8 +71,8 @@ class KafkaCluster:
         self.dir = os.path.join(workdir, "kafka")
         self.n = brokers
         self.heap = heap
-        self.zk_port = free_port()
-        self.ports = [free_port() for _ in range(brokers)]
+        self.zk_port = _listen_port()
+        self.ports = [_listen_port() for _ in range(brokers)]
         self.procs = {}  # broker id -> Popen
         self.zk = None
         self.bootstrap = ",".join(f"127.0.0.1:{p}" for p in self.ports)

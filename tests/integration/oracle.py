@@ -41,7 +41,8 @@ import re
 
 import yaml
 
-STREAM_TOPICS = {"reports": "ioc.reports.v1", "transactions": "ioc.transactions.v1", "telemetry": "ioc.telemetry.v1"}
+STREAM_TOPICS = {"reports": "ioc.reports.v1", "transactions": "ioc.transactions.v1", "telemetry": "ioc.telemetry.v1",
+                 "air_quality": "ioc.air-quality.v1"}
 TOPIC_STREAMS = {t: s for s, t in STREAM_TOPICS.items()}
 
 _UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -168,17 +169,20 @@ class Decoded:
                              channel=_enum_text(t.Channel, msg.channel, "CHANNEL_"),
                              status=_enum_text(t.Status, msg.status, "STATUS_"))
             self.number["processing_ms"] = float(msg.processing_ms)
-        else:
+        elif stream == "telemetry":
             self.text.update(source_id=msg.source_id, unit=msg.unit,
                              kind=_enum_text(type(msg).Kind, msg.kind, "KIND_"))
             self.number["value"] = msg.value
+        else:
+            self.text.update(station_id=msg.station_id)
+            self.number.update(pm25=msg.pm25, pm10=msg.pm10, aqi=msg.aqi)
 
     def time(self, attribute):
         return {"occurred_at": self.occurred_at, "received_at": self.received_at, "ingest": self.kafka_ts}[attribute]
 
 
 REQUIRED = {"reports": ("id", "district", "category"), "transactions": ("id", "district"),
-            "telemetry": ("source_id", "district")}
+            "telemetry": ("source_id", "district"), "air_quality": ("station_id", "district")}
 
 
 class Window:

@@ -45,8 +45,10 @@ import oracle
 
 PARTITIONS = 12
 REPORTS, TRANSACTIONS, TELEMETRY = "ioc.reports.v1", "ioc.transactions.v1", "ioc.telemetry.v1"
+AIR_QUALITY = "ioc.air-quality.v1"
+INPUTS = (REPORTS, TRANSACTIONS, TELEMETRY, AIR_QUALITY)
 AGGREGATES, DEAD = "ioc.aggregates.v1", "ioc.deadletter.v1"
-TOPIC_ARGS = [a for t in (REPORTS, TRANSACTIONS, TELEMETRY) for a in ("--set", f"topics.partitions.{t}={PARTITIONS}")]
+TOPIC_ARGS = [a for t in INPUTS for a in ("--set", f"topics.partitions.{t}={PARTITIONS}")]
 # Results of 28 h of reports in 15-minute hopping windows exceed the
 # embedded broker's ~5 MB per partition on the default 6 partitions.
 TOPIC_ARGS += ["--set", f"topics.partitions.{AGGREGATES}=48"]
@@ -55,7 +57,7 @@ HOUR = 3_600_000
 SPAN_MS = 28 * HOUR  # event time the stream covers
 TICKS = 1500
 TICK_S = 0.05  # wall time per tick: the stream takes 75 s
-PER_TICK = {REPORTS: 9.5, TRANSACTIONS: 28.0, TELEMETRY: 40.0}  # records per tick on average
+PER_TICK = {REPORTS: 9.5, TRANSACTIONS: 28.0, TELEMETRY: 40.0, AIR_QUALITY: 3.0}  # records per tick on average
 CATEGORIES = ["flood", "landslide", "fire", "traffic_accident", "road_damage", "pollution", "public_order",
               "utility_outage", "health_emergency", "other"]  # deploy/config/categories.yaml
 CATEGORY_WEIGHTS = [30, 5, 8, 20, 10, 6, 6, 5, 4, 6]
@@ -100,7 +102,7 @@ class Stream:
                 kind = "normal"
                 # Late but inside every view's allowed lateness: revisions.
                 inside = {REPORTS: (10 * 60_000, 5 * HOUR), TRANSACTIONS: (60_000, 9 * 60_000),
-                          TELEMETRY: (8_000, 50_000)}[topic]
+                          TELEMETRY: (8_000, 50_000), AIR_QUALITY: (8_000, 50_000)}[topic]
                 if rnd.random() < 0.04:
                     kind = "revision"
                 elif k > TICKS // 4 and rnd.random() < 0.0015:
@@ -127,6 +129,11 @@ class Stream:
                   service_level=rnd.choice([T.SERVICE_LEVEL_PARTIAL_ONLINE, T.SERVICE_LEVEL_FULL_ONLINE]),
                   channel=T.CHANNEL_ONLINE if rnd.random() < 0.7 else T.CHANNEL_COUNTER, status=status,
                   processing_ms=0 if status == T.STATUS_SUBMITTED else int(rnd.lognormvariate(18, 1.2)))
+        elif topic == AIR_QUALITY:
+            # Whole numbers: means are exact in binary floating point, in any order.
+            m = pb["air_quality"].AirQualityReading(station_id=f"aq-{district}-{rnd.randint(1, 2)}", district=district,
+                                                    pm25=float(rnd.randint(5, 150)), pm10=float(rnd.randint(10, 250)),
+                                                    aqi=float(rnd.randint(20, 260)))
         else:
             T = pb["telemetry"].Telemetry
             kind = rnd.choices([T.KIND_BTS_HEARTBEAT, T.KIND_WATER_LEVEL, T.KIND_RAINFALL, T.KIND_AIR_QUALITY],
@@ -325,7 +332,7 @@ class Scenario:
         pb["transaction"] = importlib.import_module("ioc.v1.transaction_pb2")
         pb["telemetry"] = importlib.import_module("ioc.v1.telemetry_pb2")
         stream = Stream(pb, seed=1000 + self.run)
-        total = 3 * PARTITIONS
+        total = len(INPUTS) * PARTITIONS
 
         # 1 replica, reading a backlog and then the live stream.
         producer = Producer(bootstrap, stream, preload=TICKS // 20)
@@ -375,10 +382,10 @@ class Scenario:
         districts, categories = oracle.load_registry(os.path.join(SOURCE, "deploy/config"))
         truth = oracle.Oracle(views, districts, categories,
                               {"reports": pb["report"].Report, "transactions": pb["transaction"].ServiceTransaction,
-                               "telemetry": pb["telemetry"].Telemetry})
+                               "telemetry": pb["telemetry"].Telemetry, "air_quality": pb["air_quality"].AirQualityReading})
         now_ms = int(time.time() * 1000)
         inputs = 0
-        for topic in (REPORTS, TRANSACTIONS, TELEMETRY):
+        for topic in INPUTS:
             reader = TopicReader(bootstrap, topic)
             records = reader.drain()
             reader.close()

@@ -555,7 +555,7 @@ class AlerterToolsTest(unittest.TestCase):
             script = "set -eo pipefail\n" + block.replace("./build/bin/", BIN + "/")
             p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=SOURCE, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("9 rules OK against", p.stdout)
+            self.assertIn("10 rules OK against", p.stdout)
 
 
 if __name__ == "__main__":

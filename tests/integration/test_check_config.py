@@ -28,6 +28,7 @@ class CheckConfigTest(unittest.TestCase):
             ("ioc-intake", ["--set", "intake.max_age=soon"], "intake.max_age"),
             ("ioc-intake", ["--set", "intake.auth.keys_file=/nonexistent/keys.yaml"], "cannot read the keys file"),
             ("ioc-aggregator", ["--set", "aggregator.views=/nonexistent/views.yaml"], "cannot read the views file"),
+            ("ioc-aggregator", ["--set", "aggregator.peers=http://agg-2:port"], "aggregator.peers"),
             ("ioc-sim", ["--set", "sim.scenario.kind=tsunami"], "allowed: flood, bts-outage, portal-outage, late-data"),
             ("ioc-sim", ["--set", "sim.scenario.kind=bts-outage"], "needs a district code"),
             ("ioc-broker", ["--set", "registry.districts=/nonexistent.yaml"], "/nonexistent.yaml"),

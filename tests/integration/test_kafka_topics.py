@@ -20,6 +20,7 @@ TOPICS = {  # deploy/config/ioc.yaml's plan: name -> (partitions, configs)
     "ioc.report-status.v1": (3, {}),
     "ioc.transactions.v1": (6, {}),
     "ioc.telemetry.v1": (12, {}),
+    "ioc.air-quality.v1": (6, {}),
     "ioc.aggregates.v1": (6, {"cleanup.policy": "compact"}),
     "ioc.alerts.v1": (3, {"cleanup.policy": "compact"}),
     "ioc.deadletter.v1": (3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),

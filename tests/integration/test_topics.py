@@ -25,9 +25,9 @@ class TopicsTest(SystemTestCase):
             r = self.run_tool("ioc-topics")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             lines = r.stdout.splitlines()
-            self.assertEqual(lines[8:], ["note     configs and replication not checked "
+            self.assertEqual(lines[9:], ["note     configs and replication not checked "
                                          "(the broker does not support DescribeConfigs)"], r.stdout)
-            self.assertTrue(all(line.startswith("ok ") for line in lines[:8]), r.stdout)
+            self.assertTrue(all(line.startswith("ok ") for line in lines[:9]), r.stdout)
         self.assertIn("ok       ioc.aggregates.v1 (6 partitions, replication cluster default, cleanup.policy=compact)",
                       r.stdout)
         r = self.run_tool("ioc-topics", "--check", "--set", "topics.partitions.ioc.reports.v1=12")

@@ -128,7 +128,7 @@ class ViewsTest(SystemTestCase):
                            20, "the restored window counting on")
         self.assertGreater(after.revision, before.revision)
         text = http("GET", f"{base}/metrics")[2]
-        self.assertEqual(metric(text, "ioc_aggregator_restores_total", {"outcome": "restored"}), 24)  # 6 + 6 + 12 partitions
+        self.assertEqual(metric(text, "ioc_aggregator_restores_total", {"outcome": "restored"}), 30)  # 6 + 6 + 12 + 6 partitions
         self.passed()
 
     def test_changing_one_view_keeps_the_windows_of_the_others(self):
@@ -187,6 +187,42 @@ class ViewsTest(SystemTestCase):
         self.assertEqual(read_topic(bootstrap, "ioc.deadletter.v1"), [])
         self.passed()
 
+
+    def test_simulated_air_quality_reaches_its_view(self):
+        # The stream of docs/extending.md through real processes: ioc-sim
+        # produces readings to ioc.air-quality.v1, ioc-aggregator publishes
+        # air_quality_10m for their districts, with the AQI's values.
+        s = self.system
+        bootstrap = f"127.0.0.1:{free_port()}"
+        self.start_broker(bootstrap)
+        pb = proto_modules(s.workdir)
+        aport, sport = free_port(), free_port()
+        s.start("ioc-aggregator", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
+                "--set", f"http.listen=127.0.0.1:{aport}").wait_http(f"http://127.0.0.1:{aport}/readyz", timeout=60)
+        s.start("ioc-sim", "--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
+                "--set", f"http.listen=127.0.0.1:{sport}", "--set", "sim.reports_per_second=0",
+                "--set", "sim.transactions_per_second=0", "--set", "sim.telemetry_per_second=0",
+                "--set", "sim.air_quality_per_second=50").wait_http(f"http://127.0.0.1:{sport}/readyz")
+
+        def air_quality():
+            out = {}
+            for rec in read_topic(bootstrap, "ioc.aggregates.v1"):
+                r = pb["window_result"].WindowResult()
+                r.ParseFromString(rec["value"])
+                if r.view == "air_quality_10m":
+                    out[r.group[0].value] = {v.name: v.value for v in r.values}
+            return out if len(out) >= 5 else None
+
+        results = wait_until(air_quality, 60, "air_quality_10m results for the simulated districts")
+        for district, values in results.items():
+            self.assertEqual(sorted(values), ["aqi_mean", "aqi_p95", "count"], district)
+            self.assertTrue(0 < values["aqi_mean"] <= 500, values)
+        readings = read_topic(bootstrap, "ioc.air-quality.v1")
+        self.assertTrue(readings)
+        m = pb["air_quality"].AirQualityReading()
+        m.ParseFromString(readings[0]["value"])
+        self.assertTrue(m.station_id.startswith("aq-"), m)
+        self.passed()
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "ioc/v1/air_quality.pb.h"
 #include "ioc/v1/report.pb.h"
 #include "ioc/v1/telemetry.pb.h"
 #include "ioc/v1/transaction.pb.h"
@@ -116,9 +117,12 @@ Error missing(const char* message, const char* field) {
 
 // Protobuf enums and domain enums share their numbering (0 = unspecified);
 // values from a newer schema that this build does not know map to unspecified.
-template <typename Domain>
-Domain enum_from(int v, int max) {
-  return (v >= 0 && v <= max) ? static_cast<Domain>(v) : static_cast<Domain>(0);
+// `kLast` is the domain's last value: a schema that grew fails to compile
+// here until the domain enum (and its names in ioc/views/streams.hpp) grow too.
+template <auto kLast, int kProtoMax>
+decltype(kLast) enum_from(int v) {
+  static_assert(static_cast<int>(kLast) == kProtoMax, "the domain enum and the protobuf enum differ");
+  return (v >= 0 && v <= kProtoMax) ? static_cast<decltype(kLast)>(v) : decltype(kLast){};
 }
 
 }  // namespace
@@ -243,9 +247,9 @@ Status decode(std::string_view bytes, ServiceTransaction& out) {
   out.id = m.id();
   out.district = m.district();
   out.service_code = m.service_code();
-  out.service_level = enum_from<ServiceLevel>(m.service_level(), 2);
-  out.channel = enum_from<Channel>(m.channel(), 2);
-  out.status = enum_from<TransactionStatus>(m.status(), 3);
+  out.service_level = enum_from<ServiceLevel::kFullOnline, M::ServiceLevel_MAX>(m.service_level());
+  out.channel = enum_from<Channel::kCounter, M::Channel_MAX>(m.channel());
+  out.status = enum_from<TransactionStatus::kOverdue, M::Status_MAX>(m.status());
   out.occurred_at = from_proto(m.occurred_at());
   out.received_at = from_proto(m.received_at());
   out.processing_ms = m.processing_ms();
@@ -277,9 +281,42 @@ Status decode(std::string_view bytes, Telemetry& out) {
   if (!has(present, M::kOccurredAtFieldNumber)) return missing("Telemetry", "occurred_at");
   out.source_id = m.source_id();
   out.district = m.district();
-  out.kind = enum_from<TelemetryKind>(m.kind(), 5);
+  out.kind = enum_from<TelemetryKind::kPower, M::Kind_MAX>(m.kind());
   out.value = m.value();
   out.unit = m.unit();
+  out.occurred_at = from_proto(m.occurred_at());
+  out.received_at = from_proto(m.received_at());
+  return {};
+}
+
+// ---------------------------------------------------------------- AirQualityReading
+
+void encode(const AirQualityReading& in, std::string& out) {
+  auto& m = scratch<v1::AirQualityReading>();
+  m.set_station_id(in.station_id);
+  m.set_district(in.district);
+  m.set_pm25(in.pm25);
+  m.set_pm10(in.pm10);
+  m.set_aqi(in.aqi);
+  to_proto(in.occurred_at, m.mutable_occurred_at());
+  to_proto(in.received_at, m.mutable_received_at());
+  m.SerializeToString(&out);
+}
+
+Status decode(std::string_view bytes, AirQualityReading& out) {
+  using M = v1::AirQualityReading;
+  std::uint64_t present = 0;
+  auto parsed = with_times<M>().parse(bytes, &present);
+  if (!parsed.ok()) return parsed.error();
+  const M& m = **parsed;
+  if (m.station_id().empty()) return missing("AirQualityReading", "station_id");
+  if (m.district().empty()) return missing("AirQualityReading", "district");
+  if (!has(present, M::kOccurredAtFieldNumber)) return missing("AirQualityReading", "occurred_at");
+  out.station_id = m.station_id();
+  out.district = m.district();
+  out.pm25 = m.pm25();
+  out.pm10 = m.pm10();
+  out.aqi = m.aqi();
   out.occurred_at = from_proto(m.occurred_at());
   out.received_at = from_proto(m.received_at());
   return {};

@@ -54,6 +54,18 @@ TEST(CodecTest, TransactionAndTelemetryRoundTrip) {
   EXPECT_EQ(m, m2);
 }
 
+TEST(CodecTest, AirQualityRoundTrip) {
+  AirQualityReading a{"aq-380-1", "380", 48.5, 81.25, 133, from_epoch_ms(7000), from_epoch_ms(8000)};
+  AirQualityReading a2;
+  ASSERT_TRUE(decode(encode(a), a2).ok());
+  EXPECT_EQ(a, a2);
+  AirQualityReading nameless = a;
+  nameless.station_id.clear();
+  const Status missing = decode(encode(nameless), a2);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "AirQualityReading.station_id is required");
+}
+
 TEST(CodecTest, WindowResultRoundTrip) {
   WindowResult w;
   w.view = "reports";

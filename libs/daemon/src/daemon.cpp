@@ -196,6 +196,7 @@ void Front::stop(std::chrono::milliseconds drain) {
   stopped_ = true;
   if (server_) {
     server_->stop();
+    // Real time on purpose: the drain bounds a real wait for clients to leave.
     const auto deadline = std::chrono::steady_clock::now() + drain;
     while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

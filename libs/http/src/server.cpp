@@ -193,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     reading_ = false;
     responded_ = false;
+    // Pure measurement: the request's duration, for the HTTP metrics only.
     started_ = std::chrono::steady_clock::now();
     route_ = "unmatched";
     auto context = std::make_shared<RequestContext>();
@@ -435,6 +436,9 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_state_ = StreamState::kEnded;
       stream_end_ = why;
       std::string().swap(stream_queue_);
+      // A write still in flight is aborted by the close below and never
+      // sent: nothing is buffered from here on, whenever its handler runs.
+      stream_inflight_ = 0;
       f = std::move(stream_on_end_);
     }
     if (close_socket) {

@@ -202,6 +202,7 @@ Status Consumer::commit(const std::vector<TopicPartition>& offsets, std::chrono:
   CommitWait wait;
   rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_, list, q, &on_commit, &wait);
   rd_kafka_topic_partition_list_destroy(list);
+  // Real time on purpose: the timeout bounds a real wait on librdkafka.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (err == RD_KAFKA_RESP_ERR_NO_ERROR && !wait.done && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_queue_poll_callback(q, 100);
@@ -307,6 +308,7 @@ void Consumer::close(std::chrono::milliseconds timeout) {
   // res != RD_KAFKA_OP_RES_PASS). The records are dropped: never handed
   // over, never committed, so the partition's next owner reads them.
   std::size_t dropped = 0;
+  // Real time on purpose: the timeout bounds a real wait on librdkafka.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (rd_kafka_consumer_closed(rk_) == 0 && std::chrono::steady_clock::now() < deadline) {
     dropped += consume(q, kCloseBatch, std::chrono::milliseconds(100), nullptr);

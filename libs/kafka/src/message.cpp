@@ -35,11 +35,8 @@ RecordView Message::view() const {
                     .timestamp_ms = timestamp_ms(),
                     .key = key_,
                     .value = value_,
-                    .headers = nullptr};
-}
-
-Headers Message::dead_letter_headers(std::string_view reason, std::string_view service) const {
-  return kafka::dead_letter_headers(view(), headers(), reason, service);
+                    .headers = nullptr,
+                    .message = this};
 }
 
 Headers Message::headers() const {

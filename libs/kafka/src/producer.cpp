@@ -163,7 +163,9 @@ void Producer::Callbacks::delivery(rd_kafka_t*, const rd_kafka_message_t* m, voi
   report.offset = m->offset;
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->delivered_.fetch_add(1, std::memory_order_relaxed);
-    self->connected_.store(true, std::memory_order_release);
+    if (!self->connected_.exchange(true, std::memory_order_acq_rel) && self->opts_.on_reachable) {
+      self->opts_.on_reachable();
+    }
   } else {
     self->failed_.fetch_add(1, std::memory_order_relaxed);
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?";
@@ -199,6 +201,7 @@ void Producer::probe_loop() {
     if (connected_.exchange(up, std::memory_order_acq_rel) == up) return;
     if (up) {
       log::info("kafka brokers reachable");
+      if (opts_.on_reachable) opts_.on_reachable();
     } else {
       log::warn("kafka brokers unreachable", {{"reason", reason}});
     }

@@ -16,6 +16,7 @@ std::vector<TopicSpec> project_topics(int partitions, int replication) {
       {topics::kReportStatus, 3, replication, {}},
       {topics::kTransactions, partitions, replication, {}},
       {topics::kTelemetry, 2 * partitions, replication, {}},
+      {topics::kAirQuality, partitions, replication, {}},
       {topics::kAggregates, partitions, replication, compacted},
       {topics::kAlerts, 3, replication, compacted},
       {topics::kDeadLetter, 3, replication, {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},
@@ -295,6 +296,7 @@ Result<std::vector<TopicOutcome>> create_missing_topics(Admin& admin, const std:
   // One broker that does not answer must not use up the whole timeout.
   constexpr milliseconds kAskTimeout{5000};
   constexpr milliseconds kPoll{250};
+  // Real time on purpose: the timeout bounds real waits on the brokers.
   const Steady::time_point deadline = Steady::now() + timeout;
   const auto left = [&] {
     return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - Steady::now()));

@@ -76,6 +76,7 @@ class ProcessCollector : public prometheus::Collectable {
   ProcessCollector(std::string service, std::string version)
       : service_(std::move(service)),
         version_(std::move(version)),
+        // A measurement of the process itself (process_start_time_seconds), not logic.
         start_seconds_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {

@@ -2,25 +2,18 @@
 
 #include <cstdio>
 
-namespace ioc::rules {
+#include "ioc/core/hash.hpp"
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
-  std::uint64_t h = seed;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+namespace ioc::rules {
 
 std::string fingerprint(std::string_view rule, const std::vector<Label>& labels) {
   // Separators that cannot occur in names keep "a|bc" and "ab|c" apart.
-  std::uint64_t h = fnv1a64(rule);
+  std::uint64_t h = fnv1a(rule);
   for (const Label& l : labels) {
-    h = fnv1a64("\x1f", h);
-    h = fnv1a64(l.name, h);
-    h = fnv1a64("\x1e", h);
-    h = fnv1a64(l.value, h);
+    h = fnv1a("\x1f", h);
+    h = fnv1a(l.name, h);
+    h = fnv1a("\x1e", h);
+    h = fnv1a(l.value, h);
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

@@ -223,18 +223,18 @@ Defaults read_defaults(Reader& r, const YAML::Node& n) {
 }
 
 /// Checks that a value name exists in the view.
-void check_value(Reader& r, const ViewInfo* view, const YAML::Node& at, const std::string& field,
+void check_value(Reader& r, const views::ViewConfig* view, const YAML::Node& at, const std::string& field,
                  const std::string& value) {
-  if (view == nullptr || view->values.contains(value)) return;
-  r.error(at, field, "view '" + view->name + "' has no value '" + value + "'; it has: " + join(view->values));
+  if (view == nullptr || view->has_value(value)) return;
+  r.error(at, field, "view '" + view->name() + "' has no value '" + value + "'; it has: " + view->values_text());
 }
 
-void check_label(Reader& r, const ViewInfo* view, const YAML::Node& at, const std::string& field,
+void check_label(Reader& r, const views::ViewConfig* view, const YAML::Node& at, const std::string& field,
                  const std::string& label) {
   if (view == nullptr || view->has_label(label)) return;
   r.error(at, field,
-          "view '" + view->name + "' has no label '" + label + "'; its results are grouped by: " +
-              (view->group_by.empty() ? std::string("(nothing)") : join(view->group_by)));
+          "view '" + view->name() + "' has no label '" + label + "'; its results are grouped by: " +
+              join(view->group_names));
 }
 
 /// No value may satisfy both fire and clear, or a value in between would
@@ -262,7 +262,7 @@ std::optional<std::string> overlap(const Comparison& fire, const Comparison& cle
 
 class RuleReader {
  public:
-  RuleReader(Reader& r, const ViewCatalog* catalog, const Defaults& d, const std::vector<Diagnostic>& all)
+  RuleReader(Reader& r, const views::Catalog* catalog, const Defaults& d, const std::vector<Diagnostic>& all)
       : r_(r), catalog_(catalog), d_(d), all_(all) {}
 
   std::optional<Rule> read(const YAML::Node& n, std::size_t index) {
@@ -285,7 +285,7 @@ class RuleReader {
     }
     r_.only_keys(n, field_, kRuleKeys);
 
-    const ViewInfo* view = nullptr;
+    const views::ViewConfig* view = nullptr;
     if (!n["view"]) {
       r_.error(n, field_ + ".view", "is required: the aggregator view the rule reads" +
                                        (catalog_ ? " (one of: " + catalog_->names() + ")" : std::string()));
@@ -320,7 +320,7 @@ class RuleReader {
   std::string f(const std::string& key) const { return field_ + "." + key; }
   std::size_t errors() const { return all_.size(); }
 
-  void read_match(const YAML::Node& m, const ViewInfo* view, Rule& rule) {
+  void read_match(const YAML::Node& m, const views::ViewConfig* view, Rule& rule) {
     if (!m) return;
     if (!m.IsMap()) {
       r_.error(m, f("match"), "must be a mapping label: value | [values] | {not: value | [values]}");
@@ -352,7 +352,7 @@ class RuleReader {
     }
   }
 
-  void read_group_by(const YAML::Node& g, const ViewInfo* view, Rule& rule) {
+  void read_group_by(const YAML::Node& g, const views::ViewConfig* view, Rule& rule) {
     if (!g) return;
     if (!g.IsSequence()) {
       r_.error(g, f("group_by"), "must be a list of labels, e.g. [district] ([] for one alert over the whole view)");
@@ -373,14 +373,14 @@ class RuleReader {
     rule.group_by = std::move(labels);
   }
 
-  void value_name(const YAML::Node& n, const std::string& field, const ViewInfo* view, std::string& out) {
+  void value_name(const YAML::Node& n, const std::string& field, const views::ViewConfig* view, std::string& out) {
     if (auto s = r_.scalar(n, field, "the name of a value of the view's results")) {
       out = *s;
       check_value(r_, view, n, field, out);
     }
   }
 
-  void read_condition(const YAML::Node& n, const ViewInfo* view, Rule& rule) {
+  void read_condition(const YAML::Node& n, const views::ViewConfig* view, Rule& rule) {
     const bool has_members = static_cast<bool>(n["members"]);
     const bool has_absence = static_cast<bool>(n["absent_for"]);
     const bool has_ratio = static_cast<bool>(n["ratio"]);
@@ -485,12 +485,12 @@ class RuleReader {
     }
     // Summing ratios means nothing; rules that merge groups must say how.
     if (view != nullptr && rule.group_by && rule.combine == Combine::kSum &&
-        rule.group_by->size() < view->group_by.size() && rule.kind != ConditionKind::kMembers &&
+        rule.group_by->size() < view->group_names.size() && rule.kind != ConditionKind::kMembers &&
         rule.kind != ConditionKind::kAbsence) {
       for (const std::string* v : {&rule.value, &rule.denominator}) {
-        if (view->ratios.contains(*v)) {
+        if (view->is_ratio(*v)) {
           r_.error(n["group_by"], f("group_by"),
-                   "merges groups of view '" + view->name + "' but '" + *v +
+                   "merges groups of view '" + view->name() + "' but '" + *v +
                        "' is a ratio, which cannot be summed: use ratio: [numerator, denominator] of counts, or "
                        "combine: max | min");
         }
@@ -498,7 +498,7 @@ class RuleReader {
     }
   }
 
-  void read_baseline(const YAML::Node& b, const ViewInfo* view, Rule& rule) {
+  void read_baseline(const YAML::Node& b, const views::ViewConfig* view, Rule& rule) {
     const std::string field = f("baseline");
     if (!b.IsMap()) {
       r_.error(b, field, "must be {same_window: 24h} or {trailing_mean: 24h}, optionally with floor: N");
@@ -528,15 +528,15 @@ class RuleReader {
     }
     if (view != nullptr) {
       if (!view->aligned()) {
-        r_.error(b, field, "needs a tumbling or hopping view; '" + view->name + "' has sliding or session windows");
-      } else if (rule.baseline.period < view->size) {
+        r_.error(b, field, "needs a tumbling or hopping view; '" + view->name() + "' has sliding or session windows");
+      } else if (rule.baseline.period < view->spec.window.size) {
         r_.error(b, field, "the period must be at least the view's window (" +
-                               std::to_string(view->size.count() / 1000) + "s)");
+                               std::to_string(view->spec.window.size.count() / 1000) + "s)");
       }
     }
   }
 
-  void read_members(const YAML::Node& m, const ViewInfo* view, Rule& rule) {
+  void read_members(const YAML::Node& m, const views::ViewConfig* view, Rule& rule) {
     const std::string field = f("members");
     if (!m.IsMap()) {
       r_.error(m, field, "must be {label: L, absent_for: D} or {label: L, value: V, when: '< 1'}");
@@ -582,7 +582,7 @@ class RuleReader {
     if (n["grace"]) rule.grace = r_.duration(n["grace"], f("grace")).value_or(rule.grace);
   }
 
-  void read_presentation(const YAML::Node& n, const ViewInfo* view, Rule& rule) {
+  void read_presentation(const YAML::Node& n, const views::ViewConfig* view, Rule& rule) {
     rule.severity = d_.severity;
     if (n["severity"]) {
       if (auto s = r_.scalar(n["severity"], f("severity"), "info, warning or critical")) {
@@ -599,7 +599,7 @@ class RuleReader {
     // The labels an alert carries: its group labels (known from group_by, or
     // from the view when group_by is left out).
     std::optional<std::vector<std::string>> alert_labels = rule.group_by;
-    if (!alert_labels && view != nullptr) alert_labels = view->group_by;
+    if (!alert_labels && view != nullptr) alert_labels = view->group_names;
     if (alert_labels) {
       for (const auto& [k, v] : rule.labels) {
         if (std::find(alert_labels->begin(), alert_labels->end(), k) != alert_labels->end()) {
@@ -684,7 +684,7 @@ class RuleReader {
   }
 
   Reader& r_;
-  const ViewCatalog* catalog_;
+  const views::Catalog* catalog_;
   const Defaults& d_;
   const std::vector<Diagnostic>& all_;
   std::string field_;
@@ -706,7 +706,7 @@ std::string Diagnostic::to_string() const {
   return out + ": " + (field.empty() ? "" : field + ": ") + message;
 }
 
-Parsed parse_rules(std::string_view yaml, const std::string& file, const ViewCatalog* catalog) {
+Parsed parse_rules(std::string_view yaml, const std::string& file, const views::Catalog* catalog) {
   Parsed out;
   Reader r(file, out.errors);
   YAML::Node root;
@@ -746,7 +746,7 @@ Parsed parse_rules(std::string_view yaml, const std::string& file, const ViewCat
   return out;
 }
 
-Parsed load_rules(const std::vector<std::string>& files, const ViewCatalog* catalog) {
+Parsed load_rules(const std::vector<std::string>& files, const views::Catalog* catalog) {
   Parsed out;
   if (files.empty()) {
     out.errors.push_back({"", 0, 0, "alerter.rules", "no rule file given"});

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "ioc/core/hash.hpp"
 #include "ioc/rules/fingerprint.hpp"
 
 namespace ioc::rules {
@@ -79,7 +80,7 @@ std::uint64_t Rule::state_hash() const {
   s += '\x1f' + members.label + ':' + members.value + ':' +
        (members.absence ? std::to_string(members.absence->silent_for.count()) + members.absence->heartbeat : "");
   for (const Requirement& r : require) s += '\x1f' + r.value;
-  return fnv1a64(s);
+  return fnv1a(s);
 }
 
 const Rule* RuleSet::find(std::string_view name) const {

@@ -34,7 +34,7 @@ TEST_F(EvaluatorTest, AnEarlyRevisionFiresBeforeItsWindowCloses) {
   EXPECT_EQ(ev.scenario, "Call the steering committee of Thành phố Thanh Hóa.");
   EXPECT_EQ(*annotation(ev, "description"),
             "window " + format_rfc3339(at(0)) + " .. " + format_rfc3339(at(60)));
-  EXPECT_EQ(*annotation(ev, "cap_category"), "Met");
+  EXPECT_EQ(annotation(ev, "cap_category"), nullptr);  // the rule names none, and no channel was asked
   EXPECT_EQ(*label(ev, "alertname"), "FloodSurge");
   EXPECT_EQ(*label(ev, "severity"), "critical");
   EXPECT_EQ(*label(ev, "district"), "380");
@@ -43,6 +43,20 @@ TEST_F(EvaluatorTest, AnEarlyRevisionFiresBeforeItsWindowCloses) {
   EXPECT_EQ(ev.revision, 1u);
   // Nothing new: no new event.
   EXPECT_EQ(states(all(e, 45)), "");
+}
+
+TEST_F(EvaluatorTest, TheChannelNamesTheCategoryOfEventsWhoseRuleNamesNone) {
+  EvaluatorOptions o;
+  o.cap_category = [](const std::string& category, const std::string& sub) { return category + "/" + sub; };
+  for (const auto& [extra, expected] : {std::pair{std::string(), "naturalDisaster/flood"},
+                                        std::pair{std::string("    cap_category: Geo\n"), "Geo"}}) {
+    Evaluator e = make(surge_rule(extra), o);
+    (void)e.add(result("reports_1m", flood(), 0, 60, 1, 23), at(40));
+    const auto events = touched(e, 40);
+    ASSERT_EQ(states(events), "firing");
+    ASSERT_NE(annotation(events[0], "cap_category"), nullptr);
+    EXPECT_EQ(*annotation(events[0], "cap_category"), expected);
+  }
 }
 
 TEST_F(EvaluatorTest, ALowerRevisionNeverOverridesAHigherOne) {
@@ -467,7 +481,7 @@ TEST_F(EvaluatorTest, ReplayedOldResultsAreNotSignsOfLife) {
 TEST_F(EvaluatorTest, AHeartbeatValueIsTheSignOfLifeWhenTheRuleNamesOne) {
   Evaluator e = make(R"y(rules:
   - name: StationSilent
-    view: station_5m
+    view: heartbeat_5m
     group_by: [district, source_id]
     absent_for: 2m
     heartbeat: last_seen
@@ -477,7 +491,7 @@ TEST_F(EvaluatorTest, AHeartbeatValueIsTheSignOfLifeWhenTheRuleNamesOne) {
 )y");
   std::vector<AlertEvent> events;
   const double last_seen = static_cast<double>(kT0) / 1000.0 + 30;  // epoch seconds
-  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1, 2, {{"count", 2}, {"last_seen", last_seen}}), at(100));
+  (void)e.add(result("heartbeat_5m", bts("bts-1"), 0, 300, 1, 2, {{"count", 2}, {"last_seen", last_seen}}), at(100));
   e.evaluate_all(at(149), events);
   EXPECT_EQ(states(events), "");
   e.evaluate_all(at(150), events);

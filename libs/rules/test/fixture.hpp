@@ -17,14 +17,17 @@ inline TimePoint at(double seconds) { return from_epoch_ms(kT0 + static_cast<std
 inline const char* kViewsYaml = R"y(
 views:
   reports_1m:
+    source: reports
     group_by: [district, category]
     window: {tumbling: 1m}
     aggregations: [count]
   reports_15m:
+    source: reports
     group_by: [district, category]
     window: {hopping: 15m, advance: 1m}
     aggregations: [count]
   transactions_1h:
+    source: transactions
     group_by: [district]
     window: {tumbling: 1h}
     aggregations:
@@ -33,20 +36,22 @@ views:
     ratios:
       online_ratio: [online, count]
   station_5m:
+    source: telemetry
     group_by: [district, source_id, kind]
     window: {tumbling: 5m}
-    aggregations: [count, {name: last, last: value}, {name: last_seen, max: occurred_at}]
+    aggregations: [count, {name: last, last: value}]
+  heartbeat_5m:
+    source: telemetry
+    group_by: [district, source_id, kind]
+    window: {tumbling: 5m}
+    aggregations: [count, {name: last_seen, max: occurred_at}]
 )y";
 
 /// Views from YAML text (a test failure when they are invalid).
-inline ViewCatalog parse_views(std::string_view yaml) {
-  auto c = ViewCatalog::parse(yaml, "views.yaml");
-  EXPECT_TRUE(c.ok()) << c.error().message;
-  return std::move(c).value();
-}
+inline views::Catalog parse_views(std::string_view yaml) { return views::Catalog::parse(yaml, "views.yaml"); }
 
 /// Rules from YAML text against `views`, with their errors.
-inline Parsed parse(const std::string& rules_yaml, const ViewCatalog* views) {
+inline Parsed parse(const std::string& rules_yaml, const views::Catalog* views) {
   return parse_rules(rules_yaml, "rules.yaml", views);
 }
 
@@ -101,7 +106,7 @@ class RulesTest : public ::testing::Test {
   }
 
   Registry registry_;
-  ViewCatalog views_;
+  views::Catalog views_;
 };
 
 inline std::string states(const std::vector<AlertEvent>& events) {

@@ -148,7 +148,6 @@ class AlignedView final : public ViewState {
       for (std::int64_t j = jlo; j <= jhi; ++j) {
         Cell* s = merged(key, j);
         if (s == nullptr) continue;
-        if (merged_ && j * adv_ + size_ + core_.lateness <= sink.frontier(Layout::partition(s))) continue;
         auto& rev = revs_[WinKey{key, j}];
         ++rev;
         sink.emit(key, j * adv_, j * adv_ + size_, rev, false, s);
@@ -222,7 +221,7 @@ class AlignedView final : public ViewState {
 
   void write(ByteWriter& w) const override {
     w.i64(next_j_);
-    w.u8(merged_ ? 1 : 0);
+    w.u8(0);  // once "merged from another replica"; snapshots keep the byte
     w.u64(panes_.size());
     std::vector<std::pair<GroupKey, std::uint32_t>> sorted;
     for (const auto& p : panes_) {
@@ -259,7 +258,7 @@ class AlignedView final : public ViewState {
 
   bool read(ByteReader& r) override {
     next_j_ = r.i64();
-    merged_ = r.u8() != 0;
+    if (r.u8() != 0) return false;  // merged state: no engine writes it any more
     const std::uint64_t npanes = r.count(16);
     std::int64_t prev = std::numeric_limits<std::int64_t>::min();
     for (std::uint64_t k = 0; k < npanes && r.ok(); ++k) {
@@ -294,34 +293,6 @@ class AlignedView final : public ViewState {
     }
     hot_ = nullptr;
     return r.ok();
-  }
-
-  void merge_from(const ViewState& other_state, const SketchPools& other_pools) override {
-    const auto& other = static_cast<const AlignedView&>(other_state);
-    merged_ = merged_ || next_j_ != other.next_j_;
-    next_j_ = std::min(next_j_, other.next_j_);
-    for (const auto& op : other.panes_) {
-      PaneTable* p = pane(op->index);
-      for (const auto& [key, n] : op->slots) {
-        core_.layout.merge(p->find_or_create(key, core_.layout, core_.pools), core_.pools, op->at(n), other_pools);
-      }
-    }
-    for (const auto& [key, e] : other.key_emit_) {
-      auto [it, inserted] = key_emit_.try_emplace(key, e);
-      if (inserted) continue;
-      KeyEmit& mine = it->second;
-      mine.last_emit = std::max(mine.last_emit, e.last_emit);
-      if (e.dirty) {
-        mine.lo = mine.dirty ? std::min(mine.lo, e.lo) : e.lo;
-        mine.hi = mine.dirty ? std::max(mine.hi, e.hi) : e.hi;
-        mine.dirty = true;
-      }
-    }
-    for (const auto& [k, r] : other.revs_) {
-      auto& mine = revs_[k];
-      mine = std::max(mine, r);
-    }
-    hot_ = nullptr;
   }
 
  private:
@@ -399,9 +370,6 @@ class AlignedView final : public ViewState {
 
   void emit_closing(GroupKey key, std::int64_t j, const Cell* slot, Sink& sink) {
     const std::int64_t start = j * adv_;
-    // After a merge, the previous owner of this key's partition may already have
-    // closed this window (a pane outlives the first windows that contain it).
-    if (merged_ && start + size_ + core_.lateness <= sink.frontier(Layout::partition(slot))) return;
     if (!core_.early) {
       sink.emit(key, start, start + size_, 1, true, slot);
       return;
@@ -427,7 +395,6 @@ class AlignedView final : public ViewState {
   std::int64_t ppw_ = 0;  // panes per window
   std::int64_t apw_ = 0;  // panes per advance
   std::int64_t next_j_ = 0;  // windows j < next_j_ are closed
-  bool merged_ = false;      // merged from another replica: check partition frontiers
   std::vector<std::unique_ptr<PaneTable>> panes_;  // sorted by index
   std::vector<std::unique_ptr<PaneTable>> spare_;  // recycled, capacity kept
   PaneTable* hot_ = nullptr;

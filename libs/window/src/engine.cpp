@@ -10,6 +10,7 @@
 
 #include "codec.hpp"
 #include "ioc/core/check.hpp"
+#include "ioc/core/hash.hpp"
 #include "ioc/window/watermark.hpp"
 #include "slot.hpp"
 #include "view_state.hpp"
@@ -81,12 +82,7 @@ std::uint64_t fingerprint(const ViewSpec& s, bool with_input = true) {
   ByteWriter w(bytes);
   write_spec(w, s);
   if (with_input && s.input != 0) w.u64(s.input);
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (const auto b : bytes) {
-    h ^= b;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
+  return fnv1a(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace
@@ -100,7 +96,6 @@ struct Engine::Impl {
   };
 
   std::vector<std::unique_ptr<detail::View>> views;
-  std::vector<LateEvent> late;
   std::vector<WindowResult> raw;
   std::vector<Offsets> offsets;
   std::vector<double> values;
@@ -178,7 +173,6 @@ class EngineSink final : public detail::Sink {
     }
   }
 
-  std::int64_t frontier(std::int32_t partition) const override { return view_.tracker.frontier(partition); }
 
  private:
   Engine::Impl& impl_;
@@ -234,18 +228,15 @@ EventOutcome Engine::add(ViewId view, const Event& event, Placement* placement) 
   v.core.want_placement = placement != nullptr;
   if (event.time_ms < kMinEventTimeMs || event.time_ms > kMaxEventTimeMs) [[unlikely]] {
     ++v.rejected;
-    impl_->late.push_back({view, event, LateReason::kTimeOutOfRange, v.tracker.watermark()});
     return EventOutcome::kRejected;
   }
   if (v.core.layout.needs_value() && !std::isfinite(event.value)) [[unlikely]] {
     ++v.rejected;
-    impl_->late.push_back({view, event, LateReason::kNonFiniteValue, v.tracker.watermark()});
     return EventOutcome::kRejected;
   }
   const std::int64_t lwm = v.tracker.observe(event.partition, event.time_ms);
   if (!v.state->add(event, lwm)) [[unlikely]] {
     ++v.late;
-    impl_->late.push_back({view, event, LateReason::kBeyondLateness, lwm});
     return EventOutcome::kLate;
   }
   ++v.accepted;
@@ -287,8 +278,6 @@ std::span<const WindowResult> Engine::advance(std::int64_t now_ms) {
   return m.out;
 }
 
-std::span<const LateEvent> Engine::late_events() const { return impl_->late; }
-void Engine::clear_late_events() { impl_->late.clear(); }
 
 std::int64_t Engine::watermark(ViewId view) const { return impl_->views.at(view)->tracker.watermark(); }
 
@@ -534,32 +523,6 @@ Result<std::vector<bool>> Engine::restore_matching(std::span<const std::uint8_t>
 
 void Engine::forget_processing_time() {
   for (auto& v : impl_->views) v->tracker.forget_now();
-}
-
-Status Engine::merge(std::span<const std::uint8_t> bytes) {
-  std::vector<bool> restored;
-  auto parsed = Impl::parse(impl_->specs(), bytes, restored);
-  if (!parsed.ok()) return parsed.error();
-  if (std::find(restored.begin(), restored.end(), false) != restored.end()) {
-    return invalid_argument("snapshot views differ from this engine's (different spec)");
-  }
-  Impl& other = *parsed.value();
-  for (std::size_t i = 0; i < impl_->views.size(); ++i) {
-    detail::View& mine = *impl_->views[i];
-    detail::View& theirs = *other.views[i];
-    mine.tracker.merge(theirs.tracker);
-    mine.state->merge_from(*theirs.state, theirs.core.pools);
-    for (auto& [key, lf] : theirs.last_final) {
-      auto [it, inserted] = mine.last_final.try_emplace(key, lf);
-      if (!inserted && lf.end_ms > it->second.end_ms) it->second = lf;
-    }
-    mine.accepted += theirs.accepted;
-    mine.late += theirs.late;
-    mine.rejected += theirs.rejected;
-    mine.emitted += theirs.emitted;
-    mine.finals += theirs.finals;
-  }
-  return {};
 }
 
 }  // namespace ioc::window

@@ -152,26 +152,6 @@ class SessionView final : public ViewState {
     return r.ok();
   }
 
-  void merge_from(const ViewState& other_state, const SketchPools& other_pools) override {
-    const auto& other = static_cast<const SessionView&>(other_state);
-    min_end_ = std::min(min_end_, other.min_end_);
-    last_now_ = std::max(last_now_, other.last_now_);
-    for (const auto& [key, ok] : other.keys_) {
-      SessionKey& k = keys_[key];
-      k.last_emit = std::max(k.last_emit, ok.last_emit);
-      k.dirty = k.dirty || ok.dirty;
-      for (const Session& os : ok.sessions) {
-        // Insert as a session of its own, then absorb whatever it overlaps.
-        Session& s = place(k, os.start);
-        // place() created or extended a session at os.start; widen to os.last and merge.
-        core_.layout.merge(arena_.at(s.slot), core_.pools, other.arena_.at(os.slot), other_pools);
-        s.rev = std::max(s.rev, os.rev);
-        s.dirty = s.dirty || os.dirty;
-        extend(k, s.start, os.last);
-      }
-    }
-  }
-
  private:
   std::uint32_t new_slot() {
     const std::uint32_t s = arena_.allocate();

@@ -226,33 +226,6 @@ class SlidingView final : public ViewState {
     return r.ok();
   }
 
-  void merge_from(const ViewState& other_state, const SketchPools& other_pools) override {
-    const auto& other = static_cast<const SlidingView&>(other_state);
-    min_end_ = std::min(min_end_, other.min_end_);
-    last_now_ = std::max(last_now_, other.last_now_);
-    for (const auto& [key, ok] : other.keys_) {
-      SlideKey& k = keys_[key];
-      for (std::size_t oi = 0; oi < ok.buckets.size(); ++oi) {
-        const Bucket& ob = ok.buckets[oi];
-        const auto i = static_cast<std::size_t>(bucket_at(k, ob.t) - k.buckets.begin());
-        if (i == k.buckets.size() || k.buckets[i].t != ob.t) insert_bucket(k, i, ob.t);
-        core_.layout.merge(slot(k, i), core_.pools, other.slot(ok, oi), other_pools);
-        k.buckets[i].rev_left = std::max(k.buckets[i].rev_left, ob.rev_left);
-        k.buckets[i].rev_right = std::max(k.buckets[i].rev_right, ob.rev_right);
-      }
-      k.emitted_end = std::max(k.emitted_end, ok.emitted_end);
-      k.next_end = std::min(k.next_end, ok.next_end);
-      if (!k.buckets.empty()) k.next_end = std::min(k.next_end, k.buckets.front().t + 1);  // conservative
-      min_end_ = std::min(min_end_, k.next_end);
-      k.last_emit = std::max(k.last_emit, ok.last_emit);
-      if (ok.dirty) {
-        k.lo = k.dirty ? std::min(k.lo, ok.lo) : ok.lo;
-        k.hi = k.dirty ? std::max(k.hi, ok.hi) : ok.hi;
-        k.dirty = true;
-      }
-    }
-  }
-
  private:
   // A new bucket at position i (keeping t sorted) with an initialized slot.
   void insert_bucket(SlideKey& k, std::size_t i, std::int64_t t) {

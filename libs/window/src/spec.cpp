@@ -87,15 +87,6 @@ const char* to_string(EventOutcome outcome) {
   return "unknown";
 }
 
-const char* to_string(LateReason reason) {
-  switch (reason) {
-    case LateReason::kBeyondLateness: return "beyond_allowed_lateness";
-    case LateReason::kTimeOutOfRange: return "event_time_out_of_range";
-    case LateReason::kNonFiniteValue: return "non_finite_value";
-  }
-  return "unknown";
-}
-
 Status validate(const WindowSpec& spec) {
   switch (spec.kind) {
     case WindowKind::kTumbling: return duration_positive("window.size", spec.size);

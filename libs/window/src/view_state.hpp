@@ -74,9 +74,6 @@ class Sink {
   /// closing: the window is being closed (last result of this key-window).
   virtual void emit(GroupKey key, std::int64_t start, std::int64_t end, std::uint32_t revision, bool closing,
                     const Cell* slot) = 0;
-  /// Watermark up to which the previous owner of `partition` closed windows
-  /// (after a snapshot merge); kNoWatermark otherwise.
-  virtual std::int64_t frontier(std::int32_t partition) const = 0;
 };
 
 class ViewState {
@@ -95,8 +92,6 @@ class ViewState {
   virtual void write(ByteWriter& w) const = 0;
   /// Reads into an empty state; false on malformed input.
   virtual bool read(ByteReader& r) = 0;
-  /// Merges another state of the same spec; other's slots live in other_pools.
-  virtual void merge_from(const ViewState& other, const SketchPools& other_pools) = 0;
 };
 
 std::unique_ptr<ViewState> make_aligned_view(ViewCore& core);

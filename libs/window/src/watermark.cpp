@@ -57,12 +57,6 @@ std::int64_t WatermarkTracker::observe(std::int32_t partition, std::int64_t even
   return std::max(watermark_, p.frontier_ms);
 }
 
-std::int64_t WatermarkTracker::frontier(std::int32_t partition) const {
-  auto it = std::lower_bound(partitions_.begin(), partitions_.end(), partition,
-                             [](const Partition& p, std::int32_t id) { return p.id < id; });
-  return it != partitions_.end() && it->id == partition ? it->frontier_ms : kNoWatermark;
-}
-
 bool WatermarkTracker::is_active(const Partition& p) const {
   return idle_timeout_ == 0 || now_ - p.last_event_now_ms < idle_timeout_;
 }
@@ -119,22 +113,6 @@ void WatermarkTracker::set_state(State s) {
   now_known_ = s.now_known;
   last_any_event_now_ = s.last_any_event_now;
   cached_ = 0;
-}
-
-void WatermarkTracker::merge(const WatermarkTracker& other) {
-  for (auto& p : partitions_) p.frontier_ms = std::max(p.frontier_ms, watermark_);
-  for (const auto& theirs : other.partitions_) {
-    Partition& mine = find_or_add(theirs.id);
-    mine.max_event_ms = std::max(mine.max_event_ms, theirs.max_event_ms);
-    mine.last_event_now_ms = std::max(mine.last_event_now_ms, theirs.last_event_now_ms);
-    mine.frontier_ms = std::max({mine.frontier_ms, theirs.frontier_ms, other.watermark_});
-  }
-  watermark_ = std::min(watermark_, other.watermark_);
-  if (other.now_known_) {
-    now_ = now_known_ ? std::max(now_, other.now_) : other.now_;
-    now_known_ = true;
-  }
-  last_any_event_now_ = std::max(last_any_event_now_, other.last_any_event_now_);
 }
 
 }  // namespace ioc::window

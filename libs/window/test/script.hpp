@@ -37,7 +37,6 @@ struct Recorded {
   std::vector<EventOutcome> outcomes;  // per kAdd step
   std::vector<Placement> placements;   // per kAdd step (Placement{} unless accepted)
   std::vector<Emitted> emitted;
-  std::vector<LateEvent> late;
   friend bool operator==(const Recorded&, const Recorded&) = default;
 };
 
@@ -54,8 +53,6 @@ inline void run_step(Engine& e, const Step& s, std::size_t index, Recorded& rec)
         rec.emitted.push_back(Emitted{index, r.key, r.start_ms, r.end_ms, r.revision, r.final, r.count, r.watermark_ms,
                                       {r.values.begin(), r.values.end()}, {r.samples.begin(), r.samples.end()}});
       }
-      for (const auto& l : e.late_events()) rec.late.push_back(l);
-      e.clear_late_events();
       break;
     case Step::kAssign: e.assign_partition(s.partition); break;
     case Step::kRevoke: e.revoke_partition(s.partition); break;

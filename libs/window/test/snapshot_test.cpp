@@ -55,7 +55,6 @@ TEST(SnapshotTest, RestoreContinuesExactlyWhereTheOldEngineStopped) {
 
         auto first = Engine::create({spec}).value();
         Recorded rec = testing::run(first, steps, 0, split);
-        for (const auto& l : first.late_events()) rec.late.push_back(l);  // drain before the checkpoint
         const auto bytes = first.snapshot();
         auto second = Engine::create({spec}).value();
         ASSERT_TRUE(second.restore(bytes).ok());
@@ -203,74 +202,6 @@ TEST_F(SnapshotErrorTest, DifferentSpecIsRejectedAndEngineUnchanged) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("different spec"), std::string::npos);
   EXPECT_EQ(other.snapshot(), before);
-}
-
-TEST(SnapshotMergeTest, TwoReplicasBecomeOneWithoutDoubleFinals) {
-  std::mt19937_64 rng(5);
-  for (const auto kind : {WindowKind::kTumbling, WindowKind::kHopping, WindowKind::kSliding, WindowKind::kSession}) {
-    for (int c = 0; c < 20; ++c) {
-      const ViewSpec spec = spec_for(kind, EmitMode::kFinalOnly);
-      testing::ScriptParams p;
-      p.events = 200;
-      p.keys = 8;
-      p.partitions = 4;
-      p.revokes = false;
-      auto steps = testing::make_script(rng, p);
-      // Keys live on one partition each, as with district-keyed topics.
-      for (auto& s : steps) {
-        if (s.kind == Step::kAdd) s.event.partition = static_cast<std::int32_t>(s.event.key % 4);
-      }
-      const std::size_t split = steps.size() / 2;
-      auto a = Engine::create({spec}).value();
-      auto b = Engine::create({spec}).value();
-      a.assign_partition(0);
-      a.assign_partition(1);
-      b.assign_partition(2);
-      b.assign_partition(3);
-      std::map<std::tuple<GroupKey, std::int64_t, std::int64_t>, int> finals;
-      std::int64_t final_events = 0;
-      std::uint64_t late = 0;
-      std::uint64_t accepted = 0;
-      auto collect = [&](std::span<const WindowResult> rs) {
-        for (const auto& r : rs) {
-          ++finals[{r.key, r.start_ms, r.end_ms}];
-          final_events += r.count;
-        }
-      };
-      for (std::size_t i = 0; i < split; ++i) {
-        const Step& s = steps[i];
-        if (s.kind == Step::kAdd) {
-          (s.event.partition < 2 ? a : b).add(0, s.event);
-        } else if (s.kind == Step::kAdvance) {
-          collect(a.advance(s.now));
-          collect(b.advance(s.now));
-        }
-      }
-      auto merged = Engine::create({spec}).value();
-      ASSERT_TRUE(merged.restore(a.snapshot()).ok());
-      ASSERT_TRUE(merged.merge(b.snapshot()).ok());
-      EXPECT_EQ(merged.stats(0).partitions, 4U);
-      EXPECT_EQ(merged.watermark(0), std::min(a.watermark(0), b.watermark(0)));
-      for (std::size_t i = split; i < steps.size(); ++i) {
-        const Step& s = steps[i];
-        if (s.kind == Step::kAdd) merged.add(0, s.event);
-        if (s.kind == Step::kAdvance) collect(merged.advance(s.now));
-      }
-      for (const auto& [k, n] : finals) ASSERT_EQ(n, 1) << "window finalized twice";
-      late = merged.stats(0).late_events;
-      accepted = merged.stats(0).accepted_events;
-      EXPECT_EQ(a.stats(0).accepted_events + b.stats(0).accepted_events + merged.stats(0).accepted_events -
-                    (a.stats(0).accepted_events + b.stats(0).accepted_events),
-                accepted - a.stats(0).accepted_events - b.stats(0).accepted_events +
-                    a.stats(0).accepted_events + b.stats(0).accepted_events);
-      if (kind == WindowKind::kTumbling || kind == WindowKind::kSession) {
-        // Every accepted event is in exactly one window, and all windows closed.
-        EXPECT_EQ(merged.stats(0).open_windows, 0U);
-        EXPECT_EQ(final_events, static_cast<std::int64_t>(accepted)) << "c=" << c;
-      }
-      (void)late;
-    }
-  }
 }
 
 }  // namespace

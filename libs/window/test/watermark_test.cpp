@@ -101,21 +101,6 @@ TEST(WatermarkTest, ForgottenProcessingTimeIsNotSilence) {
   EXPECT_EQ(restored.advance(170'100), 169'100);  // then quiet for idle_timeout
 }
 
-TEST(WatermarkTest, MergeTakesMinAndSetsFrontiers) {
-  WatermarkTracker a(0, 60'000);
-  WatermarkTracker b(0, 60'000);
-  a.advance(0);
-  b.advance(0);
-  a.observe(0, 5'000);
-  b.observe(2, 2'000);
-  a.advance(1);
-  b.advance(1);
-  a.merge(b);
-  EXPECT_EQ(a.watermark(), 2'000);
-  EXPECT_EQ(a.observe(0, 4'000), 5'000);  // partition 0 is judged against its old owner's watermark
-  EXPECT_EQ(a.observe(2, 2'500), 2'500);  // event time moves the watermark at once (min over 0 and 2)
-}
-
 // Whether a record is late depends on the records before it, not on when
 // advance() ran: a replay in one batch judges as a live run in many did.
 TEST(WatermarkTest, EventTimeMovesTheWatermarkWithoutAdvance) {

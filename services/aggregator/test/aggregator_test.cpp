@@ -17,6 +17,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// Processing time driven by the test, while the monotonic reading stays
+/// real: the broker, the poll loop's timers and its deadlines run in real
+/// time.
+class BrokerTestClock final : public Clock {
+ public:
+  explicit BrokerTestClock(TimePoint start) : wall_(start) {}
+  TimePoint now() const override { return wall_.now(); }
+  MonotonicTime monotonic() const override { return SystemClock::instance().monotonic(); }
+  void advance(Millis d) { wall_.advance(d); }
+
+ private:
+  ManualClock wall_;
+};
+
 constexpr std::int64_t kBase = 1719822600000;  // 2024-07-01T08:30:00Z, a minute boundary
 const std::string kView = "reports_by_district_category";
 
@@ -32,7 +46,7 @@ class AggregatorTest : public ::testing::Test {
     cfg_.common.kafka = client_;
     cfg_.common.service = "ioc-aggregator";
     // Watermarks move only with events in these tests (idle_timeout 0).
-    cfg_.views = parse_views(R"(
+    cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -45,7 +59,7 @@ views:
     aggregations: [count]
     gauges: {values: [count], max_series: 100}
 )",
-                             "test-views.yaml");
+                             "test-views.yaml").views();
     cfg_.checkpoint_interval = 10ms;
     // A restarted member rejoins after the old one's session expires.
     cfg_.common.kafka.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}};
@@ -157,7 +171,7 @@ views:
   }
 
   Registry registry_{{{"380", "a", "a"}, {"381", "b", "b"}}, {{"flood", "x", "", ""}, {"fire", "y", "", ""}}};
-  ManualClock clock_{from_epoch_ms(kBase + 3'600'000)};
+  BrokerTestClock clock_{from_epoch_ms(kBase + 3'600'000)};
   std::unique_ptr<kafka::EmbeddedBroker> broker_;
   kafka::ClientConfig client_;
   Config cfg_;
@@ -302,7 +316,7 @@ TEST_F(AggregatorTest, LateRecordsAfterARestartAreDeadLettered) {
 // processing time: at its first advance the quiet-partition rule closed
 // every open window, and the records after it were dead-lettered as late.
 TEST_F(AggregatorTest, TimeWithoutAnOwnerIsNotSilence) {
-  cfg_.views = parse_views(R"(
+  cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -314,7 +328,7 @@ views:
     emit: final
     aggregations: [count]
 )",
-                           "test-views.yaml");
+                           "test-views.yaml").views();
   start();
   send("380", "flood", kBase + 1'000, "a1");
   ASSERT_TRUE(producer_->flush(5s).ok());
@@ -341,7 +355,7 @@ views:
 // "a higher revision replaces a lower one" kept the partial early value. A
 // final now outranks every early result of its window.
 TEST_F(AggregatorTest, FinalOutranksEveryEarlyResultOfItsWindow) {
-  cfg_.views = parse_views(R"(
+  cfg_.views = views::Catalog::parse(R"(
 views:
   reports_by_district_category:
     source: reports
@@ -353,7 +367,7 @@ views:
     emit: {mode: both, interval: 1s}
     aggregations: [count]
 )",
-                           "test-views.yaml");
+                           "test-views.yaml").views();
   start();
   const std::string key = kView + "|380/flood|" + std::to_string(kBase);
   auto revisions = [&] {

@@ -118,7 +118,7 @@ std::vector<Encoded> record_pool() {
 }
 
 TEST(PipelineAllocationTest, HandlingRecordsOfExistingWindowsAllocatesNothing) {
-  testing::Harness h(load_views(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml"),
+  testing::Harness h(views::Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml").views(),
                      {{Stream::kReports, 0}, {Stream::kTransactions, 0}, {Stream::kTelemetry, 0}});
   const std::vector<Encoded> pool = record_pool();
   std::array<std::int64_t, kStreams> offsets{};

@@ -24,9 +24,7 @@ class RecordingSink : public Sink {
     outbox.produce(kafka::topics::kAggregates, key, value);
   }
   void dead_letter(const kafka::RecordView& r, std::string_view reason) override {
-    outbox.produce(kafka::topics::kDeadLetter, r.key, r.value,
-                   kafka::dead_letter_headers(r, r.headers != nullptr ? *r.headers : kafka::Headers{}, reason,
-                                              "ioc-aggregator"));
+    outbox.produce(kafka::topics::kDeadLetter, r.key, r.value, kafka::dead_letter_headers(r, reason, "ioc-aggregator"));
   }
   /// The results produced so far, decoded.
   std::vector<WindowResult> results() const {
@@ -41,6 +39,11 @@ class RecordingSink : public Sink {
 
   kafka::fakes::Outbox outbox;
 };
+
+/// The views of a views file's text (ConfigError when invalid).
+inline std::vector<ViewConfig> parse_views(std::string_view yaml, const std::string& file) {
+  return views::Catalog::parse(yaml, file).views();
+}
 
 inline Registry test_registry() {
   return Registry({{"380", "Thanh Hoa", "thanh-hoa"}, {"381", "Sam Son", "sam-son"}, {"382", "Bim Son", "bim-son"}},

@@ -58,7 +58,7 @@ std::vector<WindowResult> finals(const std::vector<WindowResult>& all, const std
   return out;
 }
 
-std::vector<ViewConfig> shipped_views() { return load_views(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml"); }
+std::vector<ViewConfig> shipped_views() { return views::Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml").views(); }
 
 TEST(PipelineTest, CountsPerViewForEveryStream) {
   Harness h(shipped_views(), {{Stream::kReports, 0}, {Stream::kTransactions, 0}, {Stream::kTelemetry, 0}});
@@ -202,7 +202,7 @@ views:
 )";
 
 TEST(PipelineTest, PoisonBytesAreDeadLetteredAsInvalid) {
-  Harness h(parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 1}});
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 1}});
   h.pipeline().set_now(kBase);
   h.feed(Stream::kReports, 1, report("r1", "380", "fire", kBase), kBase);
   const auto& poison = h.feed(Stream::kReports, 1, "380", std::string("\xff\xfe\x01garbage", 10), kBase);
@@ -222,7 +222,7 @@ TEST(PipelineTest, PoisonBytesAreDeadLetteredAsInvalid) {
 }
 
 TEST(PipelineTest, UnknownDistrictAndCategoryAreInvalid) {
-  Harness h(parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
   h.pipeline().set_now(kBase);
   h.feed(Stream::kReports, 0, report("r1", "999", "fire", kBase), kBase);
   h.feed(Stream::kReports, 0, report("r2", "380", "volcano", kBase), kBase);
@@ -236,7 +236,7 @@ TEST(PipelineTest, UnknownDistrictAndCategoryAreInvalid) {
 }
 
 TEST(PipelineTest, FutureEventsAreBeyondTheTimeBound) {
-  Harness h(parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
   h.pipeline().set_now(kBase);
   h.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 301'000), kBase);
   h.advance(kBase);
@@ -246,7 +246,7 @@ TEST(PipelineTest, FutureEventsAreBeyondTheTimeBound) {
 }
 
 TEST(PipelineTest, LateForOneViewStillCountsInTheOthers) {
-  Harness h(parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
   h.pipeline().set_now(kBase + 3 * kMinute);
   h.feed(Stream::kReports, 0, report("r1", "380", "flood", kBase + 10'000), kBase + 10'000);
   h.feed(Stream::kReports, 0, report("r2", "380", "flood", kBase + 2 * kMinute), kBase + 2 * kMinute);
@@ -280,7 +280,7 @@ TEST(PipelineTest, LateForOneViewStillCountsInTheOthers) {
 }
 
 TEST(PipelineTest, UnmatchedRecordsAreCounted) {
-  auto views = parse_views(kTwoViews, "v.yaml");
+  auto views = testing::parse_views(kTwoViews, "v.yaml");
   views.erase(views.begin(), views.begin() + 2);  // floods only
   Harness h(std::move(views), {{Stream::kReports, 0}});
   h.pipeline().set_now(kBase);
@@ -294,7 +294,7 @@ TEST(PipelineTest, UnmatchedRecordsAreCounted) {
 }
 
 TEST(PipelineTest, AnOffsetGapIsCountedAsPruned) {
-  Harness h(parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}});
   h.pipeline().set_now(kBase);
   h.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase), kBase);
   h.log().skip(kafka::topics::kReports, 0, 7);
@@ -306,7 +306,7 @@ TEST(PipelineTest, AnOffsetGapIsCountedAsPruned) {
 }
 
 TEST(PipelineTest, EarlyRevisionsThenAFinalAboveThem) {
-  Harness h(parse_views(R"(
+  Harness h(testing::parse_views(R"(
 views:
   v:
     source: reports
@@ -353,7 +353,7 @@ views:
 }
 
 TEST(PipelineTest, EvidenceIsKeptUntilItsWindowCanNoLongerEmit) {
-  Harness h(parse_views(R"(
+  Harness h(testing::parse_views(R"(
 views:
   v:
     source: reports
@@ -387,7 +387,7 @@ views:
 }
 
 TEST(PipelineTest, ACheckpointRestoresWindowsLabelsAndEvidence) {
-  const auto views = parse_views(kTwoViews, "v.yaml");
+  const auto views = testing::parse_views(kTwoViews, "v.yaml");
   Harness a(views, {{Stream::kReports, 0}});
   a.pipeline().set_now(kBase);
   a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
@@ -422,7 +422,7 @@ TEST(PipelineTest, ACheckpointRestoresWindowsLabelsAndEvidence) {
 // record as zeros, and the next restart judged its log "replaced", threw
 // the state away and published revisions from 1 again.
 TEST(PipelineTest, ARestoredUnitKeepsTheIdentityOfItsLastRecord) {
-  const auto views = parse_views(kTwoViews, "v.yaml");
+  const auto views = testing::parse_views(kTwoViews, "v.yaml");
   Harness a(views, {{Stream::kReports, 0}});
   a.pipeline().set_now(kBase);
   const auto& last = a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
@@ -445,7 +445,7 @@ TEST(PipelineTest, ARestoredUnitKeepsTheIdentityOfItsLastRecord) {
 // new epoch is sealed (checkpointed), then above everything its
 // predecessor may have published after the checkpoint.
 TEST(PipelineTest, ARestoredUnitPublishesUnderANewEpochOnceSealed) {
-  const auto views = parse_views(R"(
+  const auto views = testing::parse_views(R"(
 views:
   v:
     source: reports
@@ -495,7 +495,7 @@ views:
 // (records below the checkpoint's offset count for them only); the removed
 // view is gone. Nothing is counted or dead-lettered twice.
 TEST(PipelineTest, ChangedViewsAreFilledFromTheLogAndTheOthersKeepTheirWindows) {
-  const auto before = parse_views(kTwoViews, "v.yaml");
+  const auto before = testing::parse_views(kTwoViews, "v.yaml");
   Harness a(before, {{Stream::kReports, 0}});
   a.pipeline().set_now(kBase);
   a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase);
@@ -507,7 +507,7 @@ TEST(PipelineTest, ChangedViewsAreFilledFromTheLogAndTheOthersKeepTheirWindows) 
   ASSERT_EQ(c.next_offset, 4);
 
   // by_event unchanged; floods now counts fires too (changed); by_category added; by_ingest removed.
-  const auto after = parse_views(R"(
+  const auto after = testing::parse_views(R"(
 views:
   by_event:
     source: reports

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 #include "events.hpp"
 
 namespace ioc::alerter {
@@ -87,6 +90,19 @@ TEST_F(CapTest, AnAlertWithoutADistrictCoversTheProvince) {
   const std::string xml = render(ep);
   EXPECT_EQ(between(xml, "areaDesc"), "Thanh Hóa");
   EXPECT_EQ(between(xml, "polygon"), "19.3,104.4 19.3,106.1 20.7,106.1 20.7,104.4 19.3,104.4");
+}
+
+TEST(CapCategoryTest, FiwareCategoriesMapToCapCategories) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"naturalDisaster", "flood", "Met"},        {"naturalDisaster", "landslide", "Geo"},
+      {"naturalDisaster", "earthquake", "Geo"},   {"naturalDisaster", "forestFire", "Fire"},
+      {"weather", "rain", "Met"},                 {"traffic", "trafficJam", "Transport"},
+      {"environment", "airPollution", "Env"},     {"health", "outbreak", "Health"},
+      {"security", "buildingFire", "Fire"},       {"security", "robbery", "Security"},
+      {"infrastructure", "powerCut", "Infra"},    {"other", "", "Other"}};
+  for (const auto& [category, sub, cap] : cases) {
+    EXPECT_EQ(cap_category_for(category, sub), cap) << category << "/" << sub;
+  }
 }
 
 }  // namespace

@@ -71,14 +71,14 @@ TEST(NotifierTest, RetriesWhileAlertmanagerIsDownAndLosesNothing) {
   prometheus::Registry metrics;
   Notifier n(am_config(), am_target(), "http://alerter:9102", am, clock, metrics);
   am.down = true;
-  n.enqueue(event("fp1", S::kFiring, 0, 1), false);
-  n.enqueue(event("fp2", S::kFiring, 0, 1), false);
+  n.notify(event("fp1", S::kFiring, 0, 1), false);
+  n.notify(event("fp2", S::kFiring, 0, 1), false);
   EXPECT_FALSE(n.deliver_due());
   EXPECT_EQ(n.depth(), 2u);
   EXPECT_TRUE(n.deliver_due());  // backing off: no second attempt at the same time
   EXPECT_EQ(am.paths.size(), 1u);
   // fp1 resolves while Alertmanager is away: its resolution replaces the firing state.
-  n.enqueue(event("fp1", S::kResolved, 0.5, 2), false);
+  n.notify(event("fp1", S::kResolved, 0.5, 2), false);
   clock.set(at(1));
   EXPECT_FALSE(n.deliver_due());
   am.down = false;
@@ -106,7 +106,7 @@ TEST(NotifierTest, StopDeliversWhatIsQueued) {
   prometheus::Registry metrics;
   Notifier n(am_config(), am_target(), "", am, SystemClock::instance(), metrics);
   n.start();
-  n.enqueue(event("fp1", S::kResolved, 0, 2), false);
+  n.notify(event("fp1", S::kResolved, 0, 2), false);
   n.stop(5s);
   EXPECT_EQ(n.depth(), 0u);
   std::size_t delivered = 0;
@@ -121,7 +121,7 @@ TEST(NotifierTest, BatchesAreBounded) {
   AlertmanagerConfig cfg = am_config();
   cfg.max_batch = 3;
   Notifier n(cfg, am_target(), "", am, clock, metrics);
-  for (int i = 0; i < 7; ++i) n.enqueue(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
+  for (int i = 0; i < 7; ++i) n.notify(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
   EXPECT_TRUE(n.deliver_due());
   ASSERT_EQ(am.bodies.size(), 3u);
   EXPECT_EQ(am.bodies[0].size(), 3u);
@@ -153,7 +153,7 @@ TEST(NotifierTest, EachInstanceOfAClusterHasItsOwnQueueAndMetrics) {
   Notifier n0(cfg, am_target("http://am-0:9093"), "", am0, clock, metrics);
   Notifier n1(cfg, am_target("http://am-1:9093"), "", am1, clock, metrics);
   am1.down = true;
-  for (Notifier* n : {&n0, &n1}) n->enqueue(event("fp1", S::kFiring, 0, 1), false);
+  for (Notifier* n : {&n0, &n1}) n->notify(event("fp1", S::kFiring, 0, 1), false);
   EXPECT_TRUE(n0.deliver_due());
   EXPECT_FALSE(n1.deliver_due());
   EXPECT_EQ(n0.depth(), 0u);
@@ -164,7 +164,7 @@ TEST(NotifierTest, EachInstanceOfAClusterHasItsOwnQueueAndMetrics) {
   EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-0:9093", "sent"), 1);
   EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-1:9093", "failed"), 1);
 
-  for (Notifier* n : {&n0, &n1}) n->enqueue(event("fp1", S::kResolved, 5, 2), false);
+  for (Notifier* n : {&n0, &n1}) n->notify(event("fp1", S::kResolved, 5, 2), false);
   clock.set(at(6));
   EXPECT_TRUE(n0.deliver_due());
   am1.down = false;

@@ -40,7 +40,32 @@ TEST(GeneratorTest, DeterministicForASeed) {
     EXPECT_EQ(a.next_report_json(now), b.next_report_json(now));
     EXPECT_EQ(a.next_transaction(now), b.next_transaction(now));
     EXPECT_EQ(a.next_telemetry(now), b.next_telemetry(now));
+    EXPECT_EQ(a.next_air_quality(now), b.next_air_quality(now));
   }
+}
+
+TEST(GeneratorTest, AirQualityCoversEveryDistrictWithItsIndex) {
+  const Registry reg = shipped();
+  Generator gen(reg, {.seed = 13});
+  const TimePoint now = from_epoch_ms(1719822600000);
+  std::set<std::string> districts;
+  for (std::size_t i = 0; i < 20 * reg.districts().size(); ++i) {
+    const AirQualityReading a = gen.next_air_quality(now);
+    districts.insert(a.district);
+    EXPECT_EQ(a.station_id, "aq-" + a.district);
+    EXPECT_GT(a.pm25, 0);
+    EXPECT_GE(a.pm10, a.pm25);
+    // The EPA index of PM2.5: 0-50 up to 12 µg/m³, 51-100 up to 35.4, 101-150 up to 55.4, ...
+    if (a.pm25 <= 12.0) {
+      EXPECT_LE(a.aqi, 50);
+    } else if (a.pm25 <= 35.4) {
+      EXPECT_TRUE(a.aqi >= 51 && a.aqi <= 100) << a.pm25 << " " << a.aqi;
+    } else if (a.pm25 <= 55.4) {
+      EXPECT_TRUE(a.aqi >= 101 && a.aqi <= 150) << a.pm25 << " " << a.aqi;
+    }
+    EXPECT_LE(a.aqi, 200) << "a normal day is never very unhealthy (AirQualityVeryUnhealthy stays quiet)";
+  }
+  EXPECT_EQ(districts.size(), reg.districts().size());
 }
 
 TEST(GeneratorTest, SilentStationsNeverHeartbeat) {
@@ -175,6 +200,7 @@ TEST(ScenarioTest, DeterministicForASeedWithScenarios) {
     const TimePoint now = kOrigin + std::chrono::milliseconds(i * 100);
     EXPECT_EQ(a.next_flood_report_json(now), b.next_flood_report_json(now));
     EXPECT_EQ(a.next_telemetry(now), b.next_telemetry(now));
+    EXPECT_EQ(a.next_air_quality(now), b.next_air_quality(now));
   }
 }
 

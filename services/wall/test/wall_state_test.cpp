@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "ioc/core/config_error.hpp"
+
 namespace ioc::wall {
 namespace {
 
@@ -452,6 +454,39 @@ TEST_F(WallStateTest, AProvinceWideAlertColoursNoDistrictButIsListed) {
   const json::object x = alerts(kT0).at("active").at(0).as_object();
   EXPECT_EQ(x.at("district").as_string(), "");
   EXPECT_EQ(x.at("severity").as_string(), "warning");
+}
+
+TEST(WallNeedsTest, TheShippedViewsHaveWhatTheWallShows) {
+  const views::Catalog shipped = views::Catalog::load(IOC_DEFAULT_CONFIG_DIR "/views.yaml");
+  EXPECT_NO_THROW(views::require(shipped, needs(ViewNames{})));
+}
+
+TEST(WallNeedsTest, AMissingValueNamesTheSettingViewAndValue) {
+  const views::Catalog catalog = views::Catalog::parse(R"y(
+views:
+  processing_1h:
+    source: transactions
+    group_by: [district]
+    window: {tumbling: 1h}
+    aggregations: [{name: processing_ms, quantiles: [0.5, 0.99], of: processing_ms}]
+)y",
+                                                       "views.yaml");
+  ViewNames names;
+  try {
+    views::require(catalog, needs(names));
+    FAIL() << "accepted a catalog without the wall's views";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "views.yaml: wall.views.reports: view 'reports_15m' is not in the views file (it has: processing_1h)");
+  }
+  try {
+    views::require(catalog, {needs(names)[2]});
+    FAIL() << "accepted processing_1h without processing_ms_p95";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "views.yaml: wall.views.processing: view 'processing_1h' has no value 'processing_ms_p95' (its values: "
+              "processing_ms_p50, processing_ms_p99)");
+  }
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ namespace ioc::codec {
 void encode(const Report& in, std::string& out);
 void encode(const ServiceTransaction& in, std::string& out);
 void encode(const Telemetry& in, std::string& out);
+void encode(const AirQualityReading& in, std::string& out);
 void encode(const WindowResult& in, std::string& out);
 void encode(const ReportStatus& in, std::string& out);
 void encode(const AlertEvent& in, std::string& out);
@@ -26,6 +27,7 @@ void encode(const AlertEvent& in, std::string& out);
 [[nodiscard]] Status decode(std::string_view bytes, Report& out);
 [[nodiscard]] Status decode(std::string_view bytes, ServiceTransaction& out);
 [[nodiscard]] Status decode(std::string_view bytes, Telemetry& out);
+[[nodiscard]] Status decode(std::string_view bytes, AirQualityReading& out);
 [[nodiscard]] Status decode(std::string_view bytes, WindowResult& out);
 [[nodiscard]] Status decode(std::string_view bytes, ReportStatus& out);
 [[nodiscard]] Status decode(std::string_view bytes, AlertEvent& out);

@@ -75,6 +75,18 @@ struct Telemetry {
   friend bool operator==(const Telemetry&, const Telemetry&) = default;
 };
 
+/// One reading of an air-quality monitoring station (topic ioc.air-quality.v1).
+struct AirQualityReading {
+  std::string station_id;
+  std::string district;
+  double pm25 = 0;  // PM2.5, µg/m³ (24 h WHO guideline: 15)
+  double pm10 = 0;  // PM10, µg/m³
+  double aqi = 0;   // air quality index, 0-500 (above 200: very unhealthy)
+  TimePoint occurred_at{};
+  TimePoint received_at{};
+  friend bool operator==(const AirQualityReading&, const AirQualityReading&) = default;
+};
+
 /// One dimension of a group key.
 struct Label {
   std::string name;

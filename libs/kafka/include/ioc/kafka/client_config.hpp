@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "ioc/core/topics.hpp"
+
 namespace ioc::kafka {
 
 struct ClientConfig {
@@ -16,15 +18,6 @@ struct ClientConfig {
 };
 
 /// The project's topics (ARCHITECTURE.md, "Topics and keys").
-namespace topics {
-inline constexpr const char* kReports = "ioc.reports.v1";
-inline constexpr const char* kReportStatus = "ioc.report-status.v1";
-inline constexpr const char* kTransactions = "ioc.transactions.v1";
-inline constexpr const char* kTelemetry = "ioc.telemetry.v1";
-inline constexpr const char* kAggregates = "ioc.aggregates.v1";
-inline constexpr const char* kAlerts = "ioc.alerts.v1";
-inline constexpr const char* kDeadLetter = "ioc.deadletter.v1";
-inline constexpr const char* kAggregatorState = "ioc.aggregator.state.v1";
-}  // namespace topics
+namespace topics = ::ioc::topics;
 
 }  // namespace ioc::kafka

@@ -39,12 +39,9 @@ class Message {
   RecordView view() const;
   /// Value of the last header named `name`, if present.
   std::optional<std::string_view> header(const char* name) const;
-  /// All headers as owned pairs (for forwarding to the dead-letter topic).
+  /// All headers as owned pairs (for forwarding to the dead-letter topic:
+  /// kafka::dead_letter_headers() reads them through view()).
   Headers headers() const;
-  /// The headers of this record's copy on the dead-letter topic: its own,
-  /// then ioc.source.topic/partition/offset, ioc.error (`reason`) and
-  /// ioc.service.
-  Headers dead_letter_headers(std::string_view reason, std::string_view service) const;
 
  private:
   struct Destroy {

@@ -64,6 +64,9 @@ class Producer {
     /// How often connectivity is probed with a metadata request.
     std::chrono::milliseconds probe_interval{1'000};
     std::string compression = "lz4";
+    /// Runs each time connected() turns true (the first time included), on
+    /// the producer's probe or poll thread: keep it short, never block.
+    std::function<void()> on_reachable;
   };
   using OnDelivery = std::function<void(const DeliveryReport&)>;
 

@@ -12,6 +12,8 @@
 
 namespace ioc::kafka {
 
+class Message;
+
 /// Header name/value pairs to attach when producing.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -26,11 +28,14 @@ struct RecordView {
   /// records); nullptr for a Message, whose headers are read only on demand
   /// (Message::headers()).
   const Headers* headers = nullptr;
+  /// The Message the view was taken from (nullptr for in-memory records):
+  /// where its headers are read when they are needed.
+  const Message* message = nullptr;
 };
 
-/// The headers of a record's copy on the dead-letter topic: `own` (the
-/// record's headers), then ioc.source.topic/partition/offset, ioc.error
-/// (`reason`) and ioc.service.
-Headers dead_letter_headers(const RecordView& record, Headers own, std::string_view reason, std::string_view service);
+/// The headers of a record's copy on the dead-letter topic: the record's
+/// own (from `headers`, else from its `message`), then
+/// ioc.source.topic/partition/offset, ioc.error (`reason`) and ioc.service.
+Headers dead_letter_headers(const RecordView& record, std::string_view reason, std::string_view service);
 
 }  // namespace ioc::kafka

@@ -20,6 +20,7 @@
 /// published event (restore()). Not thread-safe: one owner thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,7 @@
 #include "ioc/core/result.hpp"
 #include "ioc/rules/lifecycle.hpp"
 #include "ioc/rules/rule.hpp"
-#include "ioc/rules/view_catalog.hpp"
+#include "ioc/views/catalog.hpp"
 
 namespace ioc::rules {
 
@@ -43,6 +44,10 @@ struct EvaluatorOptions {
   std::size_t max_sample_ids = 10;
   /// Members named in an alert (kMembers rules).
   std::size_t max_members = 20;
+  /// The alert channel's category (the `cap_category` annotation) of an
+  /// event whose rule names none, from its FIWARE category and sub-category.
+  /// The channel decides its own vocabulary; empty: no such annotation.
+  std::function<std::string(const std::string& category, const std::string& sub_category)> cap_category;
 };
 
 /// What add() did with one result.
@@ -91,7 +96,7 @@ class Evaluator {
   /// `catalog` and `registry` may be null (then: window shapes come from
   /// the results, and names and categories are not looked up). Both, when
   /// given, must outlive the Evaluator.
-  Evaluator(RuleSet rules, const ViewCatalog* catalog, const Registry* registry, EvaluatorOptions options = {});
+  Evaluator(RuleSet rules, const views::Catalog* catalog, const Registry* registry, EvaluatorOptions options = {});
   ~Evaluator();
   Evaluator(Evaluator&&) noexcept;
   Evaluator& operator=(Evaluator&&) noexcept;

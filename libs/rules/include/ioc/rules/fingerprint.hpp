@@ -13,8 +13,6 @@
 
 namespace ioc::rules {
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL);
-
 /// `labels` in the rule's group_by order.
 std::string fingerprint(std::string_view rule, const std::vector<Label>& labels);
 

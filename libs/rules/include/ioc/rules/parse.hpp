@@ -6,7 +6,7 @@
 ///   rules.yaml:14:11: rules[2] (FloodReportSurge).fire: must be a comparison
 ///   like '>= 20' (one of >, <, >=, <= and a number), got '=> 20'
 ///
-/// With a ViewCatalog, views, value names and labels are checked against
+/// With a views::Catalog, views, value names and labels are checked against
 /// what the aggregator produces. The file format is documented in README.md
 /// ("Alert rules") and by deploy/config/rules.yaml. Pure; thread-safe.
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ioc/rules/rule.hpp"
-#include "ioc/rules/view_catalog.hpp"
+#include "ioc/views/catalog.hpp"
 
 namespace ioc::rules {
 
@@ -37,12 +37,12 @@ struct Parsed {
 
 /// Parses the text of one rule file. `catalog` may be null (no checks
 /// against views).
-Parsed parse_rules(std::string_view yaml, const std::string& file, const ViewCatalog* catalog);
+Parsed parse_rules(std::string_view yaml, const std::string& file, const views::Catalog* catalog);
 
 /// Reads and parses `files` in order; a rule in a later file replaces the
 /// rule of the same name from an earlier one (an overlay, e.g. the demo's
 /// shorter windows), keeping its position.
-Parsed load_rules(const std::vector<std::string>& files, const ViewCatalog* catalog);
+Parsed load_rules(const std::vector<std::string>& files, const views::Catalog* catalog);
 
 /// The placeholders a rule's templates may use, besides its group labels
 /// and `<label>_name` for labels the registry names (district, category).

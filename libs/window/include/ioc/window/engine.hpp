@@ -8,13 +8,11 @@
 ///   engine->assign_partition(p) / revoke_partition(p) on rebalance
 ///   for each decoded record: engine->add(view, event[, &placement])  // never throws, no I/O
 ///   after each poll batch:   for (auto& r : engine->advance(now_ms)) publish(r);
-///                            for (auto& l : engine->late_events()) dead_letter(l);
-///                            engine->clear_late_events();
 ///   checkpoint:              bytes = engine->snapshot(); store with the input offsets
-///   restart/rebalance:       engine->restore(bytes) / engine->merge(bytes)
+///   restart/rebalance:       engine->restore(bytes) / engine->restore_matching(bytes)
 ///
 /// Determinism: results, their order and their revisions depend only on the
-/// sequence of calls (add/advance/assign/revoke/restore/merge) and their arguments.
+/// sequence of calls (add/advance/assign/revoke/restore) and their arguments.
 ///
 /// Thread-safety: not thread-safe. One thread owns an Engine (the aggregator's
 /// poll thread); const methods may run concurrently with each other only.
@@ -67,8 +65,8 @@ struct ViewStats {
   std::uint64_t state_bytes = 0;    // bytes held by window state, sketches and emission state
   std::uint64_t last_final_bytes = 0;  // the last-final cache for queries (not window state)
   std::uint64_t accepted_events = 0;
-  std::uint64_t late_events = 0;       // LateReason::kBeyondLateness
-  std::uint64_t rejected_events = 0;   // other LateReasons
+  std::uint64_t late_events = 0;       // EventOutcome::kLate: beyond the allowed lateness
+  std::uint64_t rejected_events = 0;   // EventOutcome::kRejected: time out of range, non-finite value
   std::uint64_t emitted_results = 0;
   std::uint64_t final_results = 0;
   std::int64_t watermark_ms = 0;
@@ -116,7 +114,7 @@ class Engine {
   // ----- hot path
   /// Aggregates one event into every window of `view` it belongs to. An event
   /// from an unassigned partition assigns it. Late or invalid events are not
-  /// aggregated; they are appended to late_events() with the reason. O(1)
+  /// aggregated: the outcome says so, and the caller sets them aside. O(1)
   /// amortized for tumbling/hopping, no allocation in steady state; never throws.
   EventOutcome add(ViewId view, const Event& event);
   /// Same, and for an accepted event fills `*placement` with the windows it
@@ -134,10 +132,6 @@ class Engine {
   /// of any non-const method.
   std::span<const WindowResult> advance(std::int64_t now_ms);
 
-  /// Events not aggregated since the last clear_late_events(), in arrival order.
-  std::span<const LateEvent> late_events() const;
-  void clear_late_events();
-
   // ----- queries (queryable state)
   std::int64_t watermark(ViewId view) const;
   ViewStats stats(ViewId view) const;
@@ -151,7 +145,7 @@ class Engine {
   // ----- snapshots
   /// Versioned binary snapshot of all state: watermarks and partitions, open
   /// windows with their partial aggregates and sketches, revisions and emission
-  /// state, last finals and counters. Excludes late_events() not yet cleared.
+  /// state, last finals and counters.
   /// Layout: "IOCWSNAP" | u32 version | u64 payload size | payload | u32 CRC-32.
   std::vector<std::uint8_t> snapshot() const;
   /// Replaces all state with a snapshot taken from an engine with the same view
@@ -172,13 +166,6 @@ class Engine {
   /// when no one read the partitions, is no sign that they were quiet.
   /// Watermarks, windows and lateness are unchanged.
   void forget_processing_time();
-  /// Merges another engine's snapshot into this one (partitions moving between
-  /// replicas): partitions are united; windows of the same key and bounds merge
-  /// their aggregates (revision = max); the merged watermark is the min, and each
-  /// incoming partition keeps its old owner's watermark as a lateness frontier.
-  /// Assumes each group key is fed from one partition (true when topics are keyed
-  /// by district and views group by district or finer).
-  Status merge(std::span<const std::uint8_t> bytes);
 
   struct Impl;  // opaque; public only so that src/ helpers can name it
 

@@ -26,26 +26,10 @@ struct Event {
 /// What add() did with an event.
 enum class EventOutcome : std::uint8_t {
   kAccepted,
-  kLate,      // beyond allowed lateness: in the late side output
-  kRejected,  // invalid (time out of range, non-finite value): in the late side output
+  kLate,      // beyond allowed lateness: every window it belongs to was already final
+  kRejected,  // invalid: time_ms outside [kMinEventTimeMs, kMaxEventTimeMs], or a
+              // NaN/inf value for a view that aggregates values
 };
 const char* to_string(EventOutcome outcome);
-
-enum class LateReason : std::uint8_t {
-  kBeyondLateness,  // every window the event belongs to was already final
-  kTimeOutOfRange,  // time_ms outside [kMinEventTimeMs, kMaxEventTimeMs]
-  kNonFiniteValue,  // NaN/inf value for a view that aggregates values
-};
-const char* to_string(LateReason reason);
-
-/// An event the engine did not aggregate, with why and the watermark it was
-/// judged against. Never silently dropped: the caller drains these.
-struct LateEvent {
-  ViewId view = 0;
-  Event event;
-  LateReason reason = LateReason::kBeyondLateness;
-  std::int64_t watermark_ms = 0;
-  friend bool operator==(const LateEvent&, const LateEvent&) = default;
-};
 
 }  // namespace ioc::window

@@ -24,7 +24,7 @@ using ViewId = std::uint32_t;
 /// Largest duration accepted anywhere in a spec: 100 years.
 inline constexpr std::int64_t kMaxDurationMs = 100LL * 366 * 24 * 3600 * 1000;
 /// Event times outside [kMinEventTimeMs, kMaxEventTimeMs] (about ±36 million
-/// years) are rejected per event (LateReason::kTimeOutOfRange); inside it, all
+/// years) are rejected per event (EventOutcome::kRejected); inside it, all
 /// window arithmetic is free of overflow.
 inline constexpr std::int64_t kMinEventTimeMs = -(std::int64_t{1} << 60);
 inline constexpr std::int64_t kMaxEventTimeMs = std::int64_t{1} << 60;

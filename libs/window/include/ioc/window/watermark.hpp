@@ -56,8 +56,6 @@ class WatermarkTracker {
   void forget_now() { now_known_ = false; }
 
   std::int64_t watermark() const { return watermark_; }
-  /// The lateness frontier of a partition (kNoWatermark if none or unknown).
-  std::int64_t frontier(std::int32_t partition) const;
   std::int64_t now() const { return now_; }
   bool now_known() const { return now_known_; }
   const std::vector<Partition>& partitions() const { return partitions_; }
@@ -74,10 +72,6 @@ class WatermarkTracker {
   };
   State state() const;
   void set_state(State s);
-  /// Union of two trackers (replicas' partitions coming together). The result's
-  /// watermark is the min of both; each partition's frontier is the watermark of
-  /// the engine that owned it.
-  void merge(const WatermarkTracker& other);
 
  private:
   Partition& find_or_add(std::int32_t partition);

@@ -18,9 +18,10 @@
 /// nothing has arrived for idle_timeout it follows processing time
 /// (now − out_of_orderness), so quiet keys still get final results. A window
 /// closes when watermark ≥ end + allowed_lateness: the final result is emitted
-/// (revision = 1 + early results) and its state is purged. Events whose windows
-/// are all closed are returned as late side output with the reason, never
-/// dropped silently. Early results (on-update) are rate-limited per key.
+/// (revision = 1 + early results) and its state is purged. add() reports an
+/// event whose windows are all closed as late (and counts it), for the caller
+/// to set aside: never dropped silently. Early results (on-update) are
+/// rate-limited per key.
 ///
 /// Exact semantics per window kind (what the property tests check against a
 /// brute-force oracle):
@@ -34,7 +35,7 @@
 ///   session(gap): events less than gap apart form a session [first, last + gap);
 ///     late iff t + lateness < watermark.
 ///
-/// Headers: spec.hpp (ViewSpec, validation), event.hpp (Event, LateEvent),
+/// Headers: spec.hpp (ViewSpec, validation), event.hpp (Event, EventOutcome),
 /// result.hpp (WindowResult, WindowValue), engine.hpp (Engine), watermark.hpp
 /// (WatermarkTracker), sketch.hpp (HyperLogLog, DDSketch and their error bounds).
 /// Thread-safety: see each class; nothing is thread-safe for mutation.

@@ -1,4 +1,4 @@
-#include "views.hpp"
+#include "ioc/views/catalog.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -7,54 +7,23 @@
 #include <set>
 #include <sstream>
 
-#include "ioc/codec/codec.hpp"
 #include "ioc/config/source.hpp"
 #include "ioc/core/bytes.hpp"
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/hash.hpp"
-#include "ioc/kafka/client_config.hpp"
 
-namespace ioc::aggregator {
+namespace ioc::views {
 
 namespace {
 
-struct FieldInfo {
-  const char* name;
-  Field field;
-  bool numeric;
-  std::vector<Stream> streams;
-  std::vector<std::string> values;  // enumerations: the values allowed in filters
-};
-
-const std::vector<FieldInfo>& fields() {
-  using S = Stream;
-  static const std::vector<FieldInfo> kFields = {
-      {"district", Field::kDistrict, false, {S::kReports, S::kTransactions, S::kTelemetry}, {}},
-      {"category", Field::kCategory, false, {S::kReports}, {}},
-      {"source", Field::kSource, false, {S::kReports}, {}},
-      {"id", Field::kId, false, {S::kReports, S::kTransactions}, {}},
-      {"service_code", Field::kServiceCode, false, {S::kTransactions}, {}},
-      {"service_level", Field::kServiceLevel, false, {S::kTransactions}, {"partial_online", "full_online"}},
-      {"channel", Field::kChannel, false, {S::kTransactions}, {"online", "counter"}},
-      {"status", Field::kStatus, false, {S::kTransactions}, {"submitted", "completed", "overdue"}},
-      {"processing_ms", Field::kProcessingMs, true, {S::kTransactions}, {}},
-      {"source_id", Field::kSourceId, false, {S::kTelemetry}, {}},
-      {"kind", Field::kKind, false, {S::kTelemetry}, {"bts_heartbeat", "water_level", "rainfall", "air_quality", "power"}},
-      {"value", Field::kValue, true, {S::kTelemetry}, {}},
-      {"unit", Field::kUnit, false, {S::kTelemetry}, {}},
-      {"occurred_at", Field::kOccurredAt, true, {S::kReports, S::kTransactions, S::kTelemetry}, {}},
-      {"received_at", Field::kReceivedAt, true, {S::kReports, S::kTransactions, S::kTelemetry}, {}},
-  };
-  return kFields;
-}
-
-const FieldInfo& info(Field f) { return fields()[static_cast<std::size_t>(f)]; }
-
-std::string join(const std::vector<std::string>& v) {
+template <typename Range>
+std::string join(const Range& v) {
   std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : v) (out += out.empty() ? "" : ", ") += s;
   return out;
 }
+
+constexpr FieldId kDistrictField = 0;  // streams.hpp: district comes first
 
 /// Throws ConfigError at `node`'s line.
 class Parser {
@@ -98,23 +67,36 @@ class Parser {
     for (const auto& kv : map) {
       const std::string k = kv.first.Scalar();
       if (!allowed.contains(k)) {
-        fail(kv.first, key + "." + k, "unknown key; allowed: " + join({allowed.begin(), allowed.end()}));
+        fail(kv.first, key + "." + k, "unknown key; allowed: " + join(allowed));
       }
     }
   }
 
-  Field field(const YAML::Node& n, const std::string& key, Stream stream, std::optional<bool> numeric) const {
+  Stream stream(const YAML::Node& n, const std::string& key, const std::string& name) const {
+    std::optional<Stream> found;
+    std::vector<std::string_view> allowed;
+    for_each_stream([&](auto s) {
+      using S = decltype(s);
+      if (name == S::kName) found = S::kStream;
+      allowed.push_back(S::kName);
+    });
+    if (!found) fail(n, key, "must be one of " + join(allowed) + ", got '" + name + "'");
+    return *found;
+  }
+
+  FieldId field(const YAML::Node& n, const std::string& key, Stream stream, std::optional<bool> numeric) const {
     const std::string name = scalar(n, key);
     std::vector<std::string> allowed;
-    for (const FieldInfo& f : fields()) {
-      const bool in_stream = std::find(f.streams.begin(), f.streams.end(), stream) != f.streams.end();
-      if (!in_stream || (numeric && f.numeric != *numeric)) continue;
-      if (name == f.name) return f.field;
+    const auto fields = fields_of(stream);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const FieldInfo& f = fields[i];
+      if (numeric && f.numeric != *numeric) continue;
+      if (name == f.name) return static_cast<FieldId>(i);
       allowed.emplace_back(f.name);
     }
     fail(n, key,
          "'" + name + "' is not a " + (numeric ? (*numeric ? "numeric " : "text ") : "") + "field of " +
-             to_string(stream) + "; allowed: " + join(allowed));
+             std::string(to_string(stream)) + "; allowed: " + join(allowed));
   }
 
   Match match(const YAML::Node& n, const YAML::Node& fieldnode, const std::string& key, Stream stream) const {
@@ -122,9 +104,9 @@ class Parser {
     m.field = field(fieldnode, key, stream, false);
     auto add = [&](const YAML::Node& v) {
       const std::string s = scalar(v, key);
-      const auto& allowed = info(m.field).values;
-      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
-        fail(v, key, "'" + s + "' is not a value of " + info(m.field).name + "; allowed: " + join(allowed));
+      const FieldInfo& f = fields_of(stream)[m.field];
+      if (!f.values.empty() && std::find(f.values.begin(), f.values.end(), s) == f.values.end()) {
+        fail(v, key, "'" + s + "' is not a value of " + std::string(f.name) + "; allowed: " + join(f.values));
       }
       m.values.push_back(s);
     };
@@ -206,10 +188,11 @@ class Parser {
         const std::string ak = k + "." + kind;
         if (a["of"] && kind != "quantiles") fail(a["of"], k + ".of", "only quantiles take 'of'; write {" + kind + ": <field>}");
         auto value_field = [&](const YAML::Node& n, const std::string& fk) {
-          const Field f = field(n, fk, v.stream, true);
+          const FieldId f = field(n, fk, v.stream, true);
           if (v.value_field && *v.value_field != f) {
-            fail(n, fk, std::string("a view aggregates one numeric field; this view already reads ") +
-                            info(*v.value_field).name + " (make a second view for " + info(f).name + ")");
+            fail(n, fk, "a view aggregates one numeric field; this view already reads " +
+                            std::string(field_name(v.stream, *v.value_field)) + " (make a second view for " +
+                            std::string(field_name(v.stream, f)) + ")");
           }
           v.value_field = f;
         };
@@ -224,7 +207,7 @@ class Parser {
           v.count_where.push_back(match(kv.second, kv.first, ak, v.stream));
           spec = window::AggregationSpec::count_where(name, static_cast<int>(v.count_where.size() - 1), 1);
         } else if (kind == "distinct") {
-          const Field f = field(arg, ak, v.stream, false);
+          const FieldId f = field(arg, ak, v.stream, false);
           if (v.distinct_field && *v.distinct_field != f) fail(arg, ak, "a view counts distinct values of one field");
           v.distinct_field = f;
           spec = window::AggregationSpec::distinct(name);
@@ -262,7 +245,7 @@ class Parser {
       if (v.value_names[i] == name) return i;
     }
     fail(n, key, "'" + name + "' is not a value of this view; values: " +
-                     join({v.value_names.begin(), v.value_names.begin() + static_cast<std::ptrdiff_t>(limit)}));
+                     join(std::span(v.value_names).first(limit)));
   }
 
   ViewConfig view(const std::string& name, const YAML::Node& n, const YAML::Node& defaults) const {
@@ -271,6 +254,7 @@ class Parser {
                        "idle_timeout", "emit", "aggregations", "ratios", "gauges", "sample_ids"});
     ViewConfig v;
     v.spec.name = name;
+    v.line = n.Mark().is_null() ? 0 : n.Mark().line + 1;
     auto setting = [&](const char* k) { return n[k] ? n[k] : defaults[k]; };
     auto required = [&](const char* k, const char* example) {
       if (!n[k]) fail(n, key + "." + k, std::string("missing; e.g. ") + example);
@@ -278,15 +262,7 @@ class Parser {
     };
 
     const std::string source = scalar(required("source", "source: reports"), key + ".source");
-    if (source == "reports") {
-      v.stream = Stream::kReports;
-    } else if (source == "transactions") {
-      v.stream = Stream::kTransactions;
-    } else if (source == "telemetry") {
-      v.stream = Stream::kTelemetry;
-    } else {
-      fail(n["source"], key + ".source", "must be reports, transactions or telemetry, got '" + source + "'");
-    }
+    v.stream = stream(n["source"], key + ".source", source);
 
     if (const YAML::Node f = n["filter"]) {
       if (!f.IsMap() || f.size() == 0) fail(f, key + ".filter", "must be a mapping {field: value or [values]}");
@@ -298,14 +274,14 @@ class Parser {
       fail(g, key + ".group_by", "must list 1 to " + std::to_string(kMaxGroupBy) + " fields");
     }
     for (const auto& f : g) {
-      const Field field_id = field(f, key + ".group_by", v.stream, false);
+      const FieldId field_id = field(f, key + ".group_by", v.stream, false);
       if (std::find(v.group_by.begin(), v.group_by.end(), field_id) != v.group_by.end()) {
-        fail(f, key + ".group_by", std::string("lists ") + info(field_id).name + " twice");
+        fail(f, key + ".group_by", "lists " + std::string(field_name(v.stream, field_id)) + " twice");
       }
       v.group_by.push_back(field_id);
-      v.group_names.emplace_back(info(field_id).name);
+      v.group_names.emplace_back(field_name(v.stream, field_id));
     }
-    if (std::find(v.group_by.begin(), v.group_by.end(), Field::kDistrict) == v.group_by.end()) {
+    if (std::find(v.group_by.begin(), v.group_by.end(), kDistrictField) == v.group_by.end()) {
       // Input topics are keyed by district: a group spread over partitions
       // would be counted in pieces by different replicas.
       fail(g, key + ".group_by", "must include district (input topics are partitioned by district)");
@@ -376,10 +352,11 @@ class Parser {
   static std::uint64_t input_fingerprint(const ViewConfig& v) {
     std::string bytes;
     ByteWriter<std::string> w(bytes);
+    auto name = [&](FieldId f) { return std::string(field_name(v.stream, f)); };
     auto matches = [&](const std::vector<Match>& ms) {
       w.u32(static_cast<std::uint32_t>(ms.size()));
       for (const Match& m : ms) {
-        w.str(info(m.field).name);
+        w.str(name(m.field));
         w.u32(static_cast<std::uint32_t>(m.values.size()));
         for (const auto& x : m.values) w.str(x);
       }
@@ -387,9 +364,9 @@ class Parser {
     w.u8(static_cast<std::uint8_t>(v.stream));
     w.u8(static_cast<std::uint8_t>(v.time));
     matches(v.filter);
-    for (const Field f : v.group_by) w.str(info(f).name);
-    w.str(v.value_field ? info(*v.value_field).name : "");
-    w.str(v.distinct_field ? info(*v.distinct_field).name : "");
+    for (const FieldId f : v.group_by) w.str(name(f));
+    w.str(v.value_field ? name(*v.value_field) : "");
+    w.str(v.distinct_field ? name(*v.distinct_field) : "");
     matches(v.count_where);
     return fnv1a(bytes);
   }
@@ -417,179 +394,79 @@ class Parser {
   std::string file_;
 };
 
-const char* kind_name(TelemetryKind k) {
-  switch (k) {
-    case TelemetryKind::kBtsHeartbeat: return "bts_heartbeat";
-    case TelemetryKind::kWaterLevel: return "water_level";
-    case TelemetryKind::kRainfall: return "rainfall";
-    case TelemetryKind::kAirQuality: return "air_quality";
-    case TelemetryKind::kPower: return "power";
-    case TelemetryKind::kUnspecified: break;
-  }
-  return "";
-}
-
-const char* channel_name(Channel c) {
-  return c == Channel::kOnline ? "online" : c == Channel::kCounter ? "counter" : "";
-}
-
-const char* status_name(TransactionStatus s) {
-  switch (s) {
-    case TransactionStatus::kSubmitted: return "submitted";
-    case TransactionStatus::kCompleted: return "completed";
-    case TransactionStatus::kOverdue: return "overdue";
-    case TransactionStatus::kUnspecified: break;
-  }
-  return "";
-}
-
-const char* level_name(ServiceLevel l) {
-  return l == ServiceLevel::kPartialOnline ? "partial_online" : l == ServiceLevel::kFullOnline ? "full_online" : "";
-}
-
-double seconds(TimePoint t) { return static_cast<double>(to_epoch_ms(t)) / 1000.0; }
-
 }  // namespace
 
-const char* to_string(Stream stream) {
-  switch (stream) {
-    case Stream::kReports: return "reports";
-    case Stream::kTransactions: return "transactions";
-    case Stream::kTelemetry: return "telemetry";
-  }
-  return "?";
+bool ViewConfig::has_value(std::string_view value) const {
+  return std::find(value_names.begin(), value_names.end(), value) != value_names.end();
 }
 
-const char* topic_of(Stream stream) {
-  switch (stream) {
-    case Stream::kReports: return kafka::topics::kReports;
-    case Stream::kTransactions: return kafka::topics::kTransactions;
-    case Stream::kTelemetry: return kafka::topics::kTelemetry;
-  }
-  return "";
+bool ViewConfig::is_ratio(std::string_view value) const {
+  return std::any_of(ratios.begin(), ratios.end(), [&](const Ratio& r) { return r.name == value; });
 }
 
-const char* to_string(Field field) { return info(field).name; }
+bool ViewConfig::has_label(std::string_view label) const {
+  return std::find(group_names.begin(), group_names.end(), label) != group_names.end();
+}
 
-std::vector<ViewConfig> parse_views(std::string_view yaml, const std::string& file) {
-  Parser p(file);
+bool ViewConfig::aligned() const {
+  return spec.window.kind == window::WindowKind::kTumbling || spec.window.kind == window::WindowKind::kHopping;
+}
+
+std::string ViewConfig::values_text() const { return join(value_names); }
+
+Catalog Catalog::parse(std::string_view yaml, const std::string& source) {
+  Parser p(source);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1), "views", "invalid YAML: " + e.msg);
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1), "views", "invalid YAML: " + e.msg);
   }
-  return p.file(root);
+  return Catalog(p.file(root), source);
 }
 
-std::vector<ViewConfig> load_views(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path, "aggregator.views", "cannot read the views file");
+Catalog Catalog::load(const std::string& path, const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, key, "cannot read the views file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_views(ss.str(), path);
+  return parse(ss.str(), path);
 }
 
-// ---------------------------------------------------------------- Record
-
-Status Record::decode(Stream stream, std::string_view bytes, std::int64_t kafka_timestamp_ms) {
-  stream_ = stream;
-  kafka_ts_ = kafka_timestamp_ms;
-  switch (stream) {
-    case Stream::kReports: return codec::decode(bytes, report_);
-    case Stream::kTransactions: return codec::decode(bytes, tx_);
-    case Stream::kTelemetry: return codec::decode(bytes, tm_);
+const ViewConfig* Catalog::find(std::string_view name) const {
+  for (const ViewConfig& v : views_) {
+    if (v.spec.name == name) return &v;
   }
-  return {};
+  return nullptr;
 }
 
-void Record::set(const Report& r, std::int64_t kafka_ts) {
-  stream_ = Stream::kReports;
-  report_ = r;
-  kafka_ts_ = kafka_ts;
-}
-void Record::set(const ServiceTransaction& t, std::int64_t kafka_ts) {
-  stream_ = Stream::kTransactions;
-  tx_ = t;
-  kafka_ts_ = kafka_ts;
-}
-void Record::set(const Telemetry& t, std::int64_t kafka_ts) {
-  stream_ = Stream::kTelemetry;
-  tm_ = t;
-  kafka_ts_ = kafka_ts;
+std::string Catalog::names() const {
+  std::string out;
+  for (const ViewConfig& v : views_) (out += out.empty() ? "" : ", ") += v.spec.name;
+  return out;
 }
 
-std::string_view Record::text(Field field) const {
-  switch (stream_) {
-    case Stream::kReports:
-      switch (field) {
-        case Field::kDistrict: return report_.district;
-        case Field::kCategory: return report_.category;
-        case Field::kSource: return report_.source;
-        case Field::kId: return report_.id;
-        default: return {};
+void require(const Catalog& catalog, const std::vector<Need>& needs) {
+  for (const Need& need : needs) {
+    const ViewConfig* v = catalog.find(need.view);
+    if (v == nullptr) {
+      throw ConfigError(catalog.source(), need.setting,
+                        "view '" + need.view + "' is not in the views file (it has: " + catalog.names() + ")");
+    }
+    for (const std::string& value : need.values) {
+      if (!v->has_value(value)) {
+        throw ConfigError(catalog.source(), need.setting,
+                          "view '" + need.view + "' has no value '" + value + "' (its values: " + v->values_text() + ")");
       }
-    case Stream::kTransactions:
-      switch (field) {
-        case Field::kDistrict: return tx_.district;
-        case Field::kId: return tx_.id;
-        case Field::kServiceCode: return tx_.service_code;
-        case Field::kServiceLevel: return level_name(tx_.service_level);
-        case Field::kChannel: return channel_name(tx_.channel);
-        case Field::kStatus: return status_name(tx_.status);
-        default: return {};
+    }
+    for (const std::string& label : need.labels) {
+      if (!v->has_label(label)) {
+        throw ConfigError(catalog.source(), need.setting,
+                          "view '" + need.view + "' is not grouped by '" + label + "' (its labels: " +
+                              join(v->group_names) + ")");
       }
-    case Stream::kTelemetry:
-      switch (field) {
-        case Field::kDistrict: return tm_.district;
-        case Field::kSourceId: return tm_.source_id;
-        case Field::kKind: return kind_name(tm_.kind);
-        case Field::kUnit: return tm_.unit;
-        default: return {};
-      }
-  }
-  return {};
-}
-
-std::optional<double> Record::number(Field field) const {
-  switch (field) {
-    case Field::kProcessingMs: return static_cast<double>(tx_.processing_ms);
-    case Field::kValue: return tm_.value;
-    case Field::kOccurredAt: return seconds(occurred_at());
-    case Field::kReceivedAt:
-      return seconds(stream_ == Stream::kReports ? report_.received_at
-                     : stream_ == Stream::kTransactions ? tx_.received_at
-                                                        : tm_.received_at);
-    default: return std::nullopt;
+    }
   }
 }
 
-TimePoint Record::occurred_at() const {
-  return stream_ == Stream::kReports ? report_.occurred_at
-         : stream_ == Stream::kTransactions ? tx_.occurred_at
-                                            : tm_.occurred_at;
-}
-
-std::int64_t Record::time_ms(TimeAttribute time) const {
-  switch (time) {
-    case TimeAttribute::kOccurredAt: return to_epoch_ms(occurred_at());
-    case TimeAttribute::kReceivedAt:
-      return to_epoch_ms(stream_ == Stream::kReports ? report_.received_at
-                         : stream_ == Stream::kTransactions ? tx_.received_at
-                                                            : tm_.received_at);
-    case TimeAttribute::kIngest: return kafka_ts_;
-  }
-  return 0;
-}
-
-const std::string& Record::id() const {
-  return stream_ == Stream::kReports ? report_.id : stream_ == Stream::kTransactions ? tx_.id : tm_.source_id;
-}
-
-const std::string& Record::district() const {
-  return stream_ == Stream::kReports ? report_.district
-         : stream_ == Stream::kTransactions ? tx_.district
-                                            : tm_.district;
-}
-
-}  // namespace ioc::aggregator
+}  // namespace ioc::views

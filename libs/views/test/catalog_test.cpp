@@ -1,23 +1,23 @@
-#include "views.hpp"
+#include "ioc/views/catalog.hpp"
 
 #include <gtest/gtest.h>
 
 #include "ioc/core/config_error.hpp"
 
-namespace ioc::aggregator {
+namespace ioc::views {
 namespace {
 
 std::string error_of(const std::string& yaml) {
   try {
-    parse_views(yaml, "v.yaml");
+    (void)Catalog::parse(yaml, "v.yaml");
   } catch (const ConfigError& e) {
     return e.what();
   }
   return "";
 }
 
-TEST(ViewsTest, TheShippedViewsLoad) {
-  const auto views = load_views(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml");
+TEST(CatalogTest, TheShippedViewsLoad) {
+  const auto views = Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml").views();
   ASSERT_GE(views.size(), 10u);
   const auto find = [&](const std::string& name) -> const ViewConfig& {
     for (const auto& v : views) {
@@ -37,13 +37,16 @@ TEST(ViewsTest, TheShippedViewsLoad) {
   EXPECT_EQ(r15.group_names, (std::vector<std::string>{"district", "category"}));
   const ViewConfig& p = find("processing_1h");
   EXPECT_EQ(p.value_names, (std::vector<std::string>{"processing_ms_p50", "processing_ms_p95"}));
-  EXPECT_EQ(p.value_field, Field::kProcessingMs);
+  ASSERT_TRUE(p.value_field.has_value());
+  EXPECT_EQ(field_name(p.stream, *p.value_field), "processing_ms");
   ASSERT_EQ(p.filter.size(), 1u);
-  EXPECT_EQ(find("stations_5m").distinct_field, Field::kSourceId);
+  const ViewConfig& s = find("stations_5m");
+  ASSERT_TRUE(s.distinct_field.has_value());
+  EXPECT_EQ(field_name(s.stream, *s.distinct_field), "source_id");
   EXPECT_EQ(find("reports_1m").spec.allowed_lateness, std::chrono::hours(6));
 }
 
-TEST(ViewsTest, ErrorsNameTheFileLineKeyAndWhatIsAllowed) {
+TEST(CatalogTest, ErrorsNameTheFileLineKeyAndWhatIsAllowed) {
   const std::string head = "views:\n  v:\n    source: reports\n    group_by: [district]\n";
   EXPECT_EQ(error_of(head + "    window: {tumbling: 1m}\n    aggregations: [count]\n"), "");
   EXPECT_EQ(error_of(head + "    window: {tumbling: 1m}\n"),
@@ -80,39 +83,58 @@ TEST(ViewsTest, ErrorsNameTheFileLineKeyAndWhatIsAllowed) {
   EXPECT_EQ(error_of("views: [\n"), "v.yaml:2: views: invalid YAML: end of sequence flow not found");
 }
 
-TEST(ViewsTest, RecordFieldsByStream) {
-  Record r;
-  ServiceTransaction t;
-  t.id = "app-1";
-  t.district = "380";
-  t.channel = Channel::kOnline;
-  t.status = TransactionStatus::kOverdue;
-  t.processing_ms = 5000;
-  t.occurred_at = from_epoch_ms(60'000);
-  t.received_at = from_epoch_ms(61'000);
-  r.set(t, 62'000);
-  EXPECT_EQ(r.text(Field::kChannel), "online");
-  EXPECT_EQ(r.text(Field::kStatus), "overdue");
-  EXPECT_EQ(r.text(Field::kCategory), "");
-  EXPECT_EQ(r.number(Field::kProcessingMs), 5000.0);
-  EXPECT_EQ(r.number(Field::kOccurredAt), 60.0);
-  EXPECT_FALSE(r.number(Field::kDistrict).has_value());
-  EXPECT_EQ(r.time_ms(TimeAttribute::kOccurredAt), 60'000);
-  EXPECT_EQ(r.time_ms(TimeAttribute::kReceivedAt), 61'000);
-  EXPECT_EQ(r.time_ms(TimeAttribute::kIngest), 62'000);
-  EXPECT_EQ(r.id(), "app-1");
 
-  Telemetry m;
-  m.source_id = "bts-380-0001";
-  m.district = "380";
-  m.kind = TelemetryKind::kBtsHeartbeat;
-  m.value = 1;
-  r.set(m);
-  EXPECT_EQ(r.text(Field::kKind), "bts_heartbeat");
-  EXPECT_EQ(r.text(Field::kSourceId), "bts-380-0001");
-  EXPECT_EQ(r.number(Field::kValue), 1.0);
-  EXPECT_EQ(r.id(), "bts-380-0001");
+TEST(CatalogTest, SourceNamesEveryStream) {
+  EXPECT_EQ(error_of("views:\n  v:\n    source: weather\n    group_by: [district]\n    window: {tumbling: 1m}\n"
+                     "    aggregations: [count]\n"),
+            "v.yaml:3: views.v.source: must be one of reports, transactions, telemetry, air_quality, got 'weather'");
+}
+
+// A quantile's value is named once (window::value_names), with enough
+// digits to tell 0.99995 from 1: the alerter and the wall read the same
+// names the aggregator publishes.
+TEST(CatalogTest, QuantileNamesKeepTheirDigits) {
+  const Catalog c = Catalog::parse("views:\n  v:\n    source: transactions\n    group_by: [district]\n"
+                                   "    window: {tumbling: 1h}\n"
+                                   "    aggregations: [{name: ms, quantiles: [0.5, 0.999, 0.99995], of: processing_ms}]\n",
+                                   "v.yaml");
+  const ViewConfig* v = c.find("v");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->value_names, (std::vector<std::string>{"ms_p50", "ms_p99.9", "ms_p99.995"}));
+  EXPECT_TRUE(v->has_value("ms_p99.995"));
+  EXPECT_FALSE(v->has_value("ms_p100"));
+}
+
+TEST(CatalogTest, RequireNamesTheSettingViewAndValue) {
+  const Catalog c = Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml");
+  EXPECT_NO_THROW(require(c, {{"wall.views.transactions", "transactions_1h", {"count", "online"}, {"district"}}}));
+  auto error = [&](const Need& need) {
+    try {
+      require(c, {need});
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string file = std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml";
+  EXPECT_EQ(error({"wall.views.processing", "processing_1h", {"processing_ms_p99"}, {}}),
+            file + ": wall.views.processing: view 'processing_1h' has no value 'processing_ms_p99' (its values: "
+                   "processing_ms_p50, processing_ms_p95)");
+  EXPECT_EQ(error({"wall.views.stations", "station_5m", {"count"}, {"station"}}),
+            file + ": wall.views.stations: view 'station_5m' is not grouped by 'station' (its labels: district, "
+                   "source_id, kind)");
+  EXPECT_NE(error({"wall.views.reports", "reports_2m", {"count"}, {}}).find("view 'reports_2m' is not in the views file"),
+            std::string::npos);
+}
+
+TEST(CatalogTest, LoadNamesTheSettingOfAnUnreadableFile) {
+  try {
+    (void)Catalog::load("/nonexistent/views.yaml", "wall.views");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/views.yaml: wall.views: cannot read the views file");
+  }
 }
 
 }  // namespace
-}  // namespace ioc::aggregator
+}  // namespace ioc::views
