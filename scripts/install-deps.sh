@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs exactly the Debian 12 packages the build, the run command and the
 # test suite need. Idempotent: a no-op (no apt-get at all) when all are present.
-#   install-deps.sh               build + test packages, and the browser test's npm
-#                                 packages (tests/browser, `npm ci` from its lockfile)
+#   install-deps.sh               build + test packages, and the npm packages of the
+#                                 browser test and the Kubernetes validator
+#                                 (tests/browser, tests/k8s: `npm ci` from their lockfiles)
 #   install-deps.sh --build-only  build packages
 #   install-deps.sh --fuzz        build packages + clang and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
@@ -12,12 +13,16 @@ build_pkgs=(
   librdkafka-dev libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libprotobuf-dev protobuf-compiler prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+  file  # CPack's Debian package generator finds the binaries for dpkg-shlibdeps with it
 )
 test_pkgs=(
   prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
   curl procps iproute2 wrk libxml2-utils
   chromium chromium-driver fonts-dejavu-core
   default-jre-headless  # the real-Kafka lane runs Apache Kafka (IOC_KAFKA_HOME)
+  # deploy/: the Debian package (lintian, systemd-analyze, systemd-sysusers),
+  # the Compose file (docker-compose config; no container engine is needed)
+  lintian fakeroot systemd docker-compose
   clang-tidy            # scripts/tidy.sh
 )
 
@@ -39,8 +44,9 @@ for p in "${want[@]}"; do
   fi
 done
 
-# The browser test drives Chromium with playwright-core from npm: the
-# machine's Node.js and npm, or Debian's when there are none.
+# The browser test drives Chromium with playwright-core from npm, and
+# tests/k8s validates deploy/k8s with kubernetes-models: the machine's
+# Node.js and npm, or Debian's when there are none.
 browser=false
 if [[ ${1:-} != --build-only && ${1:-} != --fuzz ]]; then
   browser=true
@@ -62,10 +68,12 @@ fi
 # npm ci installs exactly the lockfile; skipped when node_modules already
 # matches it (npm records what it installed in node_modules/.package-lock.json).
 if $browser; then
-  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)
-  if [[ ! $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]] ||
-     ! (cd "$dir" && npm ls --depth=0 >/dev/null 2>&1); then
-    echo "install-deps: npm ci in $dir" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  for sub in browser k8s; do
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/$sub" && pwd)
+    if [[ ! $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]] ||
+       ! (cd "$dir" && npm ls --depth=0 >/dev/null 2>&1); then
+      echo "install-deps: npm ci in $dir" >&2
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
 fi

@@ -3,6 +3,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 namespace ioc::aggregator {
@@ -93,6 +94,12 @@ struct Metrics {
                       .Name("ioc_aggregator_watermark_timestamp_seconds")
                       .Help("Watermark of each view over the partitions this replica owns")
                       .Register(r)),
+        final_delay(prometheus::BuildHistogram()
+                        .Name("ioc_aggregator_final_result_delay_seconds")
+                        .Help("Processing time from a window's end to its final result being published: the "
+                              "view's allowed lateness and out-of-orderness (or idle timeout) plus the "
+                              "pipeline's own delay")
+                        .Register(r)),
         open_windows(prometheus::BuildGauge()
                          .Name("ioc_aggregator_open_windows")
                          .Help("Key-windows holding state per view, all assigned partitions")
@@ -130,6 +137,7 @@ struct Metrics {
   prometheus::Family<prometheus::Counter>& gauge_series_dropped;
   prometheus::Family<prometheus::Gauge>& lag;
   prometheus::Family<prometheus::Gauge>& watermark;
+  prometheus::Family<prometheus::Histogram>& final_delay;
   prometheus::Family<prometheus::Gauge>& open_windows;
   prometheus::Family<prometheus::Gauge>& state_bytes;
   prometheus::Gauge& assigned;

@@ -106,6 +106,9 @@ Pipeline::Pipeline(const Config& cfg, const Registry& registry, Metrics& metrics
                             (w.kind == window::WindowKind::kSession ? 60 * w.gap.count() : 0);
     view_accepted_.push_back(&metrics_.view_events.Add({{"view", v.spec.name}, {"outcome", "accepted"}}));
     view_late_.push_back(&metrics_.view_events.Add({{"view", v.spec.name}, {"outcome", "late"}}));
+    view_final_delay_.push_back(&metrics_.final_delay.Add(
+        {{"view", v.spec.name}},
+        prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200}));
   }
   for (std::size_t s = 0; s < kStreams; ++s) {
     if (stream_specs_[s].empty()) continue;
@@ -373,6 +376,7 @@ void Pipeline::publish(Unit& u, std::span<const window::WindowResult> results) {
     codec::encode(out, scratch_);
     sink_.result(window_result_key(out), scratch_);
     (r.final ? metrics_.results_final : metrics_.results_early).Increment();
+    if (r.final) view_final_delay_[gv]->Observe(static_cast<double>(now_ms_ - r.end_ms) / 1000.0);
     u.dirty = true;
     if (r.final && !v.gauge_values.empty()) {
       // A newer window closed for this view in this unit: groups without

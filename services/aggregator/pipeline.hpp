@@ -41,6 +41,7 @@
 
 namespace prometheus {
 class Counter;
+class Histogram;
 }  // namespace prometheus
 
 namespace ioc::aggregator {
@@ -201,6 +202,7 @@ class Pipeline {
   std::vector<std::size_t> gauge_series_;  // per view
   std::vector<prometheus::Counter*> view_accepted_;
   std::vector<prometheus::Counter*> view_late_;
+  std::vector<prometheus::Histogram*> view_final_delay_;
   // Counts of the current batch, added to the counters by flush_counts().
   std::vector<std::uint64_t> view_accepted_n_;
   std::uint64_t accepted_n_ = 0;

@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -93,15 +94,16 @@ int run(const Config& cfg) {
   AlertViewBox box;
   add_routes(front.router(), box, CapContext{cfg.cap, registry, cfg.province, cfg.external_url});
 
-  std::unique_ptr<AlertmanagerSink> sink;
-  std::unique_ptr<Notifier> notifier;
-  if (!cfg.alertmanager.url.empty()) {
-    sink = std::make_unique<AlertmanagerSink>(cfg.alertmanager);
-    notifier = std::make_unique<Notifier>(cfg.alertmanager, cfg.external_url, *sink, SystemClock::instance(),
-                                          front.registry());
-  }
+  // One sink and one notifier per Alertmanager instance, as Prometheus sends.
+  std::vector<std::unique_ptr<AlertmanagerSink>> sinks;
+  std::vector<std::unique_ptr<Notifier>> notifiers;
   std::vector<AlertChannel*> channels;
-  if (notifier) channels.push_back(notifier.get());
+  for (const AlertmanagerTarget& t : cfg.alertmanager.targets) {
+    sinks.push_back(std::make_unique<AlertmanagerSink>(t, cfg.alertmanager.timeout));
+    notifiers.push_back(std::make_unique<Notifier>(cfg.alertmanager, t, cfg.external_url, *sinks.back(),
+                                                   SystemClock::instance(), front.registry()));
+    channels.push_back(notifiers.back().get());
+  }
   Alerter alerter(cfg, std::move(rules), views, registry, SystemClock::instance(), front.registry(), channels, box);
   front.on_reload([&] {
     try {
@@ -111,12 +113,16 @@ int run(const Config& cfg) {
       log::error("rule files not reloaded; the previous rules stay", {{"error", e.what()}});
     }
   });
-  front.start([&alerter, &notifier] {
+  front.start([&alerter, &notifiers] {
     metrics::Readiness r = alerter.readiness();
-    if (notifier) r.details["delivery_queue"] = notifier->depth();
+    if (!notifiers.empty()) {
+      std::size_t queued = 0;  // the longest queue: what the slowest instance still waits for
+      for (const auto& n : notifiers) queued = std::max(queued, n->depth());
+      r.details["delivery_queue"] = queued;
+    }
     return r;
   });
-  if (notifier) notifier->start();
+  for (const auto& n : notifiers) n->start();
   std::atomic<bool> stop{false};
   bool healthy = true;
   std::thread poller([&] {
@@ -131,14 +137,19 @@ int run(const Config& cfg) {
   log::info("alerter ready", {{"input", cfg.input_topic},
                               {"output", cfg.output_topic},
                               {"rules", cfg.rule_files.front()},
-                              {"alertmanager", cfg.alertmanager.url.empty() ? "(none)" : cfg.alertmanager.url},
+                              {"alertmanager", alertmanager_urls(cfg.alertmanager)},
                               {"state_dir", cfg.state_dir}});
   const int sig = front.wait_for_signal();
   log::info("shutting down", {{"signal", sig}});
   stop = true;
   poller.join();
-  // Resolutions still queued get a last chance to reach Alertmanager.
-  if (notifier) notifier->stop(std::chrono::seconds(5));
+  // Resolutions still queued get a last chance to reach Alertmanager: 5 s
+  // for all instances together, not one after the other.
+  {
+    std::vector<std::thread> stopping;
+    for (const auto& n : notifiers) stopping.emplace_back([&n] { n->stop(std::chrono::seconds(5)); });
+    for (std::thread& t : stopping) t.join();
+  }
   front.shutdown_done(healthy ? 0 : 1);
   front.stop();
   return healthy ? 0 : 1;

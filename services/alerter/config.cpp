@@ -27,8 +27,9 @@ std::string resolve(const config::Source& src, const std::string& path) {
 
 }  // namespace
 
-void parse_alertmanager_url(const std::string& source, const std::string& key, AlertmanagerConfig& am) {
-  const std::string& url = am.url;
+AlertmanagerTarget parse_alertmanager_url(const std::string& source, const std::string& key, const std::string& url) {
+  AlertmanagerTarget am;
+  am.url = url;
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
     throw ConfigError(source, key, "must be an http:// URL like http://127.0.0.1:9093 (or \"\" for no delivery), got '" + url + "'");
@@ -50,6 +51,13 @@ void parse_alertmanager_url(const std::string& source, const std::string& key, A
   }
   if (am.host.empty()) throw ConfigError(source, key, "has no host in '" + url + "'");
   am.port = static_cast<std::uint16_t>(port);
+  return am;
+}
+
+std::string alertmanager_urls(const AlertmanagerConfig& am) {
+  std::string out;
+  for (const AlertmanagerTarget& t : am.targets) out += (out.empty() ? "" : ",") + t.url;
+  return out.empty() ? "(none)" : out;
 }
 
 Province load_province(const std::string& districts_file) {
@@ -98,8 +106,13 @@ Config load_config(config::Source& src) {
   while (!c.external_url.empty() && c.external_url.back() == '/') c.external_url.pop_back();
 
   AlertmanagerConfig& am = c.alertmanager;
-  am.url = src.get_string("alerter.alertmanager.url", "");
-  if (!am.url.empty()) parse_alertmanager_url(source, "alerter.alertmanager.url", am);
+  // One URL or a list (YAML, or comma-separated): the instances of a cluster.
+  for (const std::string& url : src.get_list("alerter.alertmanager.url", {})) {
+    for (const AlertmanagerTarget& t : am.targets) {
+      if (t.url == url) throw ConfigError(source, "alerter.alertmanager.url", "names '" + url + "' twice");
+    }
+    am.targets.push_back(parse_alertmanager_url(source, "alerter.alertmanager.url", url));
+  }
   am.timeout = src.get_duration("alerter.alertmanager.timeout", am.timeout, std::chrono::milliseconds(10));
   am.resend_interval = src.get_duration("alerter.alertmanager.resend_interval", am.resend_interval, std::chrono::seconds(1));
   am.resolved_retention = src.get_duration("alerter.alertmanager.resolved_retention", am.resolved_retention);

@@ -15,12 +15,20 @@
 
 namespace ioc::alerter {
 
-/// Where Alertmanager's v2 API is, and how alerts are delivered to it.
-struct AlertmanagerConfig {
-  std::string url;  // e.g. http://127.0.0.1:9093; "" = no delivery
+/// Where one Alertmanager instance's v2 API is.
+struct AlertmanagerTarget {
+  std::string url;  // as configured, e.g. http://127.0.0.1:9093
   std::string host;
   std::uint16_t port = 0;
   std::string base_path;  // "" or "/alertmanager" (a route prefix)
+};
+
+/// Where Alertmanager is, and how alerts are delivered to it.
+struct AlertmanagerConfig {
+  /// Every alert goes to each instance, with its own queue and backoff, as
+  /// Prometheus does: the instances of an Alertmanager cluster share what
+  /// they received and notify once. Empty: no delivery.
+  std::vector<AlertmanagerTarget> targets;
   std::chrono::milliseconds timeout{5'000};
   /// Firing alerts are sent again this often (Alertmanager forgets an alert
   /// whose endsAt passed; endsAt of a firing alert is 4 resends ahead).
@@ -84,7 +92,10 @@ struct Config {
 Config load_config(config::Source& src);
 
 /// Parses "http://host:port[/prefix]". Throws ConfigError naming `key`.
-void parse_alertmanager_url(const std::string& source, const std::string& key, AlertmanagerConfig& am);
+AlertmanagerTarget parse_alertmanager_url(const std::string& source, const std::string& key, const std::string& url);
+
+/// The configured URLs, comma-separated, or "(none)": for logs.
+std::string alertmanager_urls(const AlertmanagerConfig& am);
 
 /// The province entry of a districts file (code, name, optional bounds).
 Province load_province(const std::string& districts_file);

@@ -15,7 +15,8 @@
 
 namespace ioc::alerter {
 
-AlertmanagerSink::AlertmanagerSink(const AlertmanagerConfig& cfg) : client_(cfg.host, cfg.port, cfg.timeout) {}
+AlertmanagerSink::AlertmanagerSink(const AlertmanagerTarget& target, Millis timeout)
+    : client_(target.host, target.port, timeout) {}
 
 Status AlertmanagerSink::post(const std::string& path, const std::string& json) {
   auto res = client_.post(path, json, "application/json");
@@ -44,11 +45,12 @@ std::string alertmanager_body(const std::vector<AlertEvent>& alerts, TimePoint n
   return boost::json::serialize(arr);
 }
 
-Notifier::Notifier(const AlertmanagerConfig& cfg, std::string external_url, AlertSink& sink, const Clock& clock,
-                   prometheus::Registry& r)
+Notifier::Notifier(const AlertmanagerConfig& cfg, const AlertmanagerTarget& target, std::string external_url,
+                   AlertSink& sink, const Clock& clock, prometheus::Registry& r)
     : cfg_(cfg),
       external_url_(std::move(external_url)),
-      path_(cfg.base_path + "/api/v2/alerts"),
+      target_url_(target.url),
+      path_(target.base_path + "/api/v2/alerts"),
       sink_(sink),
       clock_(clock),
       queue_({cfg.max_queue, cfg.backoff_min, cfg.backoff_max}),
@@ -62,21 +64,21 @@ Notifier::Notifier(const AlertmanagerConfig& cfg, std::string external_url, Aler
                     .Name("ioc_alerter_alertmanager_requests_total")
                     .Help("POST /api/v2/alerts requests to Alertmanager by outcome")
                     .Register(r)),
-      sent_(notifications_.Add({{"outcome", "sent"}})),
-      failed_(notifications_.Add({{"outcome", "failed"}})),
-      dropped_(notifications_.Add({{"outcome", "dropped"}})),
-      posts_ok_(requests_.Add({{"outcome", "ok"}})),
-      posts_failed_(requests_.Add({{"outcome", "error"}})),
+      sent_(notifications_.Add({{"alertmanager", target.url}, {"outcome", "sent"}})),
+      failed_(notifications_.Add({{"alertmanager", target.url}, {"outcome", "failed"}})),
+      dropped_(notifications_.Add({{"alertmanager", target.url}, {"outcome", "dropped"}})),
+      posts_ok_(requests_.Add({{"alertmanager", target.url}, {"outcome", "ok"}})),
+      posts_failed_(requests_.Add({{"alertmanager", target.url}, {"outcome", "error"}})),
       depth_(prometheus::BuildGauge()
                  .Name("ioc_alerter_delivery_queue_depth")
-                 .Help("Alerts waiting for delivery to Alertmanager")
+                 .Help("Alerts waiting for delivery to an Alertmanager instance")
                  .Register(r)
-                 .Add({})),
+                 .Add({{"alertmanager", target.url}})),
       up_(prometheus::BuildGauge()
               .Name("ioc_alerter_alertmanager_up")
-              .Help("1 when the last POST to Alertmanager succeeded")
+              .Help("1 when the last POST to an Alertmanager instance succeeded")
               .Register(r)
-              .Add({})) {}
+              .Add({{"alertmanager", target.url}})) {}
 
 Notifier::~Notifier() { stop(Millis(0)); }
 
@@ -116,7 +118,7 @@ bool Notifier::deliver_due() {
       failed_.Increment(static_cast<double>(batch.size()));
       if (queue_.consecutive_failures() == 1 || queue_.consecutive_failures() % 10 == 0) {
         log::warn("Alertmanager delivery failed; retrying with backoff",
-                  {{"error", s.error().message}, {"queued", queue_.size()},
+                  {{"alertmanager", target_url_}, {"error", s.error().message}, {"queued", queue_.size()},
                    {"failures", queue_.consecutive_failures()}});
       }
       return false;
@@ -169,7 +171,9 @@ void Notifier::stop(Millis deadline) {
     if (next && *next > clock_.now()) std::this_thread::sleep_for(*next - clock_.now());
     deliver_due();
   }
-  if (depth() > 0) log::warn("stopping with alerts not delivered to Alertmanager", {{"queued", depth()}});
+  if (depth() > 0) {
+    log::warn("stopping with alerts not delivered to Alertmanager", {{"alertmanager", target_url_}, {"queued", depth()}});
+  }
 }
 
 }  // namespace ioc::alerter

@@ -1,9 +1,12 @@
 #pragma once
-/// Notifier: delivers alerts to Alertmanager's v2 API (POST /api/v2/alerts,
+/// Notifier: delivers alerts to one Alertmanager instance's v2 API (POST /api/v2/alerts,
 /// a JSON array of {labels, annotations, startsAt, endsAt, generatorURL}),
 /// from a DeliveryQueue, on its own thread, retrying with backoff while
 /// Alertmanager is unreachable or refuses, so nothing is lost: the queue
 /// holds each alert's latest state until a POST carrying it succeeds.
+/// With several instances (a cluster) there is one Notifier per instance,
+/// each with its own queue and backoff: one instance down delays nothing
+/// at the others. Its metrics carry the label alertmanager=<url>.
 ///
 /// notify() and depth() are thread-safe; deliver_due() runs on the
 /// Notifier's thread (or a test's). stop() tries to deliver what is queued
@@ -47,7 +50,7 @@ class AlertSink {
 /// The real sink: HTTP/1.1 to one Alertmanager (keep-alive, reconnecting).
 class AlertmanagerSink final : public AlertSink {
  public:
-  explicit AlertmanagerSink(const AlertmanagerConfig& cfg);
+  AlertmanagerSink(const AlertmanagerTarget& target, Millis timeout);
   Status post(const std::string& path, const std::string& json) override;
 
  private:
@@ -64,8 +67,9 @@ std::string alertmanager_body(const std::vector<AlertEvent>& alerts, TimePoint n
 /// The Alertmanager channel.
 class Notifier final : public AlertChannel {
  public:
-  Notifier(const AlertmanagerConfig& cfg, std::string external_url, AlertSink& sink, const Clock& clock,
-           prometheus::Registry& metrics);
+  /// Delivers to `target` through `sink` (metrics labelled with its URL).
+  Notifier(const AlertmanagerConfig& cfg, const AlertmanagerTarget& target, std::string external_url,
+           AlertSink& sink, const Clock& clock, prometheus::Registry& metrics);
   ~Notifier() override;
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -86,6 +90,7 @@ class Notifier final : public AlertChannel {
 
   AlertmanagerConfig cfg_;
   std::string external_url_;
+  std::string target_url_;
   std::string path_;
   AlertSink& sink_;
   const Clock& clock_;

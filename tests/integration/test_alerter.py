@@ -86,7 +86,8 @@ rules:
 
 
 class Webhook:
-    """Alertmanager's webhook receiver: every notification it sends."""
+    """Alertmanager's webhook receiver: every notification it sends (any JSON
+    POST is kept and answered 200, so it also stands in for Alertmanager)."""
 
     def __init__(self):
         self.notifications = []
@@ -154,6 +155,14 @@ class AlerterTestCase(SystemTestCase):
 
     def start_alertmanager(self, port=None):
         port = port or free_port()
+        self.launch_alertmanager(port, ["--cluster.listen-address="])
+        wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/-/ready", timeout=2)[0] == 200, 30,
+                   "alertmanager ready")
+        return port
+
+    def launch_alertmanager(self, port, cluster_args):
+        """A real Alertmanager on `port` notifying the webhook; `cluster_args`
+        are its --cluster.* flags. Returns the process, not yet ready."""
         config = self.write("alertmanager.yml", f"""route:
   receiver: hook
   group_by: ['...']
@@ -167,12 +176,9 @@ receivers:
         send_resolved: true
 """)
         storage = tempfile.mkdtemp(prefix="am-", dir=self.system.workdir)
-        self.system.start_external([ALERTMANAGER, f"--config.file={config}", f"--storage.path={storage}",
-                                    f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                                   f"alertmanager-{port}")
-        wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/-/ready", timeout=2)[0] == 200, 30,
-                   "alertmanager ready")
-        return port
+        return self.system.start_external([ALERTMANAGER, f"--config.file={config}", f"--storage.path={storage}",
+                                           f"--web.listen-address=127.0.0.1:{port}", *cluster_args],
+                                          f"alertmanager-{port}")
 
     def start_alerter(self, am_port, port=None, *more):
         port = port or free_port()

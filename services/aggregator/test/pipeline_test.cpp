@@ -346,6 +346,10 @@ views:
   // The closed window's evidence is forgotten; the open one's kept (r4).
   EXPECT_EQ(h.unit(Stream::kReports, 0).samples.size(), 1u);
   EXPECT_EQ(h.unit(Stream::kReports, 0).samples.find(record_ref(0, 3)), "r4");
+  // The final came 2 s (processing time) after its window's end.
+  const auto delay = h.metrics().final_delay.Add({{"view", "v"}}, prometheus::Histogram::BucketBoundaries{}).Collect();
+  EXPECT_EQ(delay.histogram.sample_count, 1u);
+  EXPECT_DOUBLE_EQ(delay.histogram.sample_sum, 2.0);
 }
 
 TEST(PipelineTest, EvidenceIsKeptUntilItsWindowCanNoLongerEmit) {

@@ -20,7 +20,7 @@ TEST(ConfigTest, DefaultsPointAtTheShippedFiles) {
   EXPECT_EQ(c.rule_files[0], std::string(IOC_DEFAULT_CONFIG_DIR) + "/rules.yaml");
   EXPECT_EQ(c.views_file, std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml");
   EXPECT_EQ(c.common.http.port, 9102);
-  EXPECT_TRUE(c.alertmanager.url.empty());
+  EXPECT_TRUE(c.alertmanager.targets.empty());
   EXPECT_EQ(c.province.name, "Thanh Hóa");
   ASSERT_TRUE(c.province.lat_min);
 }
@@ -29,11 +29,46 @@ TEST(ConfigTest, AlertmanagerUrlAndRuleOverlays) {
   auto src = flags({{"alerter.alertmanager.url", "http://am.local:9093/alertmanager/"},
                     {"alerter.rules", "rules.yaml, /etc/ioc/extra.yaml"}});
   const Config c = load_config(src);
-  EXPECT_EQ(c.alertmanager.host, "am.local");
-  EXPECT_EQ(c.alertmanager.port, 9093);
-  EXPECT_EQ(c.alertmanager.base_path, "/alertmanager");
+  ASSERT_EQ(c.alertmanager.targets.size(), 1u);
+  EXPECT_EQ(c.alertmanager.targets[0].host, "am.local");
+  EXPECT_EQ(c.alertmanager.targets[0].port, 9093);
+  EXPECT_EQ(c.alertmanager.targets[0].base_path, "/alertmanager");
   ASSERT_EQ(c.rule_files.size(), 2u);
   EXPECT_EQ(c.rule_files[1], "/etc/ioc/extra.yaml");
+}
+
+TEST(ConfigTest, AlertmanagerUrlTakesEveryInstanceOfACluster) {
+  auto src = flags({{"alerter.alertmanager.url", "http://am-0:9093, http://am-1:9093/am"}});
+  const Config c = load_config(src);
+  ASSERT_EQ(c.alertmanager.targets.size(), 2u);
+  EXPECT_EQ(c.alertmanager.targets[0].url, "http://am-0:9093");
+  EXPECT_EQ(c.alertmanager.targets[0].host, "am-0");
+  EXPECT_EQ(c.alertmanager.targets[0].base_path, "");
+  EXPECT_EQ(c.alertmanager.targets[1].host, "am-1");
+  EXPECT_EQ(c.alertmanager.targets[1].port, 9093);
+  EXPECT_EQ(c.alertmanager.targets[1].base_path, "/am");
+  EXPECT_EQ(alertmanager_urls(c.alertmanager), "http://am-0:9093,http://am-1:9093/am");
+
+  const std::string file = ::testing::TempDir() + "/am-list.yaml";
+  const std::string dir = IOC_DEFAULT_CONFIG_DIR;
+  std::ofstream(file) << "registry: {districts: " << dir << "/districts.yaml, categories: " << dir
+                      << "/categories.yaml}\nalerter:\n  alertmanager:\n    url: [http://a:9093, http://b:9094]\n";
+  config::Source from_yaml(file, {}, {});
+  const Config y = load_config(from_yaml);
+  ASSERT_EQ(y.alertmanager.targets.size(), 2u);
+  EXPECT_EQ(y.alertmanager.targets[1].port, 9094);
+
+  auto twice = flags({{"alerter.alertmanager.url", "http://a:9093,http://a:9093"}});
+  try {
+    load_config(twice);
+    FAIL() << "the same instance twice would get every alert twice";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "alerter.alertmanager.url");
+  }
+  auto one_bad = flags({{"alerter.alertmanager.url", "http://a:9093,b:9093"}});
+  EXPECT_THROW(load_config(one_bad), ConfigError);
+  auto none = flags({{"alerter.alertmanager.url", ""}});
+  EXPECT_TRUE(load_config(none).alertmanager.targets.empty());
 }
 
 TEST(ConfigTest, BadValuesNameTheKey) {

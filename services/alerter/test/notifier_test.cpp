@@ -1,7 +1,11 @@
 #include "notifier.hpp"
 
 #include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
 #include <prometheus/registry.h>
+
+#include <map>
 
 #include <boost/json/parse.hpp>
 
@@ -31,10 +35,15 @@ class FakeAlertmanager : public AlertSink {
   std::vector<boost::json::array> bodies;
 };
 
+AlertmanagerTarget am_target(const std::string& url = "http://127.0.0.1:9093") {
+  AlertmanagerTarget t;
+  t.url = url;
+  return t;
+}
+
 AlertmanagerConfig am_config() {
   AlertmanagerConfig c;
-  c.url = "http://127.0.0.1:9093";
-  c.base_path = "";
+  c.targets = {am_target()};
   c.resend_interval = 60s;
   c.backoff_min = 1s;
   c.backoff_max = 8s;
@@ -60,7 +69,7 @@ TEST(NotifierTest, RetriesWhileAlertmanagerIsDownAndLosesNothing) {
   FakeAlertmanager am;
   ManualClock clock(at(0));
   prometheus::Registry metrics;
-  Notifier n(am_config(), "http://alerter:9102", am, clock, metrics);
+  Notifier n(am_config(), am_target(), "http://alerter:9102", am, clock, metrics);
   am.down = true;
   n.notify(event("fp1", S::kFiring, 0, 1), false);
   n.notify(event("fp2", S::kFiring, 0, 1), false);
@@ -95,7 +104,7 @@ TEST(NotifierTest, RetriesWhileAlertmanagerIsDownAndLosesNothing) {
 TEST(NotifierTest, StopDeliversWhatIsQueued) {
   FakeAlertmanager am;
   prometheus::Registry metrics;
-  Notifier n(am_config(), "", am, SystemClock::instance(), metrics);
+  Notifier n(am_config(), am_target(), "", am, SystemClock::instance(), metrics);
   n.start();
   n.notify(event("fp1", S::kResolved, 0, 2), false);
   n.stop(5s);
@@ -111,12 +120,60 @@ TEST(NotifierTest, BatchesAreBounded) {
   prometheus::Registry metrics;
   AlertmanagerConfig cfg = am_config();
   cfg.max_batch = 3;
-  Notifier n(cfg, "", am, clock, metrics);
+  Notifier n(cfg, am_target(), "", am, clock, metrics);
   for (int i = 0; i < 7; ++i) n.notify(event("fp" + std::to_string(i), S::kFiring, 0, 1), false);
   EXPECT_TRUE(n.deliver_due());
   ASSERT_EQ(am.bodies.size(), 3u);
   EXPECT_EQ(am.bodies[0].size(), 3u);
   EXPECT_EQ(am.bodies[2].size(), 1u);
+}
+
+double sample(prometheus::Registry& r, const std::string& name, const std::string& instance,
+              const std::string& outcome = "") {
+  for (const auto& family : r.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& m : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      if (labels["alertmanager"] != instance || (!outcome.empty() && labels["outcome"] != outcome)) continue;
+      return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return -1;
+}
+
+TEST(NotifierTest, EachInstanceOfAClusterHasItsOwnQueueAndMetrics) {
+  // Two instances of an Alertmanager cluster, as ioc-alerter wires them:
+  // one notifier each, every alert queued at both. One down delays nothing
+  // at the other, and gets the alert (and its resolution) once it is back.
+  FakeAlertmanager am0, am1;
+  ManualClock clock(at(0));
+  prometheus::Registry metrics;
+  const AlertmanagerConfig cfg = am_config();
+  Notifier n0(cfg, am_target("http://am-0:9093"), "", am0, clock, metrics);
+  Notifier n1(cfg, am_target("http://am-1:9093"), "", am1, clock, metrics);
+  am1.down = true;
+  for (Notifier* n : {&n0, &n1}) n->notify(event("fp1", S::kFiring, 0, 1), false);
+  EXPECT_TRUE(n0.deliver_due());
+  EXPECT_FALSE(n1.deliver_due());
+  EXPECT_EQ(n0.depth(), 0u);
+  EXPECT_EQ(n1.depth(), 1u);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_alertmanager_up", "http://am-0:9093"), 1);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_alertmanager_up", "http://am-1:9093"), 0);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_delivery_queue_depth", "http://am-1:9093"), 1);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-0:9093", "sent"), 1);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-1:9093", "failed"), 1);
+
+  for (Notifier* n : {&n0, &n1}) n->notify(event("fp1", S::kResolved, 5, 2), false);
+  clock.set(at(6));
+  EXPECT_TRUE(n0.deliver_due());
+  am1.down = false;
+  EXPECT_TRUE(n1.deliver_due());
+  ASSERT_EQ(am0.bodies.size(), 2u);
+  ASSERT_EQ(am1.bodies.size(), 1u);  // only the latest state: the resolution
+  EXPECT_EQ(am1.bodies[0][0].at("endsAt").as_string(), format_rfc3339(at(5)));
+  EXPECT_EQ(sample(metrics, "ioc_alerter_delivery_queue_depth", "http://am-1:9093"), 0);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_alertmanager_up", "http://am-1:9093"), 1);
 }
 
 }  // namespace
