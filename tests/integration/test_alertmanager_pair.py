@@ -14,9 +14,12 @@ from test_alerter import AlerterTestCase
 
 class AlertmanagerPairTest(AlerterTestCase):
     def start_clustered(self, port, gossip, peer_gossip):
+        # The second instance waits peer-timeout for the first one's
+        # notification log before notifying itself: 1 s was too short for
+        # the gossip on a loaded machine (the firing alert went out twice).
         return self.launch_alertmanager(
             port, [f"--cluster.listen-address=127.0.0.1:{gossip}", f"--cluster.advertise-address=127.0.0.1:{gossip}",
-                   f"--cluster.peer=127.0.0.1:{peer_gossip}", "--cluster.peer-timeout=1s",
+                   f"--cluster.peer=127.0.0.1:{peer_gossip}", "--cluster.peer-timeout=5s",
                    "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=2s"])
 
     def cluster_size(self, port):
