@@ -93,6 +93,9 @@ class Aggregator : public kafka::RebalanceListener, private Sink {
   void on_stats(const kafka::ConsumerStats& stats) override { health_.on_stats(stats); }
 
  private:
+  /// How long one call to the broker (seek, commit, offsets, flush) may hold the loop.
+  static constexpr std::chrono::seconds kFlushTimeout{5};
+
   // Sink: the pipeline's outputs, produced.
   void result(std::string_view key, std::string_view value) override;
   void dead_letter(const kafka::RecordView& record, std::string_view reason) override;
