@@ -198,7 +198,9 @@ receivers:
 
     def result(self, district, category, start_ms, revision, count, final=False, samples=(), view="reports_10m",
                length_ms=600_000):
-        r = self.pb["window_result"].WindowResult(view=view, revision=revision, final=final, count=count)
+        # The aggregator's form: a final sets bit 31 of its revision, above every early one.
+        r = self.pb["window_result"].WindowResult(view=view, revision=revision | (1 << 31 if final else 0), final=final,
+                                                   count=count)
         r.group.add(name="district", value=district)
         r.group.add(name="category", value=category)
         r.window_start.FromMilliseconds(start_ms)
@@ -307,7 +309,7 @@ class AlertLifecycleTest(AlerterTestCase):
                    "the late revision read")
         self.assertEqual([e.state for e in self.published("FloodReportSurge")],
                          [self.pb["alert_event"].AlertEvent.STATE_FIRING])
-        self.result("380", "flood", w, 3, 2)
+        self.result("380", "flood", w, 3, 2, final=True)
         wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="380"), 30,
                    "Alertmanager's resolved notification")
         self.assertEqual(self.am_alerts(am, alertname="FloodReportSurge"), [])
@@ -360,7 +362,7 @@ class AlertLifecycleTest(AlerterTestCase):
                           "the firing alert after the restart")
         self.assertEqual(body[0]["state"], "firing")
         wait_until(lambda: "caught up" in alerter2.log(), 30, "the restarted alerter through its backlog")
-        self.result("380", "flood", w, 20, 1)  # the surge is over
+        self.result("380", "flood", w, 20, 1, final=True)  # the surge is over
         wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="380"), 30,
                    "the resolution after the restart")
         events = [(e.state, e.revision, e.id) for e in self.published("FloodReportSurge")]
@@ -381,7 +383,7 @@ class AlertLifecycleTest(AlerterTestCase):
         AE = self.pb["alert_event"].AlertEvent
         wait_until(lambda: len([e for e in self.published("FloodReportSurge") if e.state == AE.STATE_FIRING]) == 2, 30,
                    "both alerts firing")
-        self.result("384", "landslide", w, 2, 1)  # resolves while Alertmanager is away
+        self.result("384", "landslide", w, 2, 1, final=True)  # resolves while Alertmanager is away
         wait_until(lambda: [e for e in self.published("FloodReportSurge") if e.state == AE.STATE_RESOLVED], 30,
                    "384 resolved")
 
@@ -417,7 +419,7 @@ class AlertLifecycleTest(AlerterTestCase):
         self.result("384", "landslide", w, 5, 12)
         wait_until(lambda: len([e for e in self.published("FloodReportSurge") if e.state == AE.STATE_FIRING]) == 2, 30,
                    "both alerts firing")
-        self.result("384", "landslide", w, 6, 1)
+        self.result("384", "landslide", w, 6, 1, final=True)
         wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="384"), 30,
                    "384 resolved")
         broker = next(x for x in self.system.services if x.name == "ioc-broker")
@@ -435,7 +437,7 @@ class AlertLifecycleTest(AlerterTestCase):
         self.result("380", "flood", w, 1, 16)
         events = wait_until(lambda: self.published("FloodReportSurge"), 60, "the active alert published again")
         self.assertEqual([(e.group[0].value, e.state) for e in events], [("380", AE.STATE_FIRING)])
-        self.result("380", "flood", w, 2, 1)
+        self.result("380", "flood", w, 2, 1, final=True)
         wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="380"), 60,
                    "380 resolved after the broker restart")
         events = self.published("FloodReportSurge")

@@ -55,7 +55,7 @@ class AlertmanagerPairTest(AlerterTestCase):
         # The first instance dies; the alert resolves meanwhile.
         ams[0].kill()
         ams[0].wait()
-        self.result("380", "flood", w, 2, 1)
+        self.result("380", "flood", w, 2, 1, final=True)
         resolved = wait_until(lambda: self.webhook.alerts("resolved", alertname="FloodReportSurge", district="380"),
                               60, "the resolution, through the instance that is left")
         self.assertEqual(resolved[0]["labels"]["severity"], "critical")

@@ -31,6 +31,7 @@ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 /// The latest revision of one window of one series, with the values the rule reads.
 struct Slot {
+  static constexpr std::uint64_t kFinalBit = std::uint64_t{1} << 31;  // of a WindowResult revision
   std::int64_t start = 0;
   std::int64_t end = 0;
   std::uint64_t revision = 0;
@@ -39,6 +40,7 @@ struct Slot {
   std::uint8_t present = 0;
   std::vector<std::string> samples;
   bool has(int i) const { return i >= 0 && (present & (1u << i)) != 0; }
+  bool final() const { return (revision & kFinalBit) != 0; }
 };
 
 /// A past window's value, for baselines (windows on the grid of their own length).
@@ -81,6 +83,10 @@ struct RuleState {
   std::vector<int> i_require;
   bool keeps_history = false;
   bool tracks_silence = false;
+  /// A threshold that fires on high values of an aggregate that only grows
+  /// while its window is open (a count): an open window's value proves a
+  /// breach, never its end (each window starts at 0).
+  bool clears_only_when_final = false;
   Index series_by_key;
   std::vector<Series> series;
   Index alert_by_key;
@@ -166,6 +172,8 @@ struct Evaluator::Impl {
   /// to the new one with only its silence (last_heard); false when it was
   /// never heard from or no longer fits the rule.
   bool keep_silence(RuleState& rs, Series& s);
+  /// Whether the view's aggregate `value` only grows as records arrive.
+  static bool grows_while_open(const views::ViewConfig* view, const std::string& value);
   void touch(RuleState& rs, std::uint32_t alert);
   Ingest add(const WindowResult& r, TimePoint now_tp);
   Ingest apply(RuleState& rs, Series& s, const WindowResult& r, std::int64_t start, std::int64_t end, std::int64_t now);

@@ -101,6 +101,7 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
   double den = 0;
   std::array<double, kMaxValues> req{};
   bool any = false;
+  bool open = false;  // a window judged is not final yet
   const Slot* window = nullptr;
   for (std::uint32_t si : a.series) {
     const Slot* slot = current(rs.series[si], now, rule.grace.count());
@@ -113,6 +114,7 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
       if (slot->has(i)) req[q] += slot->v[static_cast<std::size_t>(i)];
     }
     any = true;
+    open = open || !slot->final();
     if (window == nullptr || slot->end < window->end) window = slot;
   }
   if (!any) {
@@ -131,6 +133,8 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
     switch (rule.kind) {
       case ConditionKind::kThreshold:
         e.verdict = judge(rule, value);
+        // A young window of a count says nothing yet about the incident's end.
+        if (e.verdict == Verdict::kClear && open && rs.clears_only_when_final) e.verdict = Verdict::kHold;
         break;
       case ConditionKind::kRatio:
         e.verdict = den == 0 ? Verdict::kUnknown : judge(rule, e.value);

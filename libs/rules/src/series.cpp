@@ -55,6 +55,8 @@ Evaluator::Impl::Impl(RuleSet r, const views::Catalog* c, const Registry* reg, E
     for (const Requirement& q : rule.require) rs.i_require.push_back(add_name(rs, q.value));
     IOC_CHECK_MSG(rs.names.size() <= kMaxValues, "the parser bounds the values a rule reads");
     rs.keeps_history = rule.kind == ConditionKind::kBaseline;
+    rs.clears_only_when_final = rule.kind == ConditionKind::kThreshold &&
+                                (rule.fire.op == Op::kGt || rule.fire.op == Op::kGe) && grows_while_open(rs.view, rule.value);
     ViewRules& vr = by_view[rule.view];
     auto m = std::find_if(rule.match.begin(), rule.match.end(), [](const Matcher& x) { return !x.negate; });
     if (m == rule.match.end()) {
@@ -116,6 +118,25 @@ void Evaluator::Impl::touch(RuleState& rs, std::uint32_t alert) {
   }
 }
 // ---------------------------------------------------------------- ingest
+
+bool Evaluator::Impl::grows_while_open(const views::ViewConfig* view, const std::string& value) {
+  if (view == nullptr) return false;
+  for (const window::AggregationSpec& a : view->spec.aggregations) {
+    if (a.name != value) continue;
+    switch (a.kind) {
+      case window::AggregationKind::kCount:
+      case window::AggregationKind::kCountWhere:
+      case window::AggregationKind::kDistinct:
+      case window::AggregationKind::kMax: return true;
+      case window::AggregationKind::kSum:  // values may be negative
+      case window::AggregationKind::kMin:
+      case window::AggregationKind::kMean:
+      case window::AggregationKind::kLast:
+      case window::AggregationKind::kQuantiles: return false;
+    }
+  }
+  return false;
+}
 
 Ingest Evaluator::Impl::add(const WindowResult& r, TimePoint now_tp) {
   const std::int64_t start = to_epoch_ms(r.window_start);
@@ -206,17 +227,20 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
     }
   }
 
+  // A final result ranks above the early ones of its epoch (bit 31), also
+  // from a producer that sets only the flag.
+  const std::uint64_t revision = r.final ? (r.revision | Slot::kFinalBit) : r.revision;
   bool changed = false;
   bool stale = false;
   bool new_records = false;
   auto pos = std::lower_bound(s.recent.begin(), s.recent.end(), start,
                               [](const Slot& a, std::int64_t t) { return a.start < t; });
   if (pos != s.recent.end() && pos->start == start && pos->end == end) {
-    if (r.revision <= pos->revision) {
+    if (revision <= pos->revision) {
       stale = true;
     } else {
       new_records = r.count > pos->count;
-      pos->revision = r.revision;
+      pos->revision = revision;
       pos->count = r.count;
       pos->v = v;
       pos->present = present;
@@ -229,7 +253,7 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
     Slot slot;
     slot.start = start;
     slot.end = end;
-    slot.revision = r.revision;
+    slot.revision = revision;
     slot.count = r.count;
     slot.v = v;
     slot.present = present;
@@ -249,13 +273,13 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
       auto h = std::lower_bound(s.history.begin(), s.history.end(), start,
                                 [](const HistoryEntry& e, std::int64_t t) { return e.start < t; });
       if (h != s.history.end() && h->start == start) {
-        if (r.revision > h->revision) {
-          h->revision = r.revision;
+        if (revision > h->revision) {
+          h->revision = revision;
           h->value = v[static_cast<std::size_t>(rs.i_value)];
           changed = true;
         }
       } else if (start >= now - rule.baseline.period.count() - 2 * step) {
-        s.history.insert(h, {start, r.revision, v[static_cast<std::size_t>(rs.i_value)]});
+        s.history.insert(h, {start, revision, v[static_cast<std::size_t>(rs.i_value)]});
         changed = true;
       }
     }

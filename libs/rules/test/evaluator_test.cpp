@@ -79,9 +79,9 @@ TEST_F(EvaluatorTest, AfterForgettingRevisionsTheNextResultWins) {
   EXPECT_EQ(states(touched(e, 10)), "firing");
   EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(20)), Ingest::kStale);
   e.forget_revisions();
-  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(21)), Ingest::kApplied);
+  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, kFinal | 1, 2), at(21)), Ingest::kApplied);
   EXPECT_EQ(states(touched(e, 21)), "resolved");
-  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, 1, 2), at(22)), Ingest::kStale);
+  EXPECT_EQ(e.add(result("reports_1m", flood(), 0, 60, kFinal | 1, 2), at(22)), Ingest::kStale);
 }
 
 TEST_F(EvaluatorTest, OutOfOrderRevisionsEndInTheSameStateAsInOrder) {
@@ -127,7 +127,9 @@ TEST_F(EvaluatorTest, ANextWindowTakesOverAfterGrace) {
   EXPECT_EQ(states(touched(e, 20)), "firing");
   (void)e.add(result("reports_1m", flood(), 60, 60, 1, 2), at(63));
   EXPECT_EQ(states(touched(e, 63)), "");  // the old window is still current
-  EXPECT_EQ(states(all(e, 70)), "resolved");
+  EXPECT_EQ(states(all(e, 70)), "");      // the next one has just begun: 2 so far proves nothing
+  (void)e.add(result("reports_1m", flood(), 60, 60, kFinal | 2, 2), at(125));
+  EXPECT_EQ(states(touched(e, 125)), "resolved");  // it ended at 2
 }
 
 TEST_F(EvaluatorTest, HysteresisStopsFlappingAroundTheThreshold) {
@@ -140,7 +142,7 @@ TEST_F(EvaluatorTest, HysteresisStopsFlappingAroundTheThreshold) {
     e.evaluate_touched(at(1 + i), events);
   }
   EXPECT_EQ(states(events), "firing");
-  (void)e.add(result("reports_1m", flood(), 0, 60, ++rev, 9), at(50));
+  (void)e.add(result("reports_1m", flood(), 0, 60, kFinal | ++rev, 9), at(50));
   e.evaluate_touched(at(50), events);
   EXPECT_EQ(states(events), "firing,resolved");
 }
@@ -152,29 +154,29 @@ TEST_F(EvaluatorTest, WithoutHysteresisTheSameInputFlaps) {
   r.erase(r.find(clear_line), clear_line.size());
   Evaluator e = make(r);
   std::vector<AlertEvent> events;
-  std::uint32_t rev = 0;
-  for (int i = 0; i < 6; ++i) {
-    (void)e.add(result("reports_1m", flood(), 0, 60, ++rev, i % 2 ? 21 : 19), at(1 + i));
-    e.evaluate_touched(at(1 + i), events);
+  for (int i = 0; i < 6; ++i) {  // minute after minute, ending at 21, 19, 21, ...
+    (void)e.add(result("reports_1m", flood(), 60 * i, 60, kFinal | 1, i % 2 ? 19 : 21), at(60 * i + 61));
+    e.evaluate_all(at(60 * i + 61), events);
   }
-  EXPECT_EQ(states(events), "firing,resolved,firing,resolved,firing");
+  EXPECT_EQ(states(events), "firing,resolved,firing,resolved,firing,resolved");
 }
 
 TEST_F(EvaluatorTest, KeepFiringForRidesOutAShortDip) {
   Evaluator e = make(surge_rule("    keep_firing_for: 30s\n"));
   std::vector<AlertEvent> events;
-  (void)e.add(result("reports_1m", flood(), 0, 60, 1, 25), at(10));
-  e.evaluate_touched(at(10), events);
-  (void)e.add(result("reports_1m", flood(), 0, 60, 2, 5), at(20));  // an odd low revision... then back
-  e.evaluate_touched(at(20), events);
-  (void)e.add(result("reports_1m", flood(), 0, 60, 3, 26), at(40));
-  e.evaluate_touched(at(40), events);
+  (void)e.add(result("reports_1m", flood(), 0, 60, kFinal | 1, 25), at(61));
+  e.evaluate_touched(at(61), events);
+  (void)e.add(result("reports_1m", flood(), 60, 60, kFinal | 1, 5), at(121));  // a quiet minute ... then back
+  e.evaluate_all(at(121), events);
+  (void)e.add(result("reports_1m", flood(), 120, 60, 1, 26), at(140));
+  e.evaluate_touched(at(140), events);
   EXPECT_EQ(states(events), "firing");
-  (void)e.add(result("reports_1m", flood(), 0, 60, 4, 3), at(45));
-  e.evaluate_touched(at(45), events);
-  e.evaluate_all(at(74), events);
+  (void)e.add(result("reports_1m", flood(), 120, 60, kFinal | 2, 26), at(181));
+  (void)e.add(result("reports_1m", flood(), 180, 60, kFinal | 1, 3), at(245));
+  e.evaluate_all(at(245), events);
+  e.evaluate_all(at(274), events);
   EXPECT_EQ(states(events), "firing");
-  e.evaluate_all(at(75), events);
+  e.evaluate_all(at(275), events);
   EXPECT_EQ(states(events), "firing,resolved");
 }
 
@@ -431,6 +433,33 @@ TEST_F(EvaluatorTest, TrailingMeanAveragesTheWindowsOfThePeriodCountingMissingOn
   EXPECT_EQ(events[0].summary, "15 vs mean 5");
 }
 
+// Regression: a count on a one-minute tumbling window starts each minute at
+// 0, so the first seconds of every minute cleared the alert: 25, 12, 25, 12
+// reports a minute (12 inside the band that keeps it firing) gave fire,
+// resolve, fire, resolve. An open window's count proves a breach, never its end.
+TEST_F(EvaluatorTest, AnOpenWindowOfACountDoesNotEndAnIncident) {
+  Evaluator e = make(surge_rule());
+  std::vector<AlertEvent> events;
+  const int per_minute[] = {25, 12, 25, 12};
+  for (int m = 0; m < 4; ++m) {
+    const double t0 = m * 60.0;
+    (void)e.add(result("reports_1m", flood(), t0, 60, 1, 1), at(t0 + 12));  // early: the minute has just begun
+    e.evaluate_all(at(t0 + 12), events);
+    (void)e.add(result("reports_1m", flood(), t0, 60, 2, per_minute[m]), at(t0 + 50));
+    e.evaluate_all(at(t0 + 50), events);
+    (void)e.add(result("reports_1m", flood(), t0, 60, kFinal | 3, per_minute[m]), at(t0 + 65));
+    e.evaluate_all(at(t0 + 65), events);
+  }
+  EXPECT_EQ(states(events), "firing");  // one episode
+  // The incident ends: the next final is below the clear threshold.
+  (void)e.add(result("reports_1m", flood(), 240, 60, 1, 2), at(260));
+  e.evaluate_all(at(260), events);
+  EXPECT_EQ(states(events), "firing");
+  (void)e.add(result("reports_1m", flood(), 240, 60, kFinal | 2, 3), at(305));
+  e.evaluate_all(at(305), events);
+  EXPECT_EQ(states(events), "firing,resolved");
+}
+
 // ---------------------------------------------------------------- absence
 
 const char* kSilentRule = R"y(rules:
@@ -479,7 +508,7 @@ TEST_F(EvaluatorTest, AFinalAfterItsWindowWasPrunedIsNotHeardAfterTheWindowEnds)
   std::vector<AlertEvent> events;
   (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1, 2, {}, {}, 250), at(251));
   // The final (with records the early result had not counted) long after the window closed.
-  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, 1u << 31 | 2, 3, {}, {}, 900), at(901));
+  (void)e.add(result("station_5m", bts("bts-1"), 0, 300, kFinal | 2, 3, {}, {}, 900), at(901));
   e.evaluate_all(at(901), events);
   ASSERT_EQ(states(events), "firing");  // its records are older than 300 s: 601 s of silence
   EXPECT_EQ(events[0].value, 601);
@@ -639,10 +668,12 @@ TEST_F(EvaluatorTest, PropertyMatchesABruteForceOracle) {
     std::vector<AlertEvent> events;
     double now = 0;
     bool firing = false;
+    bool firing_before = false;
     for (int step = 0; step < 60; ++step) {
       now += std::uniform_int_distribution<int>(1, 15)(rng);
       const int w = std::max(0, static_cast<int>(now) / 60 - std::uniform_int_distribution<int>(0, 1)(rng));
-      const auto rev = static_cast<std::uint32_t>(std::uniform_int_distribution<int>(1, 6)(rng));
+      const auto rev = static_cast<std::uint32_t>(std::uniform_int_distribution<int>(1, 6)(rng)) |
+                       (std::bernoulli_distribution(0.3)(rng) ? kFinal : 0u);
       const std::int64_t count = std::uniform_int_distribution<int>(0, 40)(rng);
       (void)e.add(result("reports_1m", flood(), w * 60, 60, rev, count), at(now));
       if (w * 60 + 60 > now - 10) {  // the evaluator keeps windows within grace
@@ -664,7 +695,11 @@ TEST_F(EvaluatorTest, PropertyMatchesABruteForceOracle) {
           break;
         }
       }
-      const bool want = current != nullptr && current->count >= 20;
+      // A count's open window proves a surge, never its end: below the
+      // threshold it holds the alert as it was until the window is final.
+      const bool want = current != nullptr &&
+                        (current->count >= 20 || ((current->revision & kFinal) == 0 && firing_before));
+      firing_before = want;
       ASSERT_EQ(firing, want) << "round " << round << " step " << step << " t=" << now;
       (want ? firing_checks : inactive_checks)++;
     }
@@ -682,7 +717,7 @@ TEST_F(EvaluatorTest, SameInputsGiveTheSameEvents) {
     std::uint32_t rev = 0;
     for (int t = 0; t < 600; t += 3) {
       const std::string d = std::bernoulli_distribution(0.5)(rng) ? "380" : "384";
-      (void)e.add(result("reports_1m", flood(d), (t / 60) * 60, 60, ++rev,
+      (void)e.add(result("reports_1m", flood(d), (t / 60) * 60, 60, ++rev | (t % 60 >= 54 ? kFinal : 0u),
                          std::uniform_int_distribution<int>(0, 40)(rng)),
                   at(t));
       e.evaluate_touched(at(t), events);

@@ -11,6 +11,8 @@ namespace ioc::rules::test {
 
 // An hour boundary, so windows of every size start on their grid here.
 constexpr std::int64_t kT0 = 1'699'999'200'000;
+/// The final bit of a WindowResult revision (the window closed with this value).
+constexpr std::uint32_t kFinal = 1u << 31;
 
 inline TimePoint at(double seconds) { return from_epoch_ms(kT0 + static_cast<std::int64_t>(seconds * 1000)); }
 

@@ -28,7 +28,7 @@ TEST_F(SnapshotTest, ARestoredEvaluatorContinuesExactlyLikeTheOriginal) {
     auto& out = e == &a ? ea : eb;
     (void)e->add(result("reports_1m", flood(), 0, 60, 2, 31), at(20));
     e->evaluate_touched(at(20), out);
-    (void)e->add(result("reports_1m", flood(), 60, 60, 1, 2), at(65));
+    (void)e->add(result("reports_1m", flood(), 60, 60, kFinal | 1, 2), at(65));  // the next minute ended quiet
     e->evaluate_all(at(75), out);
     e->evaluate_all(at(95), out);
   }
@@ -160,7 +160,7 @@ TEST_F(SnapshotTest, RestoringFromPublishedEventsPreventsASecondFiring) {
   (void)b.add(result("reports_1m", flood(), 0, 60, 1, 30), at(12));
   b.evaluate_touched(at(12), again);
   EXPECT_EQ(states(again), "");
-  (void)b.add(result("reports_1m", flood(), 0, 60, 2, 3), at(20));
+  (void)b.add(result("reports_1m", flood(), 0, 60, kFinal | 2, 3), at(20));
   b.evaluate_touched(at(20), again);
   ASSERT_EQ(states(again), "resolved");
   EXPECT_EQ(again[0].id, published[0].id);  // the same episode
@@ -172,7 +172,7 @@ TEST_F(SnapshotTest, OnlyANewerEventOverridesTheLifecycle) {
   std::vector<AlertEvent> events;
   (void)a.add(result("reports_1m", flood(), 0, 60, 1, 30), at(10));
   a.evaluate_touched(at(10), events);
-  (void)a.add(result("reports_1m", flood(), 0, 60, 2, 1), at(20));
+  (void)a.add(result("reports_1m", flood(), 0, 60, kFinal | 2, 1), at(20));
   a.evaluate_touched(at(20), events);
   ASSERT_EQ(states(events), "firing,resolved");
   Evaluator b = make(surge_rule());
