@@ -51,11 +51,13 @@ Step Lifecycle::step(Verdict v, TimePoint now, Millis for_duration, Millis keep_
       phase = Phase::kPending;
       return Step::kPending;
     case Phase::kPending:
-      if (v != Verdict::kFire) {
+      if (v == Verdict::kClear) {
         phase = Phase::kInactive;
         return Step::kCanceled;
       }
-      if (now - active_at < for_duration) return Step::kNone;
+      // Inside the hysteresis band, or nothing to judge yet (a young
+      // window): still pending, and only a fire verdict can end the wait.
+      if (v != Verdict::kFire || now - active_at < for_duration) return Step::kNone;
       phase = Phase::kFiring;
       fired_at = now;
       return Step::kFiring;

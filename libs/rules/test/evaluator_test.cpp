@@ -185,8 +185,8 @@ TEST_F(EvaluatorTest, ForMakesItPendFirstAndAShortSpikeNeverFires) {
   std::vector<AlertEvent> events;
   (void)e.add(result("reports_1m", flood(), 0, 60, 1, 25), at(5));
   e.evaluate_touched(at(5), events);
-  (void)e.add(result("reports_1m", flood(), 60, 60, 1, 2), at(65));
-  e.evaluate_all(at(71), events);  // the spike's window ended: back to inactive
+  (void)e.add(result("reports_1m", flood(), 60, 60, kFinal | 1, 2), at(65));
+  e.evaluate_all(at(71), events);  // the spike's window ended, the next one quiet: back to inactive
   ASSERT_EQ(states(events), "pending,inactive");
   EXPECT_EQ(events[0].revision, 1u);
   EXPECT_EQ(events[1].revision, 2u);

@@ -31,16 +31,30 @@ TEST(LifecycleTest, PendsForItsForDurationThenFires) {
   EXPECT_EQ(lc.fired_at, at(60));
 }
 
-TEST(LifecycleTest, PendingEndsWithoutFiringOnAnythingButFire) {
-  for (Verdict v : {Verdict::kClear, Verdict::kHold, Verdict::kUnknown}) {
+TEST(LifecycleTest, PendingEndsWithoutFiringOnClear) {
+  Lifecycle lc;
+  EXPECT_EQ(lc.step(Verdict::kFire, at(0), seconds(60), seconds(0)), Step::kPending);
+  EXPECT_EQ(lc.step(Verdict::kClear, at(10), seconds(60), seconds(0)), Step::kCanceled);
+  EXPECT_EQ(lc.phase, Phase::kInactive);
+  // A new episode starts its own `for`.
+  EXPECT_EQ(lc.step(Verdict::kFire, at(20), seconds(60), seconds(0)), Step::kPending);
+  EXPECT_EQ(lc.step(Verdict::kFire, at(70), seconds(60), seconds(0)), Step::kNone);
+  EXPECT_EQ(lc.step(Verdict::kFire, at(80), seconds(60), seconds(0)), Step::kFiring);
+}
+
+// Regression: a pending OnlineRateLow went back to inactive at every hour
+// boundary (the new hour too young to judge), and near its threshold
+// pending and inactive alternated 8 times in 17 minutes, each a published
+// event. Hold and unknown keep it pending; only fire ends the wait.
+TEST(LifecycleTest, HoldAndUnknownKeepAPendingAlertPending) {
+  for (Verdict v : {Verdict::kHold, Verdict::kUnknown}) {
     Lifecycle lc;
     EXPECT_EQ(lc.step(Verdict::kFire, at(0), seconds(60), seconds(0)), Step::kPending);
-    EXPECT_EQ(lc.step(v, at(10), seconds(60), seconds(0)), Step::kCanceled) << to_string(v);
-    EXPECT_EQ(lc.phase, Phase::kInactive);
-    // A new episode starts its own `for`.
-    EXPECT_EQ(lc.step(Verdict::kFire, at(20), seconds(60), seconds(0)), Step::kPending);
-    EXPECT_EQ(lc.step(Verdict::kFire, at(70), seconds(60), seconds(0)), Step::kNone);
-    EXPECT_EQ(lc.step(Verdict::kFire, at(80), seconds(60), seconds(0)), Step::kFiring);
+    EXPECT_EQ(lc.step(v, at(10), seconds(60), seconds(0)), Step::kNone) << to_string(v);
+    EXPECT_EQ(lc.step(v, at(70), seconds(60), seconds(0)), Step::kNone) << to_string(v);  // never fires on it
+    EXPECT_EQ(lc.phase, Phase::kPending);
+    EXPECT_EQ(lc.step(Verdict::kFire, at(71), seconds(60), seconds(0)), Step::kFiring);
+    EXPECT_EQ(lc.active_at, at(0));
   }
 }
 

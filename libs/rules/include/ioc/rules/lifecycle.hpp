@@ -6,7 +6,9 @@
 ///
 ///   inactive --fire--> pending (or firing at once when `for` is 0)
 ///   pending  --fire, held for `for`--> firing
-///   pending  --anything but fire--> inactive ("canceled": never notified)
+///   pending  --clear--> inactive ("canceled": never notified); hold (the
+///            hysteresis band) and unknown (nothing to judge yet, e.g. an
+///            hour just begun) keep it pending: no pending/inactive churn
 ///   firing   --clear, held for `keep_firing_for`--> resolved
 ///   firing   --fire | hold | unknown--> firing (the clear timer restarts)
 ///
