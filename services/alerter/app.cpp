@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -29,7 +30,7 @@ rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const 
 
 int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> files;
-  std::string views_file = std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml";
+  std::string views_file;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--check") continue;
     if (args[i] == "--views") {
@@ -50,6 +51,14 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
   if (files.empty()) {
     err << "usage: ioc-alerter --check RULES.yaml [MORE.yaml ...] [--views VIEWS.yaml]\n";
     return 2;
+  }
+  if (views_file.empty()) {
+    // The views beside the (first) rule file, as deploy/config ships them;
+    // else the installed ones.
+    const std::filesystem::path beside = std::filesystem::path(files[0]).parent_path() / "views.yaml";
+    std::error_code ec;
+    views_file = std::filesystem::is_regular_file(beside, ec) ? beside.string()
+                                                              : std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml";
   }
   views::Catalog views;
   try {

@@ -37,6 +37,7 @@ Parsed parse_rules(std::string_view yaml, const std::string& file, const views::
     r.error(root, "rules", "the file must be a mapping with a `rules:` list (and optional `defaults:`)");
     return out;
   }
+  r.unique_keys(root, "");
   r.only_keys(root, "", {"defaults", "rules"});
   const detail::Defaults defaults = detail::read_defaults(r, root["defaults"]);
   const YAML::Node list = root["rules"];

@@ -141,6 +141,29 @@ class Reader {
     }
   }
 
+  /// Reports every key that appears twice in one mapping, anywhere under
+  /// `n`: YAML forbids it, and the parser would silently keep only the first.
+  void unique_keys(const YAML::Node& n, const std::string& field) {
+    if (n.IsMap()) {
+      std::vector<std::pair<std::string, int>> seen;
+      for (const auto& kv : n) {
+        const std::string k = kv.first.Scalar();
+        const std::string at = field + (field.empty() ? "" : ".") + k;
+        auto first = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == k; });
+        if (first != seen.end()) {
+          error(kv.first, at, "appears twice in this mapping (first on line " + std::to_string(first->second) +
+                                  "): YAML keys must be unique, and only the first would count");
+        } else {
+          seen.emplace_back(k, kv.first.Mark().is_null() ? 0 : kv.first.Mark().line + 1);
+        }
+        unique_keys(kv.second, at);
+      }
+    } else if (n.IsSequence()) {
+      std::size_t i = 0;
+      for (const auto& item : n) unique_keys(item, field + "[" + std::to_string(i++) + "]");
+    }
+  }
+
   const std::string& file() const { return file_; }
 
  private:

@@ -144,6 +144,15 @@ rules:
   EXPECT_EQ(r.where.line, 6);
 }
 
+// Regression: `fire:` given twice passed --check (the first won), and a
+// second top-level `rules:` block was dropped silently, unknown view and all.
+TEST(ParseTest, AKeyGivenTwiceIsAnError) {
+  EXPECT_TRUE(has_error(errors(rule("    fire: \">= 50\"\n")),
+                        "rules.yaml:10:5: rules[0].fire: appears twice in this mapping (first on line 6)"));
+  const auto errs = errors(rule() + "rules:\n  - name: Other\n    view: nowhere\n");
+  EXPECT_TRUE(has_error(errs, "rules.yaml:10:1: rules: appears twice in this mapping (first on line 1)"));
+}
+
 TEST(ParseTest, ClearDefaultsToTheNegatedFireCondition) {
   const views::Catalog views = catalog();
   Parsed p = test::parse(rule(), &views);

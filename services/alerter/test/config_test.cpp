@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -120,6 +121,33 @@ TEST(CheckCommandTest, BrokenRulesListEveryProblemAndExit2) {
   EXPECT_NE(err.str().find(file + ":5:11: rules[0] (FloodReportSurge).fire: must be a comparison"), std::string::npos);
   EXPECT_NE(err.str().find("2 problem(s) found"), std::string::npos);
   EXPECT_TRUE(out.str().empty());
+}
+
+// Regression: --check read the views file compiled into the binary (a
+// build directory's path), not the one beside the rules being checked.
+TEST(CheckCommandTest, ReadsTheViewsBesideTheRules) {
+  const std::string dir = ::testing::TempDir() + "/check-beside";
+  std::filesystem::create_directories(dir);
+  write("check-beside/views.yaml", R"(views:
+  quakes_1m:
+    source: telemetry
+    group_by: [district]
+    window: {tumbling: 1m}
+    aggregations: [count]
+)");
+  const std::string rules = write("check-beside/rules.yaml", R"(rules:
+  - name: Quakes
+    view: quakes_1m
+    value: count
+    fire: ">= 3"
+    category: other
+    annotations: {summary: "{{value}}"}
+    scenario: x
+)");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(check_command({"--check", rules}, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("rules OK against " + dir + "/views.yaml"), std::string::npos) << out.str();
 }
 
 TEST(CheckCommandTest, UsageErrors) {
