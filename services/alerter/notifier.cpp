@@ -78,7 +78,14 @@ Notifier::Notifier(const AlertmanagerConfig& cfg, const AlertmanagerTarget& targ
               .Name("ioc_alerter_alertmanager_up")
               .Help("1 when the last POST to an Alertmanager instance succeeded")
               .Register(r)
-              .Add({{"alertmanager", target.url}})) {}
+              .Add({{"alertmanager", target.url}})),
+      latency_(prometheus::BuildHistogram()
+                   .Name("ioc_alerter_alertmanager_request_seconds")
+                   .Help("Time a POST /api/v2/alerts to an Alertmanager instance took, answered or failed")
+                   .Register(r)
+                   .Add({{"alertmanager", target.url}},
+                        prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                                                                10})) {}
 
 Notifier::~Notifier() { stop(Millis(0)); }
 
@@ -108,7 +115,9 @@ bool Notifier::deliver_due() {
     }
     if (batch.empty()) return true;
     const std::string body = alertmanager_body(batch, clock_.now(), cfg_.resend_interval, external_url_);
+    const MonotonicTime posted = clock_.monotonic();
     const Status s = sink_.post(path_, body);
+    latency_.Observe(std::chrono::duration<double>(clock_.monotonic() - posted).count());
     std::lock_guard lock(mu_);
     queue_.done(s.ok(), clock_.now());
     depth_.Set(static_cast<double>(queue_.size()));

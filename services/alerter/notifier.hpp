@@ -12,6 +12,11 @@
 /// Notifier's thread (or a test's). stop() tries to deliver what is queued
 /// (resolutions above all) within a deadline, then joins.
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -108,6 +113,7 @@ class Notifier final : public AlertChannel {
   prometheus::Counter& posts_failed_;
   prometheus::Gauge& depth_;
   prometheus::Gauge& up_;
+  prometheus::Histogram& latency_;
 };
 
 }  // namespace ioc::alerter

@@ -136,6 +136,7 @@ double sample(prometheus::Registry& r, const std::string& name, const std::strin
       std::map<std::string, std::string> labels;
       for (const auto& l : m.label) labels[l.name] = l.value;
       if (labels["alertmanager"] != instance || (!outcome.empty() && labels["outcome"] != outcome)) continue;
+      if (family.type == prometheus::MetricType::Histogram) return static_cast<double>(m.histogram.sample_count);
       return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
     }
   }
@@ -163,6 +164,9 @@ TEST(NotifierTest, EachInstanceOfAClusterHasItsOwnQueueAndMetrics) {
   EXPECT_EQ(sample(metrics, "ioc_alerter_delivery_queue_depth", "http://am-1:9093"), 1);
   EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-0:9093", "sent"), 1);
   EXPECT_EQ(sample(metrics, "ioc_alerter_notifications_total", "http://am-1:9093", "failed"), 1);
+  // Every POST is timed, answered or failed.
+  EXPECT_EQ(sample(metrics, "ioc_alerter_alertmanager_request_seconds", "http://am-0:9093"), 1);
+  EXPECT_EQ(sample(metrics, "ioc_alerter_alertmanager_request_seconds", "http://am-1:9093"), 1);
 
   for (Notifier* n : {&n0, &n1}) n->notify(event("fp1", S::kResolved, 5, 2), false);
   clock.set(at(6));
