@@ -48,7 +48,7 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
   const std::size_t n = registry_.districts().size();
   struct Row {
     int worst = -1;  // severity rank of the worst firing alert, -1: none
-    std::size_t firing = 0, pending = 0;
+    std::size_t firing = 0;
     std::int64_t reports = 0;
     double tx_count = 0, tx_online = 0;
     std::optional<double> water, rain;
@@ -59,15 +59,13 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
     auto i = registry_.district_index(code);
     return i ? &rows[*i] : nullptr;
   };
+  // Pending alerts are the alerter's business until they fire: a district
+  // is coloured by what fired only.
   for (const auto& [fp, a] : active_) {
     Row* r = row(district_of(a));
-    if (r == nullptr) continue;
-    if (a.state == AlertEvent::State::kFiring) {
-      ++r->firing;
-      r->worst = std::max(r->worst, severity_rank(severity_name(a.severity)));
-    } else {
-      ++r->pending;
-    }
+    if (r == nullptr || a.state != AlertEvent::State::kFiring) continue;
+    ++r->firing;
+    r->worst = std::max(r->worst, severity_rank(severity_name(a.severity)));
   }
   auto each = [&](const std::string& name, const std::optional<Window>& w, auto&& f) {
     const View* v = view(name);
@@ -109,9 +107,8 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
     json::object o;
     o["code"] = d.code;
     o["name"] = d.name;
-    o["status"] = r.worst == 3 ? "critical" : r.worst == 2 ? "warning" : r.worst >= 0 ? "info" : r.pending > 0 ? "pending" : "ok";
+    o["status"] = r.worst == 3 ? "critical" : r.worst == 2 ? "warning" : r.worst >= 0 ? "info" : "ok";
     o["firing"] = static_cast<std::int64_t>(r.firing);
-    o["pending"] = static_cast<std::int64_t>(r.pending);
     o["reports"] = r.reports;
     o["online_rate"] = r.tx_count > 0 ? json::value(r.tx_online / r.tx_count) : json::value(nullptr);
     o["water_level_m"] = or_null(r.water);
@@ -224,20 +221,20 @@ json::value WallState::render_alert(const AlertEvent& a, TimePoint /*now*/) cons
 json::value WallState::render_alerts(TimePoint now) const {
   std::vector<const AlertEvent*> active;
   active.reserve(active_.size());
-  for (const auto& [fp, a] : active_) active.push_back(&a);
-  // Firing before pending, then the most severe, then the longest-standing.
+  for (const auto& [fp, a] : active_) {
+    if (a.state == AlertEvent::State::kFiring) active.push_back(&a);  // pending ones are not shown
+  }
+  // The most severe first, then the longest-standing.
   std::sort(active.begin(), active.end(), [](const AlertEvent* x, const AlertEvent* y) {
-    const bool fx = x->state == AlertEvent::State::kFiring, fy = y->state == AlertEvent::State::kFiring;
-    if (fx != fy) return fx;
     const int sx = severity_rank(severity_name(x->severity)), sy = severity_rank(severity_name(y->severity));
     if (sx != sy) return sx > sy;
     if (x->starts_at != y->starts_at) return x->starts_at < y->starts_at;
     return x->fingerprint < y->fingerprint;
   });
-  json::object counts{{"critical", 0}, {"warning", 0}, {"info", 0}, {"pending", 0}};
+  json::object counts{{"critical", 0}, {"warning", 0}, {"info", 0}};
   json::array list;
   for (const AlertEvent* a : active) {
-    const std::string_view bucket = a->state == AlertEvent::State::kFiring ? severity_name(a->severity) : "pending";
+    const std::string_view bucket = severity_name(a->severity);
     counts[bucket] = counts[bucket].as_int64() + 1;
     list.push_back(render_alert(*a, now));
   }

@@ -7,7 +7,7 @@
 (() => {
   const SECTIONS = ["service", "districts", "kpis", "alerts", "reports", "freshness"];
   const FEED_LABELS = { reports: "Reports", transactions: "Transactions", telemetry: "Telemetry" };
-  const STATUS_LABELS = { critical: "CRITICAL", warning: "WARNING", info: "INFO", pending: "PENDING", ok: "OK" };
+  const STATUS_LABELS = { critical: "CRITICAL", warning: "WARNING", info: "INFO", ok: "OK" };
 
   const data = {};
   let clockOffset = 0; // server time - local time, ms
@@ -209,7 +209,7 @@
         el("div", { class: "status" }, icon(d.status), STATUS_LABELS[d.status]),
         facts);
     }));
-    const parts = ["critical", "warning", "pending"].filter((s) => counts[s]).map((s) => `${counts[s]} ${STATUS_LABELS[s]}`);
+    const parts = ["critical", "warning"].filter((s) => counts[s]).map((s) => `${counts[s]} ${STATUS_LABELS[s]}`);
     $("districts-summary").textContent = parts.length ? "· " + parts.join(" · ") : `· all ${list.length} OK`;
   }
 
@@ -227,8 +227,8 @@
 
   function renderAlert(group, resolved) {
     const a = group[0];
-    const sev = resolved ? "ok" : a.state === "pending" ? "pending" : a.severity;
-    const sevText = resolved ? "RESOLVED" : a.state === "pending" ? "PENDING" : STATUS_LABELS[a.severity];
+    const sev = resolved ? "ok" : a.severity;
+    const sevText = resolved ? "RESOLVED" : STATUS_LABELS[a.severity];
     const where = a.district ? shortName(a.district_name) : "Province";
     const num = (x) => Number(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
     const measure = a.view && a.comparator ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}`
@@ -269,7 +269,7 @@
     $("resolved").replaceChildren(...grouped(a.resolved).slice(0, 5).map((g) => renderAlert(g, true)));
     $("resolved-title").hidden = a.resolved.length === 0;
     const c = a.counts;
-    const parts = ["critical", "warning", "info", "pending"].filter((s) => c[s]).map((s) => `${c[s]} ${STATUS_LABELS[s]}`);
+    const parts = ["critical", "warning", "info"].filter((s) => c[s]).map((s) => `${c[s]} ${STATUS_LABELS[s]}`);
     $("alert-counts").textContent = parts.length ? "· " + parts.join(" · ") : "";
     tickAges();
   }

@@ -258,7 +258,8 @@ TEST_F(WallStateTest, AlertsAreKeptByFingerprintAndColourTheirDistrict) {
   const TimePoint t = kT0;
   EXPECT_EQ(status(t, "386"), "ok");
   EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t, 1), t), Outcome::kApplied);
-  EXPECT_EQ(status(t, "386"), "pending");
+  EXPECT_EQ(status(t, "386"), "ok");  // pending: not on the wall until it fires
+  EXPECT_EQ(alerts(t).at("active").as_array().size(), 0u);
   EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kFiring, "critical", "386", t, 2), t), Outcome::kApplied);
   EXPECT_EQ(status(t, "386"), "critical");
   EXPECT_EQ(state_.apply(alert("fp2", AlertEvent::State::kFiring, "warning", "386", t, 1), t), Outcome::kApplied);
@@ -294,7 +295,7 @@ TEST_F(WallStateTest, AlertsAreKeptByFingerprintAndColourTheirDistrict) {
 TEST_F(WallStateTest, APendingAlertThatNeverFiredLeavesTheWall) {
   const TimePoint t = kT0;
   EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t, 1), t), Outcome::kApplied);
-  EXPECT_EQ(status(t, "386"), "pending");
+  EXPECT_EQ(status(t, "386"), "ok");
   AlertEvent canceled = alert("fp1", AlertEvent::State::kInactive, "critical", "386", t, 2);
   canceled.ends_at = t + 1min;
   EXPECT_EQ(state_.apply(canceled, t + 1min), Outcome::kApplied);
@@ -302,7 +303,6 @@ TEST_F(WallStateTest, APendingAlertThatNeverFiredLeavesTheWall) {
   const json::object a = alerts(t + 1min);
   EXPECT_EQ(a.at("active").as_array().size(), 0u);
   EXPECT_EQ(a.at("resolved").as_array().size(), 0u);  // nothing fired, nothing resolved
-  EXPECT_EQ(a.at("counts").at("pending").as_int64(), 0);
   // The pending event replayed after the cancel changes nothing.
   EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t, 1), t + 2min),
             Outcome::kStale);
@@ -310,10 +310,16 @@ TEST_F(WallStateTest, APendingAlertThatNeverFiredLeavesTheWall) {
   // A new episode is pending again.
   EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kPending, "critical", "386", t + 5min, 1), t + 5min),
             Outcome::kApplied);
-  EXPECT_EQ(status(t + 5min, "386"), "pending");
+  EXPECT_EQ(status(t + 5min, "386"), "ok");
+  // It shows once it fires.
+  EXPECT_EQ(state_.apply(alert("fp1", AlertEvent::State::kFiring, "critical", "386", t + 5min, 2), t + 6min),
+            Outcome::kApplied);
+  EXPECT_EQ(status(t + 6min, "386"), "critical");
 }
 
-TEST_F(WallStateTest, AlertsSortFiringBySeverityThenAgeAndPendingLast) {
+// Regression: pending alerts were shown as PENDING tiles and district
+// status; they are the alerter's business until they fire.
+TEST_F(WallStateTest, AlertsSortBySeverityThenAgeAndPendingOnesAreNotShown) {
   const TimePoint t = kT0;
   state_.apply(alert("a", AlertEvent::State::kFiring, "warning", "380", t - 10min, 1), t);
   state_.apply(alert("b", AlertEvent::State::kFiring, "critical", "384", t - 1min, 1), t);
@@ -323,11 +329,11 @@ TEST_F(WallStateTest, AlertsSortFiringBySeverityThenAgeAndPendingLast) {
   const json::object a = alerts(t);
   std::vector<std::string> order;
   for (const auto& x : a.at("active").as_array()) order.emplace_back(x.at("fingerprint").as_string());
-  EXPECT_EQ(order, (std::vector<std::string>{"c", "b", "a", "e", "d"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"c", "b", "a", "e"}));
   EXPECT_EQ(a.at("counts").at("critical").as_int64(), 2);
   EXPECT_EQ(a.at("counts").at("warning").as_int64(), 1);
   EXPECT_EQ(a.at("counts").at("info").as_int64(), 1);
-  EXPECT_EQ(a.at("counts").at("pending").as_int64(), 1);
+  EXPECT_FALSE(a.at("counts").as_object().contains("pending"));
   EXPECT_EQ(state_.firing_by_severity().at("critical"), 2u);
 }
 
