@@ -7,6 +7,7 @@
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
+#include "ioc/core/text.hpp"
 #include "ioc/core/time_format.hpp"
 #include "ioc/kafka/admin.hpp"
 #include "metrics.hpp"
@@ -285,7 +286,7 @@ bool Aggregator::run(const std::atomic<bool>& stop) {
 Result<std::string> Aggregator::query(const ViewQuery& q) const {
   const auto v = std::find_if(cfg_.views.begin(), cfg_.views.end(),
                               [&](const ViewConfig& x) { return x.spec.name == q.view; });
-  if (v == cfg_.views.end()) return Error{ErrorCode::kNotFound, "no view named '" + q.view + "'"};
+  if (v == cfg_.views.end()) return Error{ErrorCode::kNotFound, "no view named '" + echo(q.view) + "'"};
   const std::size_t gv = static_cast<std::size_t>(v - cfg_.views.begin());
   std::vector<std::pair<std::size_t, std::string>> filters;
   for (const auto& [name, value] : q.match) {
@@ -294,7 +295,7 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
       std::string allowed;
       for (const auto& n : v->group_names) allowed += (allowed.empty() ? "" : ", ") + n;
       return Error{ErrorCode::kInvalidArgument,
-                   "view '" + q.view + "' has no group label '" + name + "'; its labels: " + allowed};
+                   "view '" + q.view + "' has no group label '" + echo(name) + "'; its labels: " + allowed};
     }
     filters.emplace_back(static_cast<std::size_t>(g - v->group_names.begin()), value);
   }

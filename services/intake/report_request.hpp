@@ -12,6 +12,7 @@
 
 #include "ioc/core/clock.hpp"
 #include "ioc/core/model.hpp"
+#include "ioc/core/text.hpp"
 #include "ioc/core/registry.hpp"
 
 namespace ioc::intake {
@@ -34,10 +35,9 @@ struct FieldError {
   friend bool operator==(const FieldError&, const FieldError&) = default;
 };
 
-/// A 422 lists at most this many field errors (the message gives the total),
-/// and echoes at most this many bytes of a field name.
+/// A 422 lists at most this many field errors (the message gives the total);
+/// what it echoes of the input is bounded (ioc::echo, kMaxEchoBytes).
 inline constexpr std::size_t kMaxListedErrors = 20;
-inline constexpr std::size_t kMaxEchoedFieldBytes = 64;
 
 /// Why a body was refused: `status` 400 for unparseable JSON, 422 for a
 /// well-formed body with invalid fields.
@@ -58,13 +58,6 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
 /// to one).
 std::variant<Report, Rejection> validate_report(const boost::json::object& o, const Registry& registry,
                                                 TimePoint now, const ReportLimits& limits);
-
-/// True when `s` is well-formed UTF-8.
-bool valid_utf8(std::string_view s);
-/// `s` made safe to repeat in an error message: at most `max_bytes`, cut on
-/// a character boundary (then "..." is added), and any byte that is not
-/// part of well-formed UTF-8 shown as U+FFFD.
-std::string echo(std::string_view s, std::size_t max_bytes = kMaxEchoedFieldBytes);
 
 /// True for a UUID in its 8-4-4-4-12 hex form.
 bool is_uuid(std::string_view s);

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ioc/codec/json.hpp"
+#include "ioc/core/text.hpp"
 #include "wall_labels.hpp"
 
 namespace ioc::wall {
@@ -15,14 +16,6 @@ namespace ioc::wall {
 namespace json = boost::json;
 
 namespace {
-
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string truncate_utf8(std::string_view s, std::size_t max) {
-  if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n)) + "…";
-}
 
 std::string group_key(const std::vector<Label>& group) {
   std::string key;
@@ -236,8 +229,8 @@ Outcome WallState::apply(const Report& r, TimePoint arrival) {
   e.id = r.id;
   e.district = r.district;
   e.category = r.category;
-  e.description = truncate_utf8(r.description, 280);
-  e.address = truncate_utf8(r.address, 120);
+  e.description = echo(r.description, 280);
+  e.address = echo(r.address, 120);
   e.occurred_at = r.occurred_at;
   e.received_at = ms(r.received_at) != 0 ? r.received_at : arrival;
   const TimePoint received = e.received_at;

@@ -25,6 +25,7 @@
 #include <optional>
 #include <unordered_map>
 #include "ioc/core/log.hpp"
+#include "ioc/core/text.hpp"
 
 namespace ioc::http {
 
@@ -169,7 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return write(std::move(res));
       }
       return write(error_response(Status::not_found, "not_found",
-                                  "no such resource: " + std::string(target_path(request_.target()))));
+                                  "no such resource: " + echo(target_path(request_.target()), 128)));
     }
     route_ = *m.route;
     try {

@@ -110,6 +110,11 @@ TEST_F(ServerTest, UnknownPathAndWrongMethod) {
   ASSERT_TRUE(nf.ok());
   EXPECT_EQ(nf->result(), Status::not_found);
   EXPECT_EQ(boost::json::parse(nf->body()).at("error").as_string(), "not_found");
+  // Regression: the 404 echoed the whole path (15 KB on every service).
+  auto long_path = c.get("/" + std::string(15'000, 'p'));
+  ASSERT_TRUE(long_path.ok());
+  EXPECT_EQ(long_path->result(), Status::not_found);
+  EXPECT_LT(long_path->body().size(), 400u);
   auto na = c.post("/hello", "{}", "application/json");
   ASSERT_TRUE(na.ok());
   EXPECT_EQ(na->result(), Status::method_not_allowed);
