@@ -87,10 +87,19 @@ metrics::Readiness Intake::readiness() const {
     r.details["spool_held"] = spool_->held();
     r.details["spool_bytes"] = spool_->bytes();
   }
-  if (broker || (spool_ && spool_->bytes() < cfg_.spool.max_bytes)) return r;
+  const bool full = spool_ && spool_->full();
+  if (spool_) r.details["spool_full"] = full;
+  if (full) {
+    // Reports that wait for the broker, or queue behind the spool's
+    // backlog, go there: refused with 503 until delivered segments go.
+    r.ready = false;
+    r.reason = "the spool is full (intake.spool.max_bytes " + std::to_string(cfg_.spool.max_bytes) +
+               " bytes): reports that cannot be stored at once are refused until it drains";
+    return r;
+  }
+  if (broker || spool_) return r;
   r.ready = false;
-  r.reason = "kafka brokers unreachable (" + cfg_.common.kafka.bootstrap_servers + ")" +
-             (spool_ ? " and the spool is full" : " and no spool is configured");
+  r.reason = "kafka brokers unreachable (" + cfg_.common.kafka.bootstrap_servers + ") and no spool is configured";
   return r;
 }
 

@@ -158,7 +158,7 @@ Status Spool::write_batch(std::vector<Pending>& batch, std::vector<char>& accept
     const Pending& p = batch[i];
     const std::uint64_t rec = kHeaderBytes + p.payload.size();
     if (!p.mark && (full || p.payload.size() > kMaxPayloadBytes || total + buf.size() + rec > opts_.max_bytes)) {
-      full = true;
+      if (p.payload.size() <= kMaxPayloadBytes) full = true;
       continue;
     }
     const std::uint8_t kind = p.mark ? kSettled : kReport;
@@ -176,6 +176,10 @@ Status Spool::write_batch(std::vector<Pending>& batch, std::vector<char>& accept
     buf.append(h, kHeaderBytes);
     buf += p.payload;
     ++seq;
+  }
+  if (full) {
+    std::lock_guard lock(mu_);
+    full_ = true;
   }
   if (buf.empty()) return {};
   Status s = write_all(active_->fd, buf.data(), buf.size(), active_->size, active_->path);
@@ -287,6 +291,7 @@ void Spool::delete_delivered_segments() {
       continue;
     }
     bytes_ -= std::min(bytes_, seg.size);
+    full_ = false;
     it = segments_.erase(it);
   }
 }
@@ -309,6 +314,11 @@ std::uint64_t Spool::replayable() const {
 std::uint64_t Spool::bytes() const {
   std::lock_guard lock(mu_);
   return bytes_;
+}
+
+bool Spool::full() const {
+  std::lock_guard lock(mu_);
+  return full_;
 }
 
 std::uint64_t Spool::failed_appends() const {

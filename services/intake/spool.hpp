@@ -105,6 +105,9 @@ class Spool {
   std::uint64_t corrupt_records() const { return corrupt_; }
   /// Appends refused because of an I/O error or max_bytes.
   std::uint64_t failed_appends() const;
+  /// A report was refused for max_bytes and nothing was deleted since: the
+  /// spool takes no report until delivered segments go.
+  bool full() const;
 
   /// Finishes pending appends and stops the writer. Idempotent.
   void close();
@@ -149,6 +152,7 @@ class Spool {
   std::uint64_t next_seq_ = 1;
   std::uint64_t cursor_ = 1;  // first seq not yet delivered
   std::uint64_t bytes_ = 0;
+  bool full_ = false;  // see full()
   std::uint64_t corrupt_ = 0;
   std::uint64_t failed_ = 0;
   std::thread writer_;

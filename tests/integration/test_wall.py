@@ -297,9 +297,11 @@ class WallTest(SystemTestCase):
         for i in range(5):
             fp = f"latency-{i}"
             t0 = time.monotonic()
-            self.produce_alert(producer, ae, fp, ae.AlertEvent.STATE_PENDING, "warning", "380", 1,
+            self.produce_alert(producer, ae, fp, ae.AlertEvent.STATE_FIRING, "warning", "380", 1,
                                int(time.time() * 1000), rule="latency_probe", summary=f"probe {i}")
+            deadline = time.monotonic() + 30
             while True:
+                self.assertLess(time.monotonic(), deadline, f"probe {fp} never reached /events")
                 e = events.next_event(timeout=5)
                 if e["event"] == "alerts" and any(a["fingerprint"] == fp for a in e["data"]["data"]["active"]):
                     break

@@ -144,12 +144,19 @@ TEST_F(SpoolTest, AFullDiskIsAClearErrorAndEarlierRecordsStay) {
 TEST_F(SpoolTest, AppendsPastMaxBytesAreRefused) {
   SpoolOptions o = options();
   o.max_bytes = 100;
+  o.segment_bytes = 1;  // a segment per record: a delivered one can go
   Spool s(o);
   ASSERT_TRUE(append(s, std::string(50, 'a')).ok());
+  EXPECT_FALSE(s.full());
   const Status st = append(s, std::string(50, 'b'));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("spool is full"), std::string::npos) << st.error().message;
   EXPECT_EQ(s.depth(), 1u);
+  // Full (the intake says so at /readyz) until delivered segments go.
+  EXPECT_TRUE(s.full());
+  ASSERT_TRUE(s.ack(1).ok());
+  EXPECT_FALSE(s.full());
+  EXPECT_TRUE(append(s, std::string(50, 'b')).ok());
 }
 
 TEST_F(SpoolTest, SegmentsWithEverythingDeliveredAreDeleted) {
