@@ -7,6 +7,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
+#include <unistd.h>
+
+#include <filesystem>
 #include <thread>
 
 #include "app.hpp"
@@ -64,7 +67,11 @@ void post_reports(benchmark::State& state, std::uint16_t port) {
   const std::string b = body(SystemClock::instance().now());
   for (auto _ : state) {
     auto r = client.post("/api/v1/reports", b, "application/json");
-    if (!r.ok() || r->result() != http::Status::accepted) state.SkipWithError("request failed");
+    if (!r.ok() || r->result() != http::Status::accepted) {
+      const std::string why = !r.ok() ? r.error().message : "HTTP " + std::to_string(r->result_int()) + ": " + r->body();
+      state.SkipWithError(("request failed: " + why).c_str());
+      break;
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -83,6 +90,16 @@ void BM_Intake_FullPathWithBroker(benchmark::State& state) {
   kafka::EmbeddedBroker broker(1, {{kafka::topics::kReports, 6}});
   intake::Config cfg;
   cfg.common.kafka.bootstrap_servers = broker.bootstrap_servers();
+  // One client posts as fast as it can: the per-address and per-key limits
+  // would answer 429 after their burst.
+  cfg.per_ip = {};
+  cfg.per_key = {};
+  struct SpoolDir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("ioc-bench-spool-" + std::to_string(::getpid()));
+    ~SpoolDir() { std::filesystem::remove_all(path); }
+  } spool_dir;  // outlives the intake below
+  cfg.spool.dir = spool_dir.path.string();
   metrics::Exposition exposition("bench", "0");
   intake::Intake in(cfg, registry(), SystemClock::instance(), exposition.registry());
   http::Router router;
