@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "duplicate_keys.hpp"
 #include "ioc/core/time_format.hpp"
 
 namespace ioc::intake::open311 {
@@ -168,6 +169,9 @@ std::variant<Params, Rejected> params_from_json(std::string_view body) {
   const json::value v = json::parse(body, ec);
   if (ec) return Rejected{400, {{400, "request body is not valid JSON: " + ec.message()}}};
   if (!v.is_object()) return Rejected{400, {{400, "request body must be a JSON object"}}};
+  if (auto twice = first_duplicate_key(body)) {
+    return Rejected{400, {{400, echo(*twice) + ": given twice in one object; a key may appear once"}}};
+  }
   Params out;
   Rejected bad;
   auto put = [&](std::string key, const json::value& x) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <string>
 
+#include "duplicate_keys.hpp"
 #include "ioc/core/time_format.hpp"
 
 namespace ioc::intake {
@@ -146,6 +147,10 @@ std::variant<Report, Rejection> parse_report(std::string_view body, const Regist
   const json::value root = parser.release();
   if (!root.is_object()) {
     return Rejection{400, "invalid_json", "request body must be a JSON object, got " + kind_name(root), {}};
+  }
+  if (auto twice = first_duplicate_key(body)) {
+    return Rejection{422, "validation_failed", "1 invalid field; see errors",
+                     {{echo(*twice), "given twice in one object; a key may appear once (which one was meant?)"}}};
   }
   return validate_report(root.get_object(), registry, now, limits);
 }

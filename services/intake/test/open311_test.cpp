@@ -100,6 +100,10 @@ TEST(Open311Test, AJsonBodyWithAnAttributeObjectWorksToo) {
   EXPECT_EQ(format_rfc3339(std::get<Report>(r).occurred_at), "2024-07-01T08:00:00.000Z");
   EXPECT_TRUE(std::holds_alternative<Rejected>(params_from_json("[1]")));
   EXPECT_TRUE(std::holds_alternative<Rejected>(params_from_json(R"({"lat":[1]})")));
+  // Regression: a repeated key was last-wins.
+  const auto twice = params_from_json(R"({"service_code":"flood","service_code":"fire"})");
+  ASSERT_TRUE(std::holds_alternative<Rejected>(twice));
+  EXPECT_EQ(std::get<Rejected>(twice).status, 400u);
 }
 
 TEST(Open311Test, ErrorsNameTheOpen311ParameterInTheSpecFormat) {

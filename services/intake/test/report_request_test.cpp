@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "duplicate_keys.hpp"
 #include "ioc/core/time_format.hpp"
 
 namespace ioc::intake {
@@ -99,6 +100,25 @@ TEST_F(ReportRequestTest, ErrorListIsCapped) {
              R"(":1})");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].field, std::string(kMaxEchoBytes, 'y') + "...");
+}
+
+// Regression: {"category":"flood","category":"fire",...} was stored as fire.
+TEST_F(ReportRequestTest, AKeyGivenTwiceIsRefused) {
+  const std::string rest = R"("district":"380","occurred_at":"2024-07-01T08:00:00Z")";
+  Rejection r = reject(R"({"category":"flood","category":"fire",)" + rest + "}");
+  EXPECT_EQ(r.status, 422u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].field, "category");
+  EXPECT_NE(r.errors[0].reason.find("given twice"), std::string::npos);
+  // Escapes do not hide a repeat, and nested objects are checked too.
+  EXPECT_EQ(reject(R"({"category":"flood","cat\u0065gory":"fire",)" + rest + "}").errors.at(0).field, "category");
+  EXPECT_EQ(reject(R"({"category":"flood",)" + rest + R"(,"location":{"lat":19.8,"lat":20.1,"lon":105.7}})")
+                .errors.at(0)
+                .field,
+            "location.lat");
+  // The same key in two objects is no repeat.
+  EXPECT_FALSE(first_duplicate_key(R"({"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]})"));
+  EXPECT_EQ(first_duplicate_key(R"({"c":[{"x":1},{"x":2,"x":3}]})"), "c[1].x");
 }
 
 // Regression: an unknown 60 KB category came back whole in the 422.
