@@ -26,9 +26,9 @@ namespace {
 using namespace ioc;
 
 const Registry& registry() {
-  static const Registry r = config::load_registry(IOC_DEFAULT_CONFIG_DIR "/districts.yaml",
-                                                  IOC_DEFAULT_CONFIG_DIR "/categories.yaml");
-  return r;
+  static const Registry kRegistry = config::load_registry(IOC_DEFAULT_CONFIG_DIR "/districts.yaml",
+                                                          IOC_DEFAULT_CONFIG_DIR "/categories.yaml");
+  return kRegistry;
 }
 
 std::string body(TimePoint now) {
@@ -79,7 +79,7 @@ void post_reports(benchmark::State& state, std::uint16_t port) {
 void BM_Baseline_HttpNoop(benchmark::State& state) {
   http::Router router;
   router.add(http::Verb::post, "/api/v1/reports", "reports", [](const http::Request&, const http::Params&,
-                                                                 http::Responder r) {
+                                                                 const http::Responder& r) {
     r.send(http::make_response(http::Status::accepted, R"({"status":"accepted"})"));
   });
   Served served(std::move(router));

@@ -168,6 +168,7 @@ void BM_EvaluateAll(benchmark::State& state) {
 void BM_AddResult(benchmark::State& state) {
   Fixture& f = fixture();
   std::vector<WindowResult> results;
+  results.reserve(1000);
   for (int i = 0; i < 1000; ++i) results.push_back(result(i % kDistricts, (i * 7) % kStations, 0, 60));
   std::uint32_t rev = 1'000;
   std::size_t i = 0;
@@ -182,6 +183,7 @@ void BM_AddResult(benchmark::State& state) {
 void BM_AddAndEvaluateTouched(benchmark::State& state) {
   Fixture& f = fixture();
   std::vector<WindowResult> results;
+  results.reserve(1000);
   for (int i = 0; i < 1000; ++i) results.push_back(result(i % kDistricts, (i * 13) % kStations, 0, 60));
   std::vector<AlertEvent> out;
   std::uint32_t rev = 1'000'000;

@@ -324,7 +324,9 @@ Result<std::string> Aggregator::query(const ViewQuery& q) const {
   for (const auto& [id, u] : units_) {
     if (id.first != v->stream) continue;
     partitions.push_back(id.second);
-    for (const auto& [k, labels] : pipeline_.labels(gv).all()) {
+    for (const auto& entry : pipeline_.labels(gv).all()) {
+      const window::GroupKey k = entry.first;
+      const auto& labels = entry.second;
       if (!std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return labels[f.first] == f.second; })) {
         continue;
       }

@@ -15,7 +15,7 @@ http::Response json_error(http::Status status, const std::string& message) {
 
 void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggregator, const PeerQuery& peers) {
   router.add(http::Verb::get, "/api/v1/views", "views",
-             [&cfg](const http::Request&, const http::Params&, http::Responder res) {
+             [&cfg](const http::Request&, const http::Params&, const http::Responder& res) {
                boost::json::array views;
                for (const ViewConfig& v : cfg.views) {
                  boost::json::array group_by;
@@ -31,7 +31,7 @@ void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggre
                res.send(http::make_response(http::Status::ok, boost::json::serialize(views)));
              });
   router.add(http::Verb::get, "/api/v1/views/{view}", "view",
-             [&aggregator, &peers](const http::Request& req, const http::Params& params, http::Responder res) {
+             [&aggregator, &peers](const http::Request& req, const http::Params& params, const http::Responder& res) {
                ViewQuery q;
                q.view = params.front().second;
                bool local = false;
@@ -55,7 +55,7 @@ void add_routes(http::Router& router, const Config& cfg, const Aggregator& aggre
                if (local || peers.empty()) return res.send(http::make_response(http::Status::ok, *answer));
                // Answered when the peers have: the loop serves other requests meanwhile.
                peers.ask(std::string(target), boost::json::parse(*answer).as_object(),
-                         [res](boost::json::object out) {
+                         [res](const boost::json::object& out) {
                            res.send(http::make_response(http::Status::ok, boost::json::serialize(out)));
                          });
              });

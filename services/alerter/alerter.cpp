@@ -135,6 +135,7 @@ bool Alerter::try_assign() {
   if (auto change = cluster_.check(clock_.monotonic())) new_cluster(*change, false);
   pipeline_.assigning(cluster_.id());
   std::vector<kafka::TopicPartition> tps;
+  tps.reserve(static_cast<std::size_t>(std::max(partitions, 0)));
   for (std::int32_t p = 0; p < partitions; ++p) tps.push_back({cfg_.input_topic, p, kafka::TopicPartition::kOffsetBeginning});
   // Without a checkpoint, the group's committed offsets (committed with every checkpoint) are the next best.
   if (pipeline_.restored_offsets().empty() && pipeline_.positions().empty()) {
@@ -177,6 +178,7 @@ void Alerter::logs_lost(const std::string& why, bool reread) {
   pipeline_.logs_lost(why);
   if (reread && partitions_ > 0) {
     std::vector<kafka::TopicPartition> tps;
+    tps.reserve(static_cast<std::size_t>(partitions_));
     for (std::int32_t p = 0; p < partitions_; ++p) {
       tps.push_back({cfg_.input_topic, p, kafka::TopicPartition::kOffsetBeginning});
     }

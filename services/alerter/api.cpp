@@ -35,7 +35,7 @@ boost::json::object alert_json(const AlertEvent& e) {
 
 void add_routes(http::Router& router, const AlertViewBox& box, CapContext ctx) {
   router.add(http::Verb::get, "/api/v1/alerts", "alerts",
-             [&box](const http::Request& req, const http::Params&, http::Responder r) {
+             [&box](const http::Request& req, const http::Params&, const http::Responder& r) {
                const auto view = box.get();
                const auto state = http::query_param(req.target(), "state");
                const auto severity = http::query_param(req.target(), "severity");
@@ -53,7 +53,7 @@ void add_routes(http::Router& router, const AlertViewBox& box, CapContext ctx) {
                r.send(http::make_response(http::Status::ok, boost::json::serialize(body)));
              });
   router.add(http::Verb::get, "/api/v1/alerts/{id}", "alert",
-             [&box, ctx](const http::Request&, const http::Params& params, http::Responder r) {
+             [&box, ctx](const http::Request&, const http::Params& params, const http::Responder& r) {
                std::string id = params.empty() ? std::string() : params[0].second;
                const bool cap = id.size() > 4 && id.ends_with(".cap");
                if (cap) id.resize(id.size() - 4);

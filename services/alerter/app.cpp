@@ -156,6 +156,7 @@ int run(const Config& cfg) {
   // for all instances together, not one after the other.
   {
     std::vector<std::thread> stopping;
+    stopping.reserve(notifiers.size());
     for (const auto& n : notifiers) stopping.emplace_back([&n] { n->stop(std::chrono::seconds(5)); });
     for (std::thread& t : stopping) t.join();
   }

@@ -31,8 +31,8 @@ struct Metrics {
                                .Help("Time of one evaluation pass: after a batch of results (touched alerts) or "
                                      "periodic (all alerts: timers, windows ending, silence)")
                                .Register(r)),
-        eval_touched(evaluation_seconds.Add({{"pass", "touched"}}, Buckets())),
-        eval_all(evaluation_seconds.Add({{"pass", "all"}}, Buckets())),
+        eval_touched(evaluation_seconds.Add({{"pass", "touched"}}, buckets())),
+        eval_all(evaluation_seconds.Add({{"pass", "all"}}, buckets())),
         alerts(prometheus::BuildGauge()
                    .Name("ioc_alerter_alerts")
                    .Help("Alerts by state (pending, firing) and severity")
@@ -86,7 +86,7 @@ struct Metrics {
                     .Help("Rule file reloads (SIGHUP) by outcome")
                     .Register(r)) {}
 
-  static prometheus::Histogram::BucketBoundaries Buckets() {
+  static prometheus::Histogram::BucketBoundaries buckets() {
     return {0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
   }
 

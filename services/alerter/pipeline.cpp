@@ -102,6 +102,7 @@ void Pipeline::restore(const Result<std::optional<Checkpoint>>& cp,
   }
   // Alerts of rules that were removed or changed their grouping: resolve them.
   std::vector<AlertEvent> resolutions;
+  resolutions.reserve(orphans.size());
   for (const AlertEvent& e : orphans) resolutions.push_back(ended(e, now));
   if (!resolutions.empty()) {
     log::info("resolving alerts of rules that no longer exist", {{"alerts", resolutions.size()}});

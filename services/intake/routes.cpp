@@ -28,9 +28,9 @@ Routes::Routes(const Config& cfg, const Registry& registry, const Clock& clock, 
       store_(store) {}
 
 void Routes::add_to(http::Router& router) {
-  auto route = [this, &router](http::Verb verb, std::string pattern, std::string name, auto member) {
-    router.add(verb, std::move(pattern), std::move(name),
-               [this, member](const http::Request& req, const http::Params& params, http::Responder res) {
+  auto route = [this, &router](http::Verb verb, const std::string& pattern, const std::string& name, auto member) {
+    router.add(verb, pattern, name,
+               [this, member](const http::Request& req, const http::Params& params, const http::Responder& res) {
                  if constexpr (std::is_invocable_v<decltype(member), Routes*, const http::Request&, http::Responder>) {
                    (void)params;
                    std::invoke(member, this, req, std::move(res));
@@ -44,7 +44,7 @@ void Routes::add_to(http::Router& router) {
     // The benchmarks' baseline: the same server, connection handling and
     // body reading, and nothing else.
     router.add(http::Verb::post, "/bench/noop", "bench_noop", [](const http::Request&, const http::Params&,
-                                                                 http::Responder res) {
+                                                                 const http::Responder& res) {
       res.send(http::make_response(http::Status::accepted, R"({"status":"accepted"})"));
     });
   }
@@ -58,7 +58,7 @@ void Routes::add_to(http::Router& router) {
 
 // ---------------------------------------------------------------- native API
 
-void Routes::post_report(const http::Request& req, http::Responder res) {
+void Routes::post_report(const http::Request& req, const http::Responder& res) {
   auto caller = admission_.admit(req, res, Api::kNative, kSubmit, nullptr);
   if (!caller) return;
   const std::string media = lower_media_type(req[http::beast_http::field::content_type]);
@@ -76,7 +76,7 @@ void Routes::post_report(const http::Request& req, http::Responder res) {
   submissions_.submit(std::get<Report>(std::move(parsed)), Api::kNative, *caller, req, std::move(res));
 }
 
-void Routes::get_report(const http::Params& params, const http::Request& req, http::Responder res) {
+void Routes::get_report(const http::Params& params, const http::Request& req, const http::Responder& res) {
   if (!admission_.admit(req, res, Api::kNative, kRead, nullptr)) return;
   const std::string& id = params.front().second;
   auto s = store_.get(id);
@@ -91,13 +91,13 @@ void Routes::get_report(const http::Params& params, const http::Request& req, ht
 
 // ---------------------------------------------------------------- Open311
 
-void Routes::get_open311_services(const http::Request& req, http::Responder res) {
+void Routes::get_open311_services(const http::Request& req, const http::Responder& res) {
   if (admission_.admit(req, res, Api::kOpen311, Scope{0}, nullptr)) {
     res.send(http::make_response(http::Status::ok, open311::services_json(registry_)));
   }
 }
 
-void Routes::get_open311_service(const http::Params& params, const http::Request& req, http::Responder res) {
+void Routes::get_open311_service(const http::Params& params, const http::Request& req, const http::Responder& res) {
   if (!admission_.admit(req, res, Api::kOpen311, Scope{0}, nullptr)) return;
   const std::string& file = params.front().second;
   auto body = file.ends_with(".json")
@@ -112,7 +112,7 @@ void Routes::get_open311_service(const http::Params& params, const http::Request
   res.send(http::make_response(http::Status::ok, *body));
 }
 
-void Routes::post_open311(const http::Request& req, http::Responder res) {
+void Routes::post_open311(const http::Request& req, const http::Responder& res) {
   const std::string media = lower_media_type(req[http::beast_http::field::content_type]);
   open311::Params params;
   if (media == "application/x-www-form-urlencoded") {
@@ -144,7 +144,7 @@ void Routes::post_open311(const http::Request& req, http::Responder res) {
   submissions_.submit(std::get<Report>(std::move(parsed)), Api::kOpen311, *caller, req, std::move(res));
 }
 
-void Routes::get_open311_requests(const http::Request& req, http::Responder res) {
+void Routes::get_open311_requests(const http::Request& req, const http::Responder& res) {
   if (!admission_.admit(req, res, Api::kOpen311, kRead, nullptr)) return;
   const std::string_view target = req.target();
   const std::size_t q = target.find('?');
@@ -155,7 +155,7 @@ void Routes::get_open311_requests(const http::Request& req, http::Responder res)
                                open311::requests_json(store_.query(std::get<ReportQuery>(query)), registry_)));
 }
 
-void Routes::get_open311_request(const http::Params& params, const http::Request& req, http::Responder res) {
+void Routes::get_open311_request(const http::Params& params, const http::Request& req, const http::Responder& res) {
   if (!admission_.admit(req, res, Api::kOpen311, kRead, nullptr)) return;
   const std::string& file = params.front().second;
   if (!file.ends_with(".json")) {

@@ -26,13 +26,13 @@ class Routes {
   void add_to(http::Router& router);
 
  private:
-  void post_report(const http::Request& req, http::Responder res);
-  void get_report(const http::Params& params, const http::Request& req, http::Responder res);
-  void get_open311_services(const http::Request& req, http::Responder res);
-  void get_open311_service(const http::Params& params, const http::Request& req, http::Responder res);
-  void post_open311(const http::Request& req, http::Responder res);
-  void get_open311_requests(const http::Request& req, http::Responder res);
-  void get_open311_request(const http::Params& params, const http::Request& req, http::Responder res);
+  void post_report(const http::Request& req, const http::Responder& res);
+  void get_report(const http::Params& params, const http::Request& req, const http::Responder& res);
+  void get_open311_services(const http::Request& req, const http::Responder& res);
+  void get_open311_service(const http::Params& params, const http::Request& req, const http::Responder& res);
+  void post_open311(const http::Request& req, const http::Responder& res);
+  void get_open311_requests(const http::Request& req, const http::Responder& res);
+  void get_open311_request(const http::Params& params, const http::Request& req, const http::Responder& res);
 
   const Config& cfg_;
   const Registry& registry_;

@@ -53,7 +53,7 @@ double aqi_of_pm25(double pm25) {
 }  // namespace
 
 Generator::Generator(const Registry& registry, GeneratorOptions options)
-    : registry_(registry), options_(options), rng_(options.seed) {
+    : registry_(registry), options_(std::move(options)), rng_(options_.seed) {
   std::vector<double> cw;
   for (const auto& c : registry.categories()) cw.push_back(category_weight(c.code));
   category_ = std::discrete_distribution<int>(cw.begin(), cw.end());

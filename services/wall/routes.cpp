@@ -34,11 +34,11 @@ class StreamSink final : public EventSink {
 }  // namespace
 
 void add_routes(http::Router& router, SseHub& hub, const SseOptions& options, const Clock& clock, Metrics& metrics) {
-  router.add(http::Verb::get, "/", "page", [](const http::Request&, const http::Params&, http::Responder r) {
+  router.add(http::Verb::get, "/", "page", [](const http::Request&, const http::Params&, const http::Responder& r) {
     r.send(asset_response(*find_asset("index.html")));
   });
   router.add(http::Verb::get, "/assets/{file}", "asset",
-             [](const http::Request&, const http::Params& p, http::Responder r) {
+             [](const http::Request&, const http::Params& p, const http::Responder& r) {
                const Asset* a = find_asset(p.at(0).second);
                if (a == nullptr || a->name == "index.html") {
                  return r.send(http::error_response(http::Status::not_found, "not_found", "no such asset"));
@@ -46,13 +46,13 @@ void add_routes(http::Router& router, SseHub& hub, const SseOptions& options, co
                r.send(asset_response(*a));
              });
   router.add(http::Verb::get, "/api/v1/state", "state",
-             [&hub, &clock](const http::Request&, const http::Params&, http::Responder r) {
+             [&hub, &clock](const http::Request&, const http::Params&, const http::Responder& r) {
                http::Response res = http::make_response(http::Status::ok, hub.snapshot_json(to_epoch_ms(clock.now())));
                res.set(http::beast_http::field::cache_control, "no-store");
                r.send(std::move(res));
              });
   router.add(http::Verb::get, "/events", "events",
-             [&hub, options, &clock, &metrics](const http::Request& req, const http::Params&, http::Responder r) {
+             [&hub, options, &clock, &metrics](const http::Request& req, const http::Params&, const http::Responder& r) {
                if (hub.clients() >= options.max_clients) {
                  metrics.sse_connects.Add({{"start", "rejected"}}).Increment();
                  http::Response busy = http::error_response(http::Status::service_unavailable, "too_many_clients",

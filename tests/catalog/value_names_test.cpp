@@ -37,7 +37,7 @@ std::vector<std::string> shipped_views_files() {
   return out;
 }
 
-const char* kEveryKind = R"y(
+constexpr const char* kEveryKind = R"y(
 views:
   every_kind:
     source: transactions

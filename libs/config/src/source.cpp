@@ -259,7 +259,7 @@ HostPort Source::get_listen(std::string_view key, std::string_view def) {
   return hp;
 }
 
-std::string Source::get_path(std::string_view key, std::string def, const std::string& base_dir) {
+std::string Source::get_path(std::string_view key, const std::string& def, const std::string& base_dir) {
   auto raw = lookup(key);
   std::filesystem::path p = raw ? raw->value : def;
   if (p.empty()) return {};

@@ -29,7 +29,7 @@ std::size_t Registry::Hash::operator()(std::string_view s) const noexcept {
   return boost::hash_range(s.begin(), s.end());
 }
 
-Registry::Registry(std::vector<District> districts, std::vector<Category> categories, std::string source)
+Registry::Registry(std::vector<District> districts, std::vector<Category> categories, const std::string& source)
     : districts_(std::move(districts)), categories_(std::move(categories)) {
   index_codes(districts_, district_by_code_, source, "districts");
   index_codes(categories_, category_by_code_, source, "categories");

@@ -26,7 +26,7 @@ TEST(RegistryTest, RejectsDuplicateAndEmpty) {
   EXPECT_THROW(Registry({}, {{"flood", "", "", ""}}), ConfigError);
   EXPECT_THROW(Registry({{"", "a", "a"}}, {{"flood", "", "", ""}}), ConfigError);
   try {
-    Registry({{"380", "a", "a"}}, {{"x", "", "", ""}, {"x", "", "", ""}}, "categories.yaml");
+    [[maybe_unused]] const Registry r({{"380", "a", "a"}}, {{"x", "", "", ""}, {"x", "", "", ""}}, "categories.yaml");
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.source(), "categories.yaml");

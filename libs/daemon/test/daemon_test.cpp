@@ -53,7 +53,7 @@ TEST(DaemonTest, RejectsBadLogLevel) {
 TEST(DaemonTest, FrontServesEndpointsAndStops) {
   config::Source src({}, {{"http.listen", "127.0.0.1:0"}}, {});
   Front front(load_common(src, "ioc-test", ":0"));
-  front.router().add(http::Verb::get, "/x", "x", [](const http::Request&, const http::Params&, http::Responder r) {
+  front.router().add(http::Verb::get, "/x", "x", [](const http::Request&, const http::Params&, const http::Responder& r) {
     r.send(http::make_response(http::Status::ok, "{}"));
   });
   std::atomic<int> ticks{0};

@@ -72,6 +72,7 @@ Result<std::vector<BrokerTopics>> Admin::topics_by_broker(std::chrono::milliseco
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "metadata");
   std::vector<std::pair<std::int32_t, std::string>> brokers;
+  brokers.reserve(static_cast<std::size_t>(md->broker_cnt));
   for (int i = 0; i < md->broker_cnt; ++i) {
     brokers.emplace_back(md->brokers[i].id,
                          std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
@@ -182,6 +183,7 @@ Result<std::vector<TopicCreation>> Admin::create_topics(const std::vector<TopicS
     return out;
   }
   std::vector<TopicCreation> out;
+  out.reserve(topics.size());
   for (const TopicSpec& t : topics) {
     out.push_back({t.name, false, unavailable("create " + t.name + ": no answer for it")});
   }
@@ -215,6 +217,7 @@ Result<std::optional<Admin::Configs>> describe_configs(rd_kafka_t* rk, rd_kafka_
                                                        std::chrono::milliseconds timeout) {
   char err[512];
   std::vector<rd_kafka_ConfigResource_t*> resources;
+  resources.reserve(names.size());
   for (const std::string& name : names) resources.push_back(rd_kafka_ConfigResource_new(type, name.c_str()));
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(timeout.count()), err, sizeof err);
@@ -283,6 +286,7 @@ Result<std::vector<std::string>> Admin::groups(std::chrono::milliseconds timeout
   const rd_kafka_resp_err_t err = rd_kafka_list_groups(rk_, nullptr, &list, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return to_error(err, "list groups");
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(list->group_cnt));
   for (int i = 0; i < list->group_cnt; ++i) out.emplace_back(list->groups[i].group);
   rd_kafka_group_list_destroy(list);
   return out;

@@ -37,21 +37,21 @@ using BindFn = int (*)(int, const sockaddr*, socklen_t);
 // definition comes first in symbol lookup); it passes every call through
 // unchanged unless a plan is active on the calling thread.
 extern "C" int bind(int fd, const sockaddr* addr, socklen_t len) {
-  static const auto real = reinterpret_cast<BindFn>(dlsym(RTLD_NEXT, "bind"));
+  static const auto kReal = reinterpret_cast<BindFn>(dlsym(RTLD_NEXT, "bind"));
   ListenPlan* plan = t_plan;
   if (plan == nullptr || addr == nullptr || addr->sa_family != AF_INET || len < sizeof(sockaddr_in)) {
-    return real(fd, addr, len);
+    return kReal(fd, addr, len);
   }
   sockaddr_in in{};
   std::memcpy(&in, addr, sizeof in);
-  if (in.sin_port != 0) return real(fd, addr, len);
+  if (in.sin_port != 0) return kReal(fd, addr, len);
   in.sin_addr = plan->addr;
   const std::uint16_t port = plan->next_port++;
   in.sin_port = htons(port);
   // A restarted broker must get its port back while old connections linger in TIME_WAIT.
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  return real(fd, reinterpret_cast<const sockaddr*>(&in), sizeof in);
+  return kReal(fd, reinterpret_cast<const sockaddr*>(&in), sizeof in);
 }
 
 namespace ioc::kafka {

@@ -14,6 +14,7 @@ const TopicSpec kTelemetry{"ioc.telemetry.v1", 12, -1, {}};
 
 std::vector<std::string> described(const std::vector<TopicDifference>& ds) {
   std::vector<std::string> out;
+  out.reserve(ds.size());
   for (const TopicDifference& d : ds) out.push_back(d.describe());
   return out;
 }
@@ -55,6 +56,7 @@ TopicInfo info(const TopicSpec& t, int leaderless = 0) { return {t.name, t.parti
 
 std::vector<std::string> names(const std::vector<TopicSpec>& specs) {
   std::vector<std::string> out;
+  out.reserve(specs.size());
   for (const TopicSpec& s : specs) out.push_back(s.name);
   return out;
 }

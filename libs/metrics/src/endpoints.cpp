@@ -18,15 +18,15 @@ namespace ioc::metrics {
 
 void add_endpoints(http::Router& router, std::shared_ptr<const Exposition> exposition, ReadinessCheck ready) {
   router.add(http::Verb::get, "/metrics", "metrics",
-             [exposition](const http::Request&, const http::Params&, http::Responder r) {
+             [exposition](const http::Request&, const http::Params&, const http::Responder& r) {
                r.send(http::make_response(http::Status::ok, exposition->serialize(),
                                           "text/plain; version=0.0.4; charset=utf-8"));
              });
-  router.add(http::Verb::get, "/healthz", "healthz", [](const http::Request&, const http::Params&, http::Responder r) {
+  router.add(http::Verb::get, "/healthz", "healthz", [](const http::Request&, const http::Params&, const http::Responder& r) {
     r.send(http::make_response(http::Status::ok, R"({"status":"ok"})"));
   });
   router.add(http::Verb::get, "/readyz", "readyz",
-             [ready = std::move(ready)](const http::Request&, const http::Params&, http::Responder r) {
+             [ready = std::move(ready)](const http::Request&, const http::Params&, const http::Responder& r) {
                const Readiness rd = ready ? ready() : Readiness{};
                boost::json::object o;
                o["status"] = rd.ready ? "ready" : "not_ready";

@@ -7,7 +7,7 @@ namespace ioc::rules {
 using namespace detail;
 
 Evaluator::Evaluator(RuleSet rules, const views::Catalog* catalog, const Registry* registry, EvaluatorOptions options)
-    : impl_(std::make_unique<Impl>(std::move(rules), catalog, registry, options)) {}
+    : impl_(std::make_unique<Impl>(std::move(rules), catalog, registry, std::move(options))) {}
 Evaluator::~Evaluator() = default;
 Evaluator::Evaluator(Evaluator&&) noexcept = default;
 Evaluator& Evaluator::operator=(Evaluator&&) noexcept = default;

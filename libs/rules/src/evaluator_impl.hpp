@@ -159,7 +159,7 @@ struct Evaluator::Impl {
     std::int64_t heard;
     bool breach;
   };
-  mutable std::vector<MemberState> member_scratch_;
+  mutable std::vector<MemberState> member_scratch;
 
 
   // ----- series.cpp: rules by view, alerts by labels, and what results change

@@ -192,7 +192,7 @@ void Evaluator::Impl::evaluate_members(const RuleState& rs, const Alert& a, std:
   e.threshold = rule.fire.value;
   e.clear_threshold = rule.clear.value;
   // Members of this group, each with its breach; series of one member merge.
-  auto& members = member_scratch_;
+  auto& members = member_scratch;
   members.clear();
   for (std::uint32_t si : a.series) {
     const Series& s = rs.series[si];

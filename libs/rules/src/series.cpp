@@ -23,7 +23,7 @@ const char* to_string(Ingest i) {
 }
 
 Evaluator::Impl::Impl(RuleSet r, const views::Catalog* c, const Registry* reg, EvaluatorOptions o)
-    : rules(std::move(r)), catalog(c), registry(reg), options(o) {
+    : rules(std::move(r)), catalog(c), registry(reg), options(std::move(o)) {
   states.resize(rules.rules.size());
   for (std::size_t i = 0; i < rules.rules.size(); ++i) {
     const Rule& rule = rules.rules[i];

@@ -284,7 +284,7 @@ TEST_F(EvaluatorTest, MaxCombinesInsteadOfSumming) {
   EXPECT_DOUBLE_EQ(events[0].value, 5.2);
 }
 
-const char* kOnlineRule = R"y(rules:
+constexpr const char* kOnlineRule = R"y(rules:
   - name: OnlineLow
     view: transactions_1h
     ratio: [online, count]
@@ -347,7 +347,7 @@ TEST_F(EvaluatorTest, UpdatesAFiringAlertAtMostEveryUpdateInterval) {
 
 // ---------------------------------------------------------------- baselines
 
-const char* kBaselineRule = R"y(rules:
+constexpr const char* kBaselineRule = R"y(rules:
   - name: Volume
     view: reports_15m
     group_by: [district]
@@ -462,7 +462,7 @@ TEST_F(EvaluatorTest, AnOpenWindowOfACountDoesNotEndAnIncident) {
 
 // ---------------------------------------------------------------- absence
 
-const char* kSilentRule = R"y(rules:
+constexpr const char* kSilentRule = R"y(rules:
   - name: StationSilent
     view: station_5m
     match: {kind: bts_heartbeat}
@@ -717,7 +717,7 @@ TEST_F(EvaluatorTest, SameInputsGiveTheSameEvents) {
     std::uint32_t rev = 0;
     for (int t = 0; t < 600; t += 3) {
       const std::string d = std::bernoulli_distribution(0.5)(rng) ? "380" : "384";
-      (void)e.add(result("reports_1m", flood(d), (t / 60) * 60, 60, ++rev | (t % 60 >= 54 ? kFinal : 0u),
+      (void)e.add(result("reports_1m", flood(d), static_cast<double>(t / 60 * 60), 60, ++rev | (t % 60 >= 54 ? kFinal : 0u),
                          std::uniform_int_distribution<int>(0, 40)(rng)),
                   at(t));
       e.evaluate_touched(at(t), events);

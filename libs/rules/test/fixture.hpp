@@ -16,7 +16,7 @@ constexpr std::uint32_t kFinal = 1u << 31;
 
 inline TimePoint at(double seconds) { return from_epoch_ms(kT0 + static_cast<std::int64_t>(seconds * 1000)); }
 
-inline const char* kViewsYaml = R"y(
+inline constexpr const char* kViewsYaml = R"y(
 views:
   reports_1m:
     source: reports
@@ -69,7 +69,7 @@ class RulesTest : public ::testing::Test {
   Evaluator make(const std::string& rules_yaml, EvaluatorOptions options = {}) {
     Parsed p = parse(rules_yaml, &views_);
     for (const auto& e : p.errors) ADD_FAILURE() << e.to_string();
-    return Evaluator(std::move(p.rules), &views_, &registry_, options);
+    return Evaluator(std::move(p.rules), &views_, &registry_, std::move(options));
   }
 
   /// A result of `view` for `group`, window [start, start + length) in seconds from kT0.
@@ -107,6 +107,7 @@ class RulesTest : public ::testing::Test {
     return out;
   }
 
+ protected:
   Registry registry_;
   views::Catalog views_;
 };

@@ -82,7 +82,7 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
-Result<Engine> Engine::create(std::vector<ViewSpec> views) {
+Result<Engine> Engine::create(const std::vector<ViewSpec>& views) {
   std::set<std::string> names;
   for (const auto& v : views) {
     if (auto s = validate(v); !s.ok()) return s.error();

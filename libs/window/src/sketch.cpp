@@ -143,7 +143,7 @@ double HyperLogLog::estimate(int precision, const Histogram& hist) {
   const int q = 64 - precision;
   const double m = static_cast<double>(std::size_t{1} << precision);
   if (hist[0] == m) return 0;
-  double z = m * hll_tau(1 - hist[static_cast<std::size_t>(q + 1)] / m);
+  double z = m * hll_tau(1 - hist[static_cast<std::size_t>(q) + 1] / m);
   for (int k = q; k >= 1; --k) z = 0.5 * (z + hist[static_cast<std::size_t>(k)]);
   z += m * hll_sigma(hist[0] / m);
   // A number of distinct things is whole: 3.0011 would read as a fault on

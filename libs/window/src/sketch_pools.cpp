@@ -23,14 +23,14 @@ SketchPools::SketchPools(int hll_precision, double dd_accuracy, std::uint32_t dd
 std::uint32_t SketchPools::gather(std::uint32_t tail, std::uint32_t size, Entries& out) const {
   if (size == 0) return 0;
   // Whole segments (a fixed-size copy): the tail's unused entries land past size.
-  constexpr std::uint32_t per = SegmentArena::kEntries;
-  std::uint32_t at = (size - 1) / per * per;
+  constexpr std::uint32_t kPer = SegmentArena::kEntries;
+  std::uint32_t at = (size - 1) / kPer * kPer;
   for (std::uint32_t s = tail;;) {
     const auto& seg = segments_.at(s);
     std::memcpy(out.data() + at, seg.entry, sizeof seg.entry);
     s = seg.prev;
     if (s == kNoHandle) break;
-    at -= per;
+    at -= kPer;
   }
   return size;
 }

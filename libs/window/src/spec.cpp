@@ -31,7 +31,7 @@ Status duration_non_negative(const char* field, Millis d) {
 }
 
 template <typename T>
-Result<T> or_error(Status s, T value) {
+Result<T> or_error(const Status& s, T value) {
   if (!s.ok()) return s.error();
   return value;
 }

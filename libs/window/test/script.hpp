@@ -78,6 +78,7 @@ struct ScriptParams {
 
 inline std::vector<Step> make_script(std::mt19937_64& rng, const ScriptParams& p) {
   std::vector<Step> steps;
+  steps.reserve(static_cast<std::size_t>(p.partitions));
   auto uni = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
   for (int q = 0; q < p.partitions; ++q) steps.push_back(Step{Step::kAssign, {}, 0, q});
   std::int64_t clock = p.start_time;

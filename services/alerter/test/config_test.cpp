@@ -85,7 +85,7 @@ TEST(ConfigTest, BadValuesNameTheKey) {
 }
 
 std::string write(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  std::string path = ::testing::TempDir() + "/" + name;
   std::ofstream(path) << text;
   return path;
 }

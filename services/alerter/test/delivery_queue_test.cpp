@@ -14,6 +14,7 @@ using S = AlertEvent::State;
 
 std::vector<std::string> ids(const std::vector<AlertEvent>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& e : v) out.push_back(e.fingerprint + "/" + to_string(e.state));
   return out;
 }

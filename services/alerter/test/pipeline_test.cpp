@@ -94,8 +94,9 @@ class PipelineTest : public ::testing::Test {
   }
 
   /// A pipeline with the surge rule, restored from `checkpoint` and `published`, its input assigned and read.
-  Pipeline& start(Result<std::optional<Checkpoint>> checkpoint = std::optional<Checkpoint>{},
-                  std::optional<std::map<std::string, AlertEvent>> published = std::map<std::string, AlertEvent>{}) {
+  Pipeline& start(const Result<std::optional<Checkpoint>>& checkpoint = std::optional<Checkpoint>{},
+                  const std::optional<std::map<std::string, AlertEvent>>& published =
+                      std::map<std::string, AlertEvent>{}) {
     pipeline_ = std::make_unique<Pipeline>(cfg_, rules(surge_rule()), views_, registry_, clock_, metrics_, sink_,
                                            std::vector<AlertChannel*>{&channel_}, box_);
     pipeline_->restore(checkpoint, published);

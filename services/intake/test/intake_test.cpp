@@ -66,10 +66,10 @@ class IntakeTest : public ::testing::Test {
 
   http::Response send(http::Verb verb, const std::string& target, const std::string& body = "",
                       std::string_view ct = "application/json",
-                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::Client c("127.0.0.1", server_->port());
     http::Request req{verb, target, 11};
-    for (auto& [k, v] : headers) req.set(k, v);
+    for (const auto& [k, v] : headers) req.set(k, v);
     if (verb == http::Verb::post) {
       req.set(http::beast_http::field::content_type, ct);
       req.body() = body;
@@ -144,6 +144,7 @@ TEST_F(IntakeTest, AcceptedReportsAreOnTheTopicKeyedByDistrict) {
   }
   ASSERT_EQ(got.size(), 3u);
   std::vector<std::string> got_ids;
+  got_ids.reserve(got.size());
   for (const auto& r : got) got_ids.push_back(r.id);
   std::sort(got_ids.begin(), got_ids.end());
   std::sort(ids.begin(), ids.end());

@@ -15,10 +15,10 @@ namespace {
 namespace json = boost::json;
 
 const Registry& registry() {
-  static const Registry r({{"380", "Thành phố Thanh Hóa", "thanh-hoa-city"}, {"381", "Thị xã Bỉm Sơn", "bim-son"}},
+  static const Registry kRegistry({{"380", "Thành phố Thanh Hóa", "thanh-hoa-city"}, {"381", "Thị xã Bỉm Sơn", "bim-son"}},
                           {{"flood", "Ngập lụt", "naturalDisaster", "flood", "Flooded streets"},
                            {"other", "Khác", "", "", ""}});
-  return r;
+  return kRegistry;
 }
 
 const TimePoint kNow = from_epoch_ms(1719822600000);  // 2024-07-01T08:30:00Z

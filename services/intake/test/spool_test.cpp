@@ -254,6 +254,7 @@ TEST_F(SpoolTest, ConcurrentAppendsAreAllKeptInOneOrder) {
   {
     Spool s(options());
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&s, t] {
         for (int i = 0; i < 50; ++i) ASSERT_TRUE(append(s, std::to_string(t * 1000 + i)).ok());

@@ -60,7 +60,7 @@ class Source {
   HostPort get_listen(std::string_view key, std::string_view def);
   /// A path; relative paths resolve against the config file's folder (or
   /// against `base_dir` when there is no file).
-  std::string get_path(std::string_view key, std::string def, const std::string& base_dir);
+  std::string get_path(std::string_view key, const std::string& def, const std::string& base_dir);
   /// A flat string map (e.g. extra librdkafka properties). Flags/env add
   /// entries as key.sub=value.
   std::map<std::string, std::string> get_map(std::string_view key);

@@ -38,8 +38,8 @@ class SystemClock final : public Clock {
   MonotonicTime monotonic() const override { return std::chrono::steady_clock::now(); }
   /// A process-wide instance, for main() to inject.
   static const SystemClock& instance() {
-    static const SystemClock clock;
-    return clock;
+    static const SystemClock kClock;
+    return kClock;
   }
 };
 

@@ -10,7 +10,7 @@ namespace ioc {
 
 class ConfigError : public std::runtime_error {
  public:
-  ConfigError(std::string source, std::string key, std::string what_is_allowed)
+  ConfigError(std::string source, std::string key, const std::string& what_is_allowed)
       : std::runtime_error(source + ": " + key + ": " + what_is_allowed),
         source_(std::move(source)),
         key_(std::move(key)) {}

@@ -33,7 +33,8 @@ class Registry {
   using Index = std::uint16_t;
 
   /// Throws ioc::ConfigError on empty lists, duplicate or empty codes.
-  Registry(std::vector<District> districts, std::vector<Category> categories, std::string source = "registry");
+  Registry(std::vector<District> districts, std::vector<Category> categories,
+           const std::string& source = "registry");
 
   const std::vector<District>& districts() const { return districts_; }
   const std::vector<Category>& categories() const { return categories_; }

@@ -85,7 +85,7 @@ class Engine {
   static constexpr std::uint32_t kSnapshotVersion = 3;
 
   /// Validates every spec (names must be unique and non-empty).
-  static Result<Engine> create(std::vector<ViewSpec> views);
+  static Result<Engine> create(const std::vector<ViewSpec>& views);
 
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;
