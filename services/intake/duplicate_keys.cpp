@@ -15,10 +15,10 @@ using ec_t = boost::system::error_code;
 /// A basic_parser handler that keeps, per open object, the keys seen, and
 /// stops at the first repeated one.
 struct KeyChecker {
-  static constexpr std::size_t max_object_size = std::size_t(-1);
-  static constexpr std::size_t max_array_size = std::size_t(-1);
-  static constexpr std::size_t max_key_size = std::size_t(-1);
-  static constexpr std::size_t max_string_size = std::size_t(-1);
+  static constexpr std::size_t max_object_size = std::size_t(-1);  // NOLINT(readability-identifier-naming): the handler interface of Boost.JSON
+  static constexpr std::size_t max_array_size = std::size_t(-1);  // NOLINT(readability-identifier-naming): the handler interface of Boost.JSON
+  static constexpr std::size_t max_key_size = std::size_t(-1);  // NOLINT(readability-identifier-naming): the handler interface of Boost.JSON
+  static constexpr std::size_t max_string_size = std::size_t(-1);  // NOLINT(readability-identifier-naming): the handler interface of Boost.JSON
 
   struct Level {
     bool object = false;

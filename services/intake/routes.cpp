@@ -33,9 +33,9 @@ void Routes::add_to(http::Router& router) {
                [this, member](const http::Request& req, const http::Params& params, const http::Responder& res) {
                  if constexpr (std::is_invocable_v<decltype(member), Routes*, const http::Request&, http::Responder>) {
                    (void)params;
-                   std::invoke(member, this, req, std::move(res));
+                   std::invoke(member, this, req, res);
                  } else {
-                   std::invoke(member, this, params, req, std::move(res));
+                   std::invoke(member, this, params, req, res);
                  }
                });
   };
@@ -73,7 +73,7 @@ void Routes::post_report(const http::Request& req, const http::Responder& res) {
     m_.invalid.Increment();
     return res.send(http::make_response(static_cast<http::Status>(rej->status), to_json(*rej)));
   }
-  submissions_.submit(std::get<Report>(std::move(parsed)), Api::kNative, *caller, req, std::move(res));
+  submissions_.submit(std::get<Report>(std::move(parsed)), Api::kNative, *caller, req, res);
 }
 
 void Routes::get_report(const http::Params& params, const http::Request& req, const http::Responder& res) {
@@ -141,7 +141,7 @@ void Routes::post_open311(const http::Request& req, const http::Responder& res) 
     m_.invalid.Increment();
     return res.send(open311_refusal(*rej));
   }
-  submissions_.submit(std::get<Report>(std::move(parsed)), Api::kOpen311, *caller, req, std::move(res));
+  submissions_.submit(std::get<Report>(std::move(parsed)), Api::kOpen311, *caller, req, res);
 }
 
 void Routes::get_open311_requests(const http::Request& req, const http::Responder& res) {

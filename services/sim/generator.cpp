@@ -65,9 +65,9 @@ Generator::Generator(const Registry& registry, GeneratorOptions options)
   // Online application rates differ widely between districts (17% .. 80%).
   std::uniform_real_distribution<double> online(0.17, 0.85);
   for (std::size_t i = 0; i < registry.districts().size(); ++i) online_rate_.push_back(online(rng_));
-  std::bernoulli_distribution silent(options.silent_station_fraction);
+  std::bernoulli_distribution silent(options_.silent_station_fraction);
   const auto& districts = registry.districts();
-  for (int i = 0; i < options.stations; ++i) {
+  for (int i = 0; i < options_.stations; ++i) {
     const std::string& d = districts[static_cast<std::size_t>(i) % districts.size()].code;
     char id[64];
     std::snprintf(id, sizeof id, "bts-%s-%04d", d.c_str(), i / static_cast<int>(districts.size()));

@@ -16,7 +16,7 @@
 
 namespace ioc::metrics {
 
-void add_endpoints(http::Router& router, std::shared_ptr<const Exposition> exposition, ReadinessCheck ready) {
+void add_endpoints(http::Router& router, const std::shared_ptr<const Exposition>& exposition, ReadinessCheck ready) {
   router.add(http::Verb::get, "/metrics", "metrics",
              [exposition](const http::Request&, const http::Params&, const http::Responder& r) {
                r.send(http::make_response(http::Status::ok, exposition->serialize(),

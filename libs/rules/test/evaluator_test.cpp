@@ -717,7 +717,8 @@ TEST_F(EvaluatorTest, SameInputsGiveTheSameEvents) {
     std::uint32_t rev = 0;
     for (int t = 0; t < 600; t += 3) {
       const std::string d = std::bernoulli_distribution(0.5)(rng) ? "380" : "384";
-      (void)e.add(result("reports_1m", flood(d), static_cast<double>(t / 60 * 60), 60, ++rev | (t % 60 >= 54 ? kFinal : 0u),
+      const int minute_start = t / 60 * 60;
+      (void)e.add(result("reports_1m", flood(d), minute_start, 60, ++rev | (t % 60 >= 54 ? kFinal : 0u),
                          std::uniform_int_distribution<int>(0, 40)(rng)),
                   at(t));
       e.evaluate_touched(at(t), events);

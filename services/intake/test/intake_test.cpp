@@ -81,8 +81,8 @@ class IntakeTest : public ::testing::Test {
   }
 
   http::Response post(const std::string& body, std::string_view ct = "application/json",
-                      std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return send(http::Verb::post, "/api/v1/reports", body, ct, std::move(headers));
+                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    return send(http::Verb::post, "/api/v1/reports", body, ct, headers);
   }
 
   // Report ids on the topic, waiting until `n` arrived.

@@ -51,7 +51,8 @@ class Exposition {
 
 /// Adds /metrics, /healthz and /readyz to `router`. `ready` is called per
 /// /readyz request on the server's thread; keep it cheap (read a flag).
-void add_endpoints(http::Router& router, std::shared_ptr<const Exposition> exposition, ReadinessCheck ready);
+void add_endpoints(http::Router& router, const std::shared_ptr<const Exposition>& exposition,
+                   ReadinessCheck ready);
 
 /// ioc_http_requests_total{route,method,code} and
 /// ioc_http_request_duration_seconds{route,method}. Thread-safe.
