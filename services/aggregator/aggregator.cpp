@@ -227,7 +227,11 @@ void Aggregator::note_unread() {
   for (const auto& [id, u] : units_) parts.push_back({u->topic, u->partition, u->next_offset});
   const std::vector<std::int64_t> unread = consumer_.unread(parts);
   std::size_t i = 0;
-  for (const auto& [id, u] : units_) u->inputs_waiting = unread[i++] > 0;
+  for (const auto& [id, u] : units_) {
+    const std::int64_t n = unread[i++];
+    // Nothing fetched yet: the log end seen at assignment tells.
+    u->inputs_waiting = n > 0 || (n < 0 && u->next_offset >= 0 && u->assigned_log_end > u->next_offset);
+  }
 }
 
 bool Aggregator::run(const std::atomic<bool>& stop) {

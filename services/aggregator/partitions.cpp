@@ -179,6 +179,7 @@ Status Aggregator::restore_units(std::vector<kafka::TopicPartition>& partitions)
       }
     }
     if (auto e = epochs.find(keys[i]); e != epochs.end()) u->epoch = std::max(u->epoch, e->second + 1);
+    if (w != logs.end()) u->assigned_log_end = w->second.log_end;
     metrics_->restores.Add({{"outcome", outcome}}).Increment();
     log::info("partition assigned", {{"topic", tp.topic},
                                      {"partition", tp.partition},

@@ -104,6 +104,9 @@ struct Unit {
   /// The consumer knows of records of the partition not read yet: the
   /// quiet-partition rule waits (a reader behind is not a quiet source).
   bool inputs_waiting = false;
+  /// The partition's log end when it was assigned (-1 unknown): records
+  /// known to wait before the consumer has fetched any of them.
+  std::int64_t assigned_log_end = -1;
   std::int64_t last_record_ms = 0;  // the last record read (record_identity)
   std::uint64_t last_record_id = 0;
   /// Revision epoch of what this unit publishes (see pipeline.cpp). It
