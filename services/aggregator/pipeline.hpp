@@ -76,9 +76,8 @@ class Sink {
   virtual void dead_letter(const kafka::RecordView& record, std::string_view reason) = 0;
 };
 
-/// Published revision: epoch << 32 | final << 31 | the engine's revision
-/// (see pipeline.cpp and proto/ioc/v1/window_result.proto).
-inline constexpr std::uint64_t kFinalRevision = std::uint64_t{1} << 31;
+/// Published revision: epoch << 32 | final << 31 (kFinalRevision) | the
+/// engine's revision (see pipeline_outputs.cpp and window_result.proto).
 inline std::uint64_t published_revision(std::uint32_t epoch, std::uint32_t revision, bool final) {
   return (std::uint64_t{epoch} << 32) | (final ? kFinalRevision : 0) | (revision & (kFinalRevision - 1));
 }

@@ -31,7 +31,6 @@ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 /// The latest revision of one window of one series, with the values the rule reads.
 struct Slot {
-  static constexpr std::uint64_t kFinalBit = std::uint64_t{1} << 31;  // of a WindowResult revision
   std::int64_t start = 0;
   std::int64_t end = 0;
   std::uint64_t revision = 0;
@@ -40,7 +39,7 @@ struct Slot {
   std::uint8_t present = 0;
   std::vector<std::string> samples;
   bool has(int i) const { return i >= 0 && (present & (1u << i)) != 0; }
-  bool final() const { return (revision & kFinalBit) != 0; }
+  bool final() const { return (revision & kFinalRevision) != 0; }
 };
 
 /// A past window's value, for baselines (windows on the grid of their own length).

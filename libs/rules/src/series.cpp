@@ -229,7 +229,7 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
 
   // A final result ranks above the early ones of its epoch (bit 31), also
   // from a producer that sets only the flag.
-  const std::uint64_t revision = r.final ? (r.revision | Slot::kFinalBit) : r.revision;
+  const std::uint64_t revision = r.final ? (r.revision | kFinalRevision) : r.revision;
   bool changed = false;
   bool stale = false;
   bool new_records = false;

@@ -94,6 +94,11 @@ struct Label {
   friend bool operator==(const Label&, const Label&) = default;
 };
 
+/// A WindowResult's revision is epoch << 32 | final << 31 | n: this bit marks
+/// the final result, above every early one of its epoch
+/// (proto/ioc/v1/window_result.proto).
+inline constexpr std::uint64_t kFinalRevision = std::uint64_t{1} << 31;
+
 /// One window's aggregate for one group of one view (topic ioc.aggregates.v1).
 struct WindowResult {
   struct Value {
