@@ -228,9 +228,7 @@ void Aggregator::note_unread() {
   const std::vector<std::int64_t> unread = consumer_.unread(parts);
   std::size_t i = 0;
   for (const auto& [id, u] : units_) {
-    const std::int64_t n = unread[i++];
-    // Nothing fetched yet: the log end seen at assignment tells.
-    u->inputs_waiting = n > 0 || (n < 0 && u->next_offset >= 0 && u->assigned_log_end > u->next_offset);
+    u->inputs_waiting = records_wait(*u, unread[i++]);
   }
 }
 

@@ -55,6 +55,11 @@ Unit::Unit(Stream s, std::int32_t p, window::Engine e, std::size_t views)
     : stream(s), partition(p), topic(topic_of(s)), engine(std::move(e)), gauge_keys(views),
       last_final_end(views, std::numeric_limits<std::int64_t>::min()) {}
 
+bool records_wait(const Unit& u, std::int64_t unread) {
+  if (unread >= 0) return unread > 0;
+  return !(u.next_offset >= 0 && u.assigned_log_end >= 0 && u.assigned_log_end <= u.next_offset);
+}
+
 // ---------------------------------------------------------------- pipeline
 
 Pipeline::Pipeline(const Config& cfg, const Registry& registry, Metrics& metrics, Sink& sink)

@@ -100,7 +100,7 @@ struct Unit {
   /// rule stays off) until it has read up to `catch_up_to`.
   bool holding = false;
   std::int64_t catch_up_to = -1;
-  /// The consumer knows of records of the partition not read yet: the
+  /// Records of the partition may wait unread (records_wait): the
   /// quiet-partition rule waits (a reader behind is not a quiet source).
   bool inputs_waiting = false;
   /// The partition's log end when it was assigned (-1 unknown): records
@@ -123,6 +123,12 @@ struct Unit {
 };
 
 using UnitId = std::pair<Stream, std::int32_t>;
+
+/// Whether records of `u`'s partition may wait unread, given the count the
+/// consumer knows of (`unread`; negative: the partition not fetched yet).
+/// Unknown counts as waiting unless the log end seen at assignment shows
+/// nothing to read: only a partition known to be read to its end is quiet.
+bool records_wait(const Unit& u, std::int64_t unread);
 
 class Pipeline {
  public:

@@ -64,7 +64,7 @@ rd_kafka_topic_partition_list_t* to_list(const std::vector<TopicPartition>& part
 }
 
 Consumer::Consumer(const ClientConfig& cfg, const Options& opts, RebalanceListener* listener)
-    : listener_(listener) {
+    : listener_(listener), reset_to_start_(opts.auto_offset_reset == "earliest") {
   if (opts.group_id.empty()) throw ConfigError("kafka consumer", "group.id", "must not be empty");
   rd_kafka_conf_t* conf = detail::make_conf(
       cfg,
@@ -223,16 +223,19 @@ std::vector<std::int64_t> Consumer::unread(const std::vector<TopicPartition>& pa
   if (rd_kafka_position(rk_, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < list->cnt && static_cast<std::size_t>(i) < out.size(); ++i) {
       const auto& el = list->elems[i];
-      const std::int64_t position = el.err == RD_KAFKA_RESP_ERR_NO_ERROR && el.offset >= 0
-                                        ? el.offset
-                                        : partitions[static_cast<std::size_t>(i)].offset;
       std::int64_t low = -1;
       std::int64_t high = -1;
-      if (position < 0 ||
-          rd_kafka_get_watermark_offsets(rk_, el.topic, el.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      if (rd_kafka_get_watermark_offsets(rk_, el.topic, el.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
           high < 0) {
         continue;
       }
+      // Nothing returned yet and no start given: reading starts at the log
+      // start (auto.offset.reset=earliest), as the last fetch reported it.
+      std::int64_t position = el.err == RD_KAFKA_RESP_ERR_NO_ERROR && el.offset >= 0
+                                  ? el.offset
+                                  : partitions[static_cast<std::size_t>(i)].offset;
+      if (position < 0 && reset_to_start_) position = low;
+      if (position < 0) continue;
       out[static_cast<std::size_t>(i)] = std::max<std::int64_t>(high - position, 0);
     }
   }

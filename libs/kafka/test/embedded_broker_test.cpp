@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -223,6 +224,29 @@ TEST(ConsumerTest, UnreadCountsRecordsKnownAndNotYetPolled) {
     for (auto& m : consumer.poll(50, 50ms)) got.push_back(std::move(m));
   }
   EXPECT_EQ(consumer.unread({{"t.unread", 0, 0}}), std::vector<std::int64_t>{0});
+}
+
+TEST(ConsumerTest, UnreadWithoutAStartCountsFromTheLogStartTheFetchReported) {
+  EmbeddedBroker broker(1, {{"t.unread2", 2}});
+  const ClientConfig cfg{broker.bootstrap_servers(), "test", {}};
+  {
+    Producer producer(cfg, Producer::Options{});
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(producer.produce("t.unread2", "k", "v").ok());
+    ASSERT_TRUE(producer.flush(10s).ok());
+  }
+  // One partition holds the 20 records (one key), the other none. Neither
+  // has a start offset (the consumer resets to the log start), and nothing
+  // is polled: the consumer fetches in the background.
+  Consumer consumer(cfg, {.group_id = "g-unread2"});
+  const std::vector<TopicPartition> parts{{"t.unread2", 0, TopicPartition::kOffsetStored},
+                                          {"t.unread2", 1, TopicPartition::kOffsetStored}};
+  consumer.assign(parts);
+  std::vector<std::int64_t> unread;
+  EXPECT_TRUE(wait_until([&] {
+    unread = consumer.unread(parts);
+    std::sort(unread.begin(), unread.end());
+    return unread == std::vector<std::int64_t>{0, 20};
+  })) << "unread: " << unread[0] << ", " << unread[1];
 }
 
 // A port p such that p .. p + count - 1 are all free now (a broker with

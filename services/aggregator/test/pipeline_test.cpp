@@ -580,5 +580,25 @@ views:
   EXPECT_EQ(u.next_offset, 6);
 }
 
+// Regression: a replica that could not read a freshly assigned partition's
+// log end (a real cluster still electing leaders) and had not fetched it
+// yet took "unknown" for "nothing waiting"; after idle_timeout the
+// watermark followed the wall clock and the partition's records, three
+// days old, were dead-lettered as late.
+TEST(PipelineTest, OnlyAPartitionKnownToBeReadToItsEndIsQuiet) {
+  const auto views = testing::parse_views(kTwoViews, "v.yaml");
+  Harness h(views, {});
+  Unit& u = h.pipeline().add_unit(Stream::kReports, 0);
+  EXPECT_TRUE(records_wait(u, -1)) << "nothing known";
+  u.next_offset = 0;
+  EXPECT_TRUE(records_wait(u, -1)) << "position known, log end not";
+  u.assigned_log_end = 175;
+  EXPECT_TRUE(records_wait(u, -1)) << "records below the log end seen at assignment";
+  u.next_offset = 175;
+  EXPECT_FALSE(records_wait(u, -1)) << "read up to the log end seen at assignment";
+  EXPECT_TRUE(records_wait(u, 3)) << "the consumer knows of three more";
+  EXPECT_FALSE(records_wait(u, 0)) << "the consumer read all it knows of";
+}
+
 }  // namespace
 }  // namespace ioc::aggregator

@@ -129,8 +129,9 @@ class Consumer {
   /// returned yet: the log end from the last fetch response minus the read
   /// position (control records, e.g. transaction markers, count as read).
   /// A partition's `offset` is where reading starts, for when poll() has
-  /// returned nothing of it yet (negative: unknown). -1 where the log end
-  /// or the position is unknown. Never waits on the network.
+  /// returned nothing of it yet (negative: with auto.offset.reset=earliest,
+  /// the log start the last fetch reported). -1 where the log end or the position is unknown (the
+  /// partition not fetched yet). Never waits on the network.
   [[nodiscard]] std::vector<std::int64_t> unread(const std::vector<TopicPartition>& partitions);
 
   /// Committed offsets and metadata of the group for `partitions` (blocks
@@ -163,6 +164,7 @@ class Consumer {
   ::rd_kafka_s* rk_ = nullptr;
   ::rd_kafka_queue_s* queue_ = nullptr;
   RebalanceListener* listener_ = nullptr;
+  bool reset_to_start_ = true;  // auto.offset.reset=earliest
   bool closed_ = false;
 };
 
