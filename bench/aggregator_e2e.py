@@ -147,7 +147,8 @@ def raw_consume(bootstrap, records):
 def aggregator_read(system, common, records, group, ready_timeout=30, others_cpu=lambda: 0.0):
     """A fresh consumer group of ioc-aggregator reads `records` records:
     (records/s, CPU seconds per record, peak RSS in kB, CPU seconds per
-    record that others_cpu() counted meanwhile)."""
+    record that others_cpu() counted meanwhile, report ids remembered to
+    tell duplicates and their bytes)."""
     port = free_port()
     agg = system.start("ioc-aggregator", *common, "--set", f"http.listen=127.0.0.1:{port}",
                        "--set", f"aggregator.group_id={group}")
@@ -173,8 +174,11 @@ def aggregator_read(system, common, records, group, ready_timeout=30, others_cpu
         return None
     rate = records / (done - wait_until(assigned_at, 10, "the assignment log line"))
     rss_kb = int(open(f"/proc/{agg.proc.pid}/status").read().split("VmHWM:")[1].split()[0])
+    time.sleep(1.5)  # a gauge refresh
+    text = http("GET", url)[2]
+    seen = (metric(text, "ioc_aggregator_seen_ids") or 0, metric(text, "ioc_aggregator_seen_ids_bytes") or 0)
     agg.stop()
-    return rate, cpu / records, rss_kb, others / records
+    return rate, cpu / records, rss_kb, others / records, seen
 
 
 def embedded(args):
@@ -197,7 +201,11 @@ def embedded(args):
 
         # 2. the aggregator on the same records
         common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}", "--set", parts]
-        agg_rate, agg_cpu, rss_kb, _ = aggregator_read(system, common, records, f"bench-{uuid.uuid4()}")
+        agg_rate, agg_cpu, rss_kb, _, (seen_ids, seen_bytes) = aggregator_read(system, common, records,
+                                                                              f"bench-{uuid.uuid4()}")
+        # 2a. the same without telling duplicates (aggregator.duplicates_window=0)
+        nodup_rate, nodup_cpu, nodup_rss_kb, _, _ = aggregator_read(
+            system, [*common, "--set", "aggregator.duplicates_window=0"], records, f"bench-{uuid.uuid4()}")
 
         # 2b. memory per open key-window, from the process: a view keyed by
         # report id (every record its own group) whose windows all stay open.
@@ -275,6 +283,11 @@ def embedded(args):
         print(f"| **ratio aggregator / raw** | **{agg_rate / raw_rate:.2f}** |")
         print(f"| CPU per record (all threads): raw / aggregator | {raw_cpu * 1e6:.2f} / {agg_cpu * 1e6:.2f} µs |")
         print(f"| aggregator peak RSS (VmHWM), default views | {rss_kb / 1024:.0f} MiB |")
+        print(f"| report ids remembered to tell duplicates (24 h window) | {seen_ids:,.0f} ids, "
+              f"{seen_bytes / max(seen_ids, 1):.0f} bytes each |")
+        print(f"| without telling duplicates (duplicates_window=0): rate, CPU per record, peak RSS | "
+              f"{nodup_rate:,.0f} records/s, {nodup_cpu * 1e6:.2f} µs, {nodup_rss_kb / 1024:.0f} MiB |")
+        print(f"| **ratio telling duplicates / not** | **{agg_rate / nodup_rate:.2f}** |")
         print(f"| peak RSS with {open_windows:,.0f} open key-windows (one per report; fetch queue 4 MB) | "
               f"{mem_kb / 1024:.0f} MiB, {base_kb / 1024:.0f} MiB before the first record: "
               f"{(mem_kb - base_kb) / 1024 / open_windows * 1e6:,.0f} MiB per million |")
@@ -364,7 +377,7 @@ def real_kafka(args):
             b0 = brokers_cpu()
             raw_rate, raw_cpu = raw_consume(bootstrap, records)
             b1 = brokers_cpu()
-            agg_rate, agg_cpu, rss_kb, agg_brokers = aggregator_read(system, common, records, f"bench-{uuid.uuid4()}",
+            agg_rate, agg_cpu, rss_kb, agg_brokers, _ = aggregator_read(system, common, records, f"bench-{uuid.uuid4()}",
                                                                     ready_timeout=90, others_cpu=brokers_cpu)
             rounds.append({"raw": raw_rate, "agg": agg_rate, "raw_cpu": raw_cpu, "agg_cpu": agg_cpu,
                            "raw_brokers": (b1 - b0) / records, "agg_brokers": agg_brokers, "rss_kb": rss_kb})

@@ -198,6 +198,14 @@ bool Aggregator::count_delivery_failures() {
 }
 
 void Aggregator::update_gauges() {
+  double seen = 0;
+  double seen_bytes = 0;
+  for (const auto& [id, u] : units_) {
+    seen += static_cast<double>(u->seen.size());
+    seen_bytes += static_cast<double>(u->seen.bytes());
+  }
+  metrics_->seen_ids.Set(seen);
+  metrics_->seen_bytes.Set(seen_bytes);
   for (std::size_t s = 0; s < kStreams; ++s) {
     const auto& views = pipeline_.stream_views(static_cast<Stream>(s));
     for (std::size_t i = 0; i < views.size(); ++i) {

@@ -13,6 +13,7 @@ Config load_config(config::Source& src) {
   c.deadletter_topic = src.get_string("aggregator.deadletter_topic", c.deadletter_topic);
   c.state_topic = src.get_string("aggregator.state_topic", c.state_topic);
   c.max_future_skew = src.get_duration("aggregator.max_future_skew", c.max_future_skew);
+  c.duplicates_window = src.get_duration("aggregator.duplicates_window", c.duplicates_window);
   c.batch_size = static_cast<std::size_t>(src.get_int("aggregator.batch_size", 2000, 1, 100'000));
   c.checkpoint_interval =
       src.get_duration("aggregator.checkpoint_interval", c.checkpoint_interval, std::chrono::milliseconds(10));

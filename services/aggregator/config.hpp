@@ -26,6 +26,9 @@ struct Config {
   /// Records whose event time is further ahead of processing time are
   /// dead-lettered: one bad clock must not push a watermark into the future.
   std::chrono::milliseconds max_future_skew{300'000};
+  /// A report whose id was counted within this much ingest time before is
+  /// a duplicate (outcome "duplicate") and counts in no view. 0: off.
+  std::chrono::milliseconds duplicates_window{std::chrono::hours(24)};
   std::size_t batch_size = 2000;
   /// How often window state is checkpointed (and offsets committed).
   std::chrono::milliseconds checkpoint_interval{5'000};

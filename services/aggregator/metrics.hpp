@@ -15,7 +15,8 @@ struct Metrics {
                    .Help("Input records by outcome: accepted (in a window); dead-lettered with the reason: late "
                          "(beyond allowed lateness), invalid (undecodable, unknown codes), beyond_time_bound "
                          "(occurred_at too far ahead of processing time); unmatched (no view's filter took it); "
-                         "pruned (removed by retention before they were read)")
+                         "pruned (removed by retention before they were read); duplicate (a report id already "
+                         "counted within aggregator.duplicates_window: in no view, not dead-lettered)")
                    .Register(r)),
         accepted(events.Add({{"outcome", "accepted"}})),
         late(events.Add({{"outcome", "late"}})),
@@ -23,6 +24,7 @@ struct Metrics {
         beyond_time_bound(events.Add({{"outcome", "beyond_time_bound"}})),
         unmatched(events.Add({{"outcome", "unmatched"}})),
         pruned(events.Add({{"outcome", "pruned"}})),
+        duplicate(events.Add({{"outcome", "duplicate"}})),
         consumer_errors(prometheus::BuildCounter()
                             .Name("ioc_aggregator_consumer_errors_total")
                             .Help("Consumer error events by librdkafka error name (e.g. TRANSPORT, "
@@ -112,7 +114,18 @@ struct Metrics {
                      .Name("ioc_aggregator_assigned_partitions")
                      .Help("Input partitions this replica owns")
                      .Register(r)
-                     .Add({})) {}
+                     .Add({})),
+        seen_ids(prometheus::BuildGauge()
+                     .Name("ioc_aggregator_seen_ids")
+                     .Help("Report ids remembered to tell duplicates (aggregator.duplicates_window), all assigned "
+                           "partitions")
+                     .Register(r)
+                     .Add({})),
+        seen_bytes(prometheus::BuildGauge()
+                       .Name("ioc_aggregator_seen_ids_bytes")
+                       .Help("Bytes the remembered report ids take, all assigned partitions")
+                       .Register(r)
+                       .Add({})) {}
 
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Counter& accepted;
@@ -121,6 +134,7 @@ struct Metrics {
   prometheus::Counter& beyond_time_bound;
   prometheus::Counter& unmatched;
   prometheus::Counter& pruned;
+  prometheus::Counter& duplicate;
   prometheus::Family<prometheus::Counter>& consumer_errors;
   prometheus::Gauge& broker_reachable;
   prometheus::Family<prometheus::Counter>& results;
@@ -141,6 +155,8 @@ struct Metrics {
   prometheus::Family<prometheus::Gauge>& open_windows;
   prometheus::Family<prometheus::Gauge>& state_bytes;
   prometheus::Gauge& assigned;
+  prometheus::Gauge& seen_ids;
+  prometheus::Gauge& seen_bytes;
 };
 
 }  // namespace ioc::aggregator

@@ -114,6 +114,10 @@ Unit& Pipeline::add_unit(Stream stream, std::int32_t partition) {
   auto engine = window::Engine::create(stream_specs_[s]);
   IOC_CHECK_MSG(engine.ok(), "view specs were validated at start");
   auto u = std::make_unique<Unit>(stream, partition, std::move(engine).value(), stream_specs_[s].size());
+  if (stream == Stream::kReports) {
+    u->seen = SeenIds(cfg_.duplicates_window.count());
+    u->backfill_seen = SeenIds(cfg_.duplicates_window.count());
+  }
   Unit& ref = *u;
   units_[{stream, partition}] = std::move(u);
   return ref;
@@ -173,9 +177,12 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (u.backfill_below >= 0) {
     if (m.offset < u.backfill_below) {
       if (m.offset + 1 >= u.backfill_below) u.backfill_below = -1;  // the last one
-      return backfill(u, m, *stream);
+      backfill(u, m, *stream);
+      if (u.backfill_below < 0) u.backfill_seen.clear();
+      return;
     }
     u.backfill_below = -1;  // the rest of the range is gone (retention): over
+    u.backfill_seen.clear();
   }
   if (u.next_offset >= 0 && m.offset > u.next_offset) {
     const std::int64_t skipped = m.offset - u.next_offset;
@@ -209,6 +216,10 @@ void Pipeline::handle(const kafka::RecordView& m) {
                          format_rfc3339(from_epoch_ms(now_ms_)));
   }
 
+  if (!u.seen.first(record_.id(), record_.time_ms(TimeAttribute::kIngest))) {
+    ++duplicate_n_;
+    return;
+  }
   std::string late;
   const ViewsOutcome out = add_to_views(u, m, SampleIds::kAllViews, late);
   if (!out.rejected.empty()) return set_aside(m, metrics_.invalid, "invalid record: " + out.rejected);
@@ -299,6 +310,7 @@ void Pipeline::flush_counts() {
   // per record were a measurable share of the hot path.
   if (accepted_n_ > 0) metrics_.accepted.Increment(static_cast<double>(std::exchange(accepted_n_, 0)));
   if (unmatched_n_ > 0) metrics_.unmatched.Increment(static_cast<double>(std::exchange(unmatched_n_, 0)));
+  if (duplicate_n_ > 0) metrics_.duplicate.Increment(static_cast<double>(std::exchange(duplicate_n_, 0)));
   for (std::size_t v = 0; v < view_accepted_n_.size(); ++v) {
     if (view_accepted_n_[v] > 0) view_accepted_[v]->Increment(static_cast<double>(std::exchange(view_accepted_n_[v], 0)));
   }
@@ -308,7 +320,8 @@ void Pipeline::backfill(Unit& u, const kafka::RecordView& m, Stream stream) {
   // Read before, and counted or dead-lettered then: only the views that
   // were not there count it now, and only their lateness is news.
   if (!record_.decode(stream, m.value, m.timestamp_ms).ok() || !unknown_value().empty() ||
-      to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count()) {
+      to_epoch_ms(record_.occurred_at()) > now_ms_ + cfg_.max_future_skew.count() ||
+      !u.backfill_seen.first(record_.id(), record_.time_ms(TimeAttribute::kIngest))) {
     return;
   }
   std::string late;

@@ -38,6 +38,7 @@
 #include "ioc/kafka/record.hpp"
 #include "ioc/window/engine.hpp"
 #include "sample_ids.hpp"
+#include "seen_ids.hpp"
 
 namespace prometheus {
 class Counter;
@@ -93,6 +94,10 @@ struct Unit {
   std::string topic;
   window::Engine engine;
   SampleIds samples;
+  /// Report ids counted (reports only; see Config::duplicates_window), and
+  /// those counted again while views added since the checkpoint backfill.
+  SeenIds seen{0};
+  SeenIds backfill_seen{0};
   std::int64_t next_offset = -1;   // next offset to read, -1 unknown
   std::int64_t checkpointed = -1;  // next_offset of the last checkpoint written
   bool dirty = false;              // changed since the last checkpoint
@@ -215,6 +220,7 @@ class Pipeline {
   std::vector<std::uint64_t> view_accepted_n_;
   std::uint64_t accepted_n_ = 0;
   std::uint64_t unmatched_n_ = 0;
+  std::uint64_t duplicate_n_ = 0;
   std::map<UnitId, std::unique_ptr<Unit>> units_;
   Record record_;
   std::string scratch_;

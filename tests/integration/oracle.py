@@ -198,7 +198,8 @@ class Oracle:
     processing time at which the aggregator read it (only the future bound
     uses it); then expected() and dead_letters() give what must come out."""
 
-    def __init__(self, views, districts, categories, messages, max_future_skew_ms=300_000):
+    def __init__(self, views, districts, categories, messages, max_future_skew_ms=300_000,
+                 duplicates_window_ms=24 * 3_600_000):
         self.views = views
         self.districts = districts
         self.categories = categories
@@ -211,6 +212,12 @@ class Oracle:
         self.dead = {}  # (topic, partition, offset) -> ("invalid" | "district" | "category" | "future" | "late", detail)
         self.outcomes = collections.Counter()
         self.arrival = 0
+        # A report id counts once per partition: a later record under it, with
+        # a Kafka timestamp at most duplicates_window_ms past the newest
+        # before it, is a duplicate (counted nowhere, dead-lettered nowhere).
+        self.duplicates_window_ms = duplicates_window_ms
+        self.first_seen = {}  # (topic, partition) -> {report id: Kafka timestamp of its first record}
+        self.newest_ts = {}  # (topic, partition) -> newest Kafka timestamp of a counted report
 
     def feed(self, topic, partition, offset, kafka_ts, value, now_ms):
         stream = TOPIC_STREAMS[topic]
@@ -240,6 +247,15 @@ class Oracle:
             self.dead[where] = ("future", rec.occurred_at)
             self.outcomes["beyond_time_bound"] += 1
             return
+        if stream == "reports":
+            part = (topic, partition)
+            seen = self.first_seen.setdefault(part, {})
+            newest = max(self.newest_ts.get(part, kafka_ts), kafka_ts)
+            self.newest_ts[part] = newest
+            if msg.id in seen and newest - seen[msg.id] <= self.duplicates_window_ms:
+                self.outcomes["duplicate"] += 1
+                return
+            seen[msg.id] = kafka_ts
         self.arrival += 1
         late = []
         matched = False

@@ -115,6 +115,8 @@ class Stream:
                 value = self.record(pb, rnd, topic, district, occ, t, serial)
                 self.kinds[(topic, kind)] += 1
                 self.ticks[k].append((topic, partition_of(district), district, value, t))
+                if topic == REPORTS and kind == "normal" and rnd.random() < 0.01:
+                    self.duplicate(pb, rnd, k, district, value, step)
             if k >= TICKS // 10 and k % 40 == 0:
                 self.poison(pb, rnd, k, times[-1] if times else lo, serial)
 
@@ -152,6 +154,23 @@ class Stream:
         m.occurred_at.FromMilliseconds(occ)
         m.received_at.FromMilliseconds(t)
         return m.SerializeToString()
+
+    def duplicate(self, pb, rnd, k, district, value, step):
+        """The report again, up to 60 ticks later (a Kafka timestamp of
+        then): mostly the same bytes (a producer's retry, a spool replayed
+        twice), sometimes another report under its id. Either counts
+        nowhere."""
+        later = min(k + rnd.randint(1, 60), TICKS - 1)
+        if rnd.random() < 0.25:
+            r = pb["report"].Report()
+            r.ParseFromString(value)
+            r.category = "fire" if r.category != "fire" else "flood"
+            value, sort = r.SerializeToString(), "duplicate:other_report"
+        else:
+            sort = "duplicate:same_bytes"
+        self.kinds[(REPORTS, sort)] += 1
+        self.ticks[later].append((REPORTS, partition_of(district), district, value,
+                                  self.start_ms + int(later * step)))
 
     def poison(self, pb, rnd, k, t, serial):
         """One poison record of each sort, rotating over the topics."""
@@ -400,6 +419,8 @@ class Scenario:
         self.summary["oracle_s"] = round(oracle_done - stream_done, 1)
         self.summary["events"] = inputs
         self.summary["outcomes"] = dict(truth.outcomes)
+        if not truth.outcomes["duplicate"]:
+            self.fail("the stream held no duplicate report ids: the test of counting each once is void")
 
         # Every window closes by the quiet-partition rule (idle_timeout 10 s) once the stream stops.
         results = Results(bootstrap, pb)

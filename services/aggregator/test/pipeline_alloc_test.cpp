@@ -118,8 +118,11 @@ std::vector<Encoded> record_pool() {
 }
 
 TEST(PipelineAllocationTest, HandlingRecordsOfExistingWindowsAllocatesNothing) {
+  // The pool's reports come again and again: telling duplicates is off here
+  // (a new report id's cost is measured below).
   testing::Harness h(views::Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml").views(),
-                     {{Stream::kReports, 0}, {Stream::kTransactions, 0}, {Stream::kTelemetry, 0}});
+                     {{Stream::kReports, 0}, {Stream::kTransactions, 0}, {Stream::kTelemetry, 0}},
+                     std::chrono::milliseconds(0));
   const std::vector<Encoded> pool = record_pool();
   std::array<std::int64_t, kStreams> offsets{};
   auto feed = [&](const Encoded& e) {
@@ -163,6 +166,52 @@ TEST(PipelineAllocationTest, HandlingRecordsOfExistingWindowsAllocatesNothing) {
   EXPECT_EQ(h.unit(Stream::kReports, 0).samples.size(), evidence_before);  // reservoirs were full
   EXPECT_GT(evidence_before, 0u);
   EXPECT_EQ(allocations, 0u);
+}
+
+// What telling duplicates costs: a new report id is remembered (its string,
+// a share of a deque block and of the set's growth); a duplicate allocates
+// nothing.
+TEST(PipelineAllocationTest, ANewReportIdCostsAboutOneAllocation) {
+  testing::Harness h(views::Catalog::load(std::string(IOC_DEFAULT_CONFIG_DIR) + "/views.yaml").views(),
+                     {{Stream::kReports, 0}});
+  std::vector<std::string> records;
+  constexpr int kRecords = 20'000;
+  for (int i = 0; i < kRecords; ++i) {
+    Report r;
+    r.id = "report-0000000000000000000000000000-" + std::to_string(i);
+    r.district = kDistricts[i % 3];
+    r.category = kCategories[i % 3];
+    r.occurred_at = r.received_at = from_epoch_ms(kBase + i);
+    records.push_back(codec::encode(r));
+  }
+  std::int64_t offset = 0;
+  auto feed = [&](const std::string& value) {
+    h.pipeline().handle(kafka::RecordView{
+        .topic = topic_of(Stream::kReports), .partition = 0, .offset = offset++, .timestamp_ms = kBase, .key = "380", .value = value});
+  };
+  h.pipeline().set_now(kBase + 60'000);
+  for (int i = 0; i < 100; ++i) feed(records[static_cast<std::size_t>(i)]);  // every window exists
+
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 100; i < kRecords; ++i) feed(records[static_cast<std::size_t>(i)]);
+  g_counting = false;
+  const std::uint64_t fresh = g_allocations.exchange(0);
+  g_counting = true;
+  for (int i = 100; i < kRecords; ++i) feed(records[static_cast<std::size_t>(i)]);
+  g_counting = false;
+  const std::uint64_t again = g_allocations.load();
+  h.pipeline().flush_counts();
+
+  const double per_id = static_cast<double>(fresh) / (kRecords - 100);
+  const SeenIds& seen = h.unit(Stream::kReports, 0).seen;
+  std::printf("[ measured ] %d new report ids: %.3f allocations and %.0f bytes each; duplicates: %llu allocations\n",
+              kRecords - 100, per_id, static_cast<double>(seen.bytes()) / static_cast<double>(seen.size()),
+              static_cast<unsigned long long>(again));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(h.metrics().duplicate.Value(), kRecords - 100);
+  EXPECT_LT(per_id, 1.5);
+  EXPECT_EQ(again, 0u);
 }
 
 TEST(PipelineAllocationTest, TheCounterSeesAllocations) {

@@ -54,9 +54,13 @@ inline Registry test_registry() {
 /// each assigned as a fresh partition.
 class Harness {
  public:
-  Harness(std::vector<ViewConfig> views, const std::vector<UnitId>& units) : registry_(test_registry()) {
+  /// `duplicates_window`: Config::duplicates_window.
+  Harness(std::vector<ViewConfig> views, const std::vector<UnitId>& units,
+          std::chrono::milliseconds duplicates_window = Config{}.duplicates_window)
+      : registry_(test_registry()) {
     cfg_.common.service = "ioc-aggregator";
     cfg_.views = std::move(views);
+    cfg_.duplicates_window = duplicates_window;
     metrics_ = std::make_unique<Metrics>(prom_);
     pipeline_ = std::make_unique<Pipeline>(cfg_, registry_, *metrics_, sink_);
     for (const auto& [stream, partition] : units) add(stream, partition).engine.assign_partition(partition);

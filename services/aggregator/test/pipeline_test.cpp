@@ -600,5 +600,88 @@ TEST(PipelineTest, OnlyAPartitionKnownToBeReadToItsEndIsQuiet) {
   EXPECT_FALSE(records_wait(u, 0)) << "the consumer read all it knows of";
 }
 
+// A report id counts once in every view, whoever writes it again (a
+// producer's retry, a spool replayed twice, a tool): the copies are counted
+// as duplicates and dead-lettered nowhere, also after a restore, and views
+// added since the checkpoint backfill each id once.
+TEST(PipelineTest, AReportIdCountsOnceInEveryView) {
+  constexpr const char* kView = R"(
+views:
+  by_ingest:
+    source: reports
+    group_by: [district]
+    time: ingest
+    window: {tumbling: 1m}
+    allowed_lateness: 0s
+    out_of_orderness: 0s
+    idle_timeout: 0s
+    emit: final
+    aggregations: [count]
+)";
+  const auto views = testing::parse_views(kView, "v.yaml");
+  Harness a(views, {{Stream::kReports, 0}});
+  a.pipeline().set_now(kBase);
+  a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase + 1'000);
+  a.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 1'000), kBase + 1'000);   // the same bytes again
+  a.feed(Stream::kReports, 0, report("r1", "381", "flood", kBase + 1'500), kBase + 1'500);  // another report, same id
+  a.feed(Stream::kReports, 0, report("r2", "380", "fire", kBase + 2'000), kBase + 2'000);
+  a.advance(kBase);
+  EXPECT_EQ(a.metrics().duplicate.Value(), 2);
+  EXPECT_EQ(a.metrics().accepted.Value(), 2);
+  const Checkpoint c = a.pipeline().make_checkpoint(a.unit(Stream::kReports, 0));
+  EXPECT_EQ(c.seen_ids, (std::vector<std::string>{"r1", "r2"}));
+  const auto decoded = decode_checkpoint(encode_checkpoint(c));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, c);
+
+  // Restored: r1 is still known; a view added since backfills r1 and r2 once.
+  auto more = views;
+  auto added = testing::parse_views(std::string(kView).replace(std::string(kView).find("by_ingest"), 9, "by_later"),
+                                    "v.yaml");
+  more.push_back(added[0]);
+  Harness b(more, {});
+  b.log() = a.log();
+  Unit& u = b.pipeline().add_unit(Stream::kReports, 0);
+  const auto fresh = b.pipeline().restore(u, *decoded);
+  ASSERT_TRUE(fresh.ok());
+  u.backfill_below = c.next_offset;
+  u.backfill_views = *fresh;
+  u.sealed = true;
+  b.pipeline().set_now(kBase);
+  b.reread(Stream::kReports, 0, 0);
+  b.feed(Stream::kReports, 0, report("r1", "380", "fire", kBase + 3'000), kBase + 3'000);
+  b.feed(Stream::kReports, 0, report("r3", "380", "fire", kBase + 4'000), kBase + 4'000);
+  b.feed(Stream::kReports, 0, report("w", "382", "fire", kBase + 2 * kMinute), kBase + 2 * kMinute);  // closes [0, 1m)
+  b.advance(kBase);
+  std::map<std::string, std::int64_t> counts;
+  for (const auto& r : b.sink().results()) {
+    if (r.final && to_epoch_ms(r.window_start) == kBase) counts[r.view + "/" + label(r, "district")] = r.count;
+  }
+  EXPECT_EQ(counts, (std::map<std::string, std::int64_t>{{"by_ingest/380", 3}, {"by_later/380", 3}}));
+  EXPECT_EQ(b.metrics().duplicate.Value(), 1);
+  EXPECT_EQ(b.sink().dead_letters().size(), 0u);
+}
+
+TEST(SeenIdsTest, AnIdIsADuplicateWithinTheWindowOfIngestTime) {
+  SeenIds seen(kHour);
+  EXPECT_TRUE(seen.first("a", kBase));
+  EXPECT_FALSE(seen.first("a", kBase + 10));
+  EXPECT_TRUE(seen.first("", kBase));
+  EXPECT_TRUE(seen.first("", kBase)) << "no id, no duplicate";
+  EXPECT_TRUE(seen.first("b", kBase + kHour));
+  EXPECT_FALSE(seen.first("a", kBase + kHour)) << "exactly a window later: still known";
+  EXPECT_TRUE(seen.first("c", kBase + kHour + 1)) << "a record past the window ...";
+  EXPECT_TRUE(seen.first("a", kBase + kHour + 1)) << "... makes the oldest ids leave";
+  std::vector<std::string> ids;
+  seen.for_each([&](std::string_view id, std::int64_t) { ids.emplace_back(id); });
+  EXPECT_EQ(ids, (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_GT(seen.bytes(), 0u);
+
+  SeenIds off(0);
+  EXPECT_TRUE(off.first("a", kBase));
+  EXPECT_TRUE(off.first("a", kBase));
+  EXPECT_EQ(off.size(), 0u);
+}
+
 }  // namespace
 }  // namespace ioc::aggregator
