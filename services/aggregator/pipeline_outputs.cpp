@@ -132,10 +132,11 @@ Checkpoint Pipeline::make_checkpoint(const Unit& u) const {
     }
   }
   u.samples.for_each([&](std::uint64_t ref, std::int64_t t, const std::string& id) { c.samples.push_back({ref, t, id}); });
-  c.seen_ids.reserve(u.seen.size());
+  c.seen_ids.reserve(2 * u.seen.size());
   c.seen_received_ms.reserve(u.seen.size());
-  u.seen.for_each([&](std::string_view id, std::int64_t received_ms) {
-    c.seen_ids.emplace_back(id);
+  u.seen.for_each([&](SeenIds::Key id, std::int64_t received_ms) {
+    c.seen_ids.push_back(id.hi);
+    c.seen_ids.push_back(id.lo);
     c.seen_received_ms.push_back(received_ms);
   });
   return c;
@@ -165,7 +166,9 @@ Result<SampleIds::ViewMask> Pipeline::restore(Unit& u, const Checkpoint& c) {
     if (v != cfg_.views.end()) labels_[static_cast<std::size_t>(v - cfg_.views.begin())].insert(k.key, k.values);
   }
   for (const auto& smp : c.samples) u.samples.add(smp.ref, smp.time_ms, smp.id);
-  for (std::size_t i = 0; i < c.seen_ids.size(); ++i) (void)u.seen.first(c.seen_ids[i], c.seen_received_ms[i]);
+  for (std::size_t i = 0; i < c.seen_received_ms.size(); ++i) {
+    (void)u.seen.first(SeenIds::Key{c.seen_ids[2 * i], c.seen_ids[2 * i + 1]}, c.seen_received_ms[i]);
+  }
   SampleIds::ViewMask fresh = 0;
   for (std::size_t i = 0; i < restored->size(); ++i) {
     if (!(*restored)[i]) fresh |= SampleIds::view_bit(i);

@@ -6,11 +6,16 @@
 /// received more than `window` after it has been read (in arrival order, so
 /// an id may stay a little longer). What is decided depends only on the
 /// records in offset order, so a replay from a checkpoint decides the same.
-/// Not thread-safe: owned by the poll thread.
+///
+/// An id is kept as 16 bytes: a lower-case canonical UUID (every id the
+/// intake gives) as its value, any other id as the SHA-1 name UUID of it
+/// (finding another id with the same one is beyond reach). Not thread-safe:
+/// owned by the poll thread.
 
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -18,6 +23,14 @@ namespace ioc::aggregator {
 
 class SeenIds {
  public:
+  struct Key {
+    std::uint64_t hi = 0;
+    std::uint64_t lo = 0;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  /// The 16 bytes `id` is kept as.
+  static Key key_of(std::string_view id);
+
   /// `window_ms` 0: nothing is remembered, every record counts.
   explicit SeenIds(std::int64_t window_ms) : window_(window_ms) {}
 
@@ -25,33 +38,18 @@ class SeenIds {
   /// duplicate. An empty id is never a duplicate.
   bool first(std::string_view id, std::int64_t received_ms) {
     if (window_ <= 0 || id.empty()) return true;
-    if (received_ms > newest_) {
-      newest_ = received_ms;
-      while (!order_.empty() && order_.front().received_ms < newest_ - window_) {
-        ids_.erase(std::string_view(order_.front().id));
-        order_.pop_front();
-      }
-    }
-    if (ids_.contains(id)) return false;
-    // std::deque keeps its elements in place as it grows and shrinks at the
-    // ends: the set's views of their strings stay valid.
-    order_.push_back(Entry{received_ms, std::string(id)});
-    ids_.insert(std::string_view(order_.back().id));
-    return true;
+    return first(key_of(id), received_ms);
   }
+  bool first(Key key, std::int64_t received_ms);
 
   std::size_t size() const { return order_.size(); }
-  /// Bytes held (ids, their times, the set's slots): the cost of the window.
-  std::size_t bytes() const {
-    std::size_t n = ids_.bucket_count() * sizeof(std::string_view) + order_.size() * sizeof(Entry);
-    for (const auto& e : order_) n += e.id.capacity() > sizeof(std::string) ? e.id.capacity() : 0;
-    return n;
-  }
+  /// Bytes held (entries and the set's slots): the cost of the window.
+  std::size_t bytes() const { return ids_.bucket_count() * sizeof(Key) + order_.size() * sizeof(Entry); }
 
   /// Oldest first, for a checkpoint; restoring adds them back in that order.
   template <typename F>
   void for_each(F&& f) const {
-    for (const auto& e : order_) f(std::string_view(e.id), e.received_ms);
+    for (const auto& e : order_) f(e.key, e.received_ms);
   }
   void clear() {
     ids_.clear();
@@ -60,15 +58,18 @@ class SeenIds {
   }
 
  private:
-  static constexpr std::int64_t kNever = INT64_MIN;
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept { return k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL); }
+  };
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
   struct Entry {
     std::int64_t received_ms;
-    std::string id;
+    Key key;
   };
   std::int64_t window_;
   std::int64_t newest_ = kNever;
   std::deque<Entry> order_;
-  boost::unordered_flat_set<std::string_view> ids_;
+  boost::unordered_flat_set<Key, KeyHash> ids_;
 };
 
 }  // namespace ioc::aggregator

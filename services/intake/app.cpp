@@ -54,6 +54,15 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
                    .delivered = [this](std::string_view id) { store_.set_delivery(id, Delivery::kDelivered); },
                    .replayed = [this](std::size_t n) { m_.spool_replayed.Increment(static_cast<double>(n)); },
                    .spool_refused = [this] { m_.spool_failed.Increment(); },
+                   // Spooled reports go out once the topic's reports are
+                   // read back, and never one that is on it already.
+                   .topic_known = [this] { return index_.ready() || index_.failed(); },
+                   .stored =
+                       [this](const Report& r) {
+                         const auto known = store_.get(r.id);
+                         return known && known->delivery == Delivery::kDelivered;
+                       },
+                   .skipped = [this](std::size_t n) { m_.spool_skipped.Increment(static_cast<double>(n)); },
                }),
       producer_(cfg.common.kafka, producer_options(cfg, [this] { handoff_.wake_replayer(); })),
       admission_(cfg, clock, m_),
@@ -61,7 +70,7 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
                    // Until the reports stored before this start are read
                    // back, a retry could not be told from a new report.
                    [this] { return index_.ready() || !producer_.connected(); }),
-      index_(cfg, clock, m_, submissions_, store_, idempotency_, producer_),
+      index_(cfg, clock, m_, submissions_, store_, idempotency_, producer_, [this] { handoff_.wake_replayer(); }),
       routes_(cfg, registry, clock, m_, admission_, submissions_, store_) {
   if (spool_) {
     // Reports waiting in the spool are known to lookups and retries at

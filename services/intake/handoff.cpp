@@ -50,6 +50,9 @@ Handoff::Handoff(Outlet& outlet, Spool* spool, const Clock& clock, HandoffOption
   replay.delivered = hooks_.delivered;
   replay.replayed = hooks_.replayed;
   replay.empty = [this] { on_spool_empty(); };
+  replay.topic_known = hooks_.topic_known;
+  replay.stored = hooks_.stored;
+  replay.skipped = hooks_.skipped;
   replayer_ = std::make_unique<SpoolReplayer>(
       outlet_, *spool_, clock_, ReplayOptions{.batch = opts_.replay_batch, .backoff = opts_.replay_backoff},
       std::move(replay));

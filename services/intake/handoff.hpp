@@ -85,6 +85,11 @@ struct HandoffHooks {
   std::function<void(std::size_t n)> replayed;
   /// The spool refused a report (full, I/O error).
   std::function<void()> spool_refused;
+  /// Passed to the replayer (ReplayHooks): what the topic holds is known;
+  /// a report is on it already; `n` spooled reports were settled unsent.
+  std::function<bool()> topic_known;
+  std::function<bool(const Report& r)> stored;
+  std::function<void(std::size_t n)> skipped;
 };
 
 class Handoff {

@@ -42,6 +42,9 @@ Metrics::Metrics(prometheus::Registry& r)
                           "Corrupt spool regions found at start (copied to <spool>/corrupt/)")),
       spool_replayed(counter(r, "ioc_intake_spool_replayed_total",
                              "Spooled reports delivered to the broker by the replayer")),
+      spool_skipped(counter(r, "ioc_intake_spool_skipped_total",
+                            "Spooled reports settled unsent because a record of them was on the topic already "
+                            "(a replay a crash left unacknowledged, a retry stored while the topic was unreadable)")),
       spool_failed(counter(r, "ioc_intake_spool_write_errors_total",
                            "Spool appends refused (disk full, I/O error, intake.spool.max_bytes)")),
       updates(prometheus::BuildCounter()

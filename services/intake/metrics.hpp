@@ -28,6 +28,7 @@ struct Metrics {
   prometheus::Gauge& spool_bytes;
   prometheus::Gauge& spool_corrupt;
   prometheus::Counter& spool_replayed;
+  prometheus::Counter& spool_skipped;
   prometheus::Counter& spool_failed;
   prometheus::Family<prometheus::Counter>& updates;
   prometheus::Counter& updates_applied;

@@ -30,7 +30,8 @@ std::vector<kafka::TopicPartition> whole_topic(const daemon::CommonConfig& c, co
 }  // namespace
 
 ReportIndex::ReportIndex(const Config& cfg, const Clock& clock, Metrics& metrics, Submissions& submissions,
-                         ReportStore& store, const IdempotencyCache& idempotency, kafka::Producer& dead_letters)
+                         ReportStore& store, const IdempotencyCache& idempotency, kafka::Producer& dead_letters,
+                         std::function<void()> on_ready)
     : cfg_(cfg),
       clock_(clock),
       m_(metrics),
@@ -38,7 +39,8 @@ ReportIndex::ReportIndex(const Config& cfg, const Clock& clock, Metrics& metrics
       store_(store),
       idempotency_(idempotency),
       dead_letters_(dead_letters),
-      backoff_(std::chrono::milliseconds(200), std::chrono::seconds(5)) {}
+      backoff_(std::chrono::milliseconds(200), std::chrono::seconds(5)),
+      on_ready_(std::move(on_ready)) {}
 
 ReportIndex::~ReportIndex() { stop(); }
 
@@ -100,6 +102,7 @@ void ReportIndex::run() {
         if (report_pos[p] < report_end[p]) return;
       }
       ready_.store(true);
+      if (on_ready_) on_ready_();
       log::info("report index caught up", {{"reports", static_cast<std::int64_t>(store_.size())},
                                            {"idempotency_keys", static_cast<std::int64_t>(idempotency_.size())},
                                            {"following_reports", cfg_.follow_reports}});
@@ -160,8 +163,11 @@ void ReportIndex::run() {
       }
     }
   } catch (const std::exception& e) {
-    log::error("report index stopped; status lookups only know reports submitted since start",
+    log::error("report index stopped; status lookups only know reports submitted since start, and spooled "
+               "reports are replayed without checking the topic for them",
                {{"error", e.what()}});
+    failed_.store(true);
+    if (on_ready_) on_ready_();
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -28,8 +29,9 @@ namespace ioc::intake {
 class ReportIndex {
  public:
   /// `dead_letters` queues malformed operator updates; all must outlive this.
+  /// `on_ready` runs once ready() turns true, or failed() does.
   ReportIndex(const Config& cfg, const Clock& clock, Metrics& metrics, Submissions& submissions, ReportStore& store,
-              const IdempotencyCache& idempotency, kafka::Producer& dead_letters);
+              const IdempotencyCache& idempotency, kafka::Producer& dead_letters, std::function<void()> on_ready = {});
   ~ReportIndex();
   ReportIndex(const ReportIndex&) = delete;
   ReportIndex& operator=(const ReportIndex&) = delete;
@@ -39,6 +41,8 @@ class ReportIndex {
   void stop();
   /// True once every report stored before this start has been read back.
   bool ready() const { return ready_.load(); }
+  /// The index stopped on an error: it will never be ready.
+  bool failed() const { return failed_.load(); }
 
  private:
   void run();
@@ -55,7 +59,9 @@ class ReportIndex {
   kafka::Producer& dead_letters_;
   Backoff backoff_;
 
+  std::function<void()> on_ready_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> failed_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

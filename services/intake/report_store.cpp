@@ -92,54 +92,56 @@ std::size_t ReportStore::size() const {
 
 // ---------------------------------------------------------------- IdempotencyCache
 
-IdempotencyCache::Begin IdempotencyCache::begin(const std::string& scope, std::uint64_t fingerprint, TimePoint now) {
+IdempotencyCache::Begin IdempotencyCache::begin(const std::string& id, std::string_view client,
+                                                std::uint64_t content, TimePoint now) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(scope);
+  auto it = entries_.find(id);
   if (it != entries_.end() && it->second.created + window_ < now) {
     entries_.erase(it);
     it = entries_.end();
   }
   if (it == entries_.end()) {
-    insert(scope, Entry{fingerprint, now, false, {}}, now);
+    insert(id, Entry{std::string(client), content, now, false, {}}, now);
     return {};
   }
   const Entry& e = it->second;
-  if (e.fingerprint != 0 && e.fingerprint != fingerprint) return {Begin::kMismatch, {}};
+  if (e.client != client) return {Begin::kTaken, {}};
+  if (e.content != 0 && e.content != content) return {Begin::kMismatch, {}};
   if (!e.done) return {Begin::kInProgress, {}};
   return {Begin::kReplay, e.response};
 }
 
-void IdempotencyCache::finish(const std::string& scope, RememberedResponse response) {
+void IdempotencyCache::finish(const std::string& id, RememberedResponse response) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(scope);
+  auto it = entries_.find(id);
   if (it == entries_.end()) return;
   it->second.done = true;
   it->second.response = std::move(response);
 }
 
-void IdempotencyCache::abandon(const std::string& scope) {
+void IdempotencyCache::abandon(const std::string& id) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(scope);
+  auto it = entries_.find(id);
   if (it != entries_.end() && !it->second.done) entries_.erase(it);
 }
 
-void IdempotencyCache::learn(const std::string& scope, RememberedResponse response, TimePoint created,
-                             TimePoint now) {
+void IdempotencyCache::learn(const std::string& id, std::string_view client, std::uint64_t content,
+                             RememberedResponse response, TimePoint created, TimePoint now) {
   if (created + window_ < now) return;
   std::lock_guard lock(mu_);
-  if (entries_.contains(scope)) return;
-  insert(scope, Entry{0, created, true, std::move(response)}, now);
+  if (entries_.contains(id)) return;
+  insert(id, Entry{std::string(client), content, created, true, std::move(response)}, now);
 }
 
-void IdempotencyCache::insert(const std::string& scope, Entry e, TimePoint now) {
+void IdempotencyCache::insert(const std::string& id, Entry e, TimePoint now) {
   // Expired entries leave from the front; then the oldest, past the bound.
   while (!order_.empty() && (order_.size() >= max_ || order_.front().second + window_ < now)) {
     auto it = entries_.find(order_.front().first);
     if (it != entries_.end() && it->second.created == order_.front().second) entries_.erase(it);
     order_.pop_front();
   }
-  order_.emplace_back(scope, e.created);
-  entries_[scope] = std::move(e);
+  order_.emplace_back(id, e.created);
+  entries_[id] = std::move(e);
 }
 
 std::size_t IdempotencyCache::size() const {

@@ -86,41 +86,47 @@ struct RememberedResponse {
   std::string body;
 };
 
+/// Every report id taken (within the window and the bound): the client
+/// that took it, the hash of the report it sent, and the first answer. A
+/// retry (the same client, the same report) gets that answer again;
+/// anything else under a taken id is refused.
 class IdempotencyCache {
  public:
   IdempotencyCache(std::size_t max_keys, std::chrono::milliseconds window) : max_(max_keys), window_(window) {}
 
   struct Begin {
     enum Kind {
-      kNew,         // first use: go on, then finish() or abandon()
-      kInProgress,  // the first request with this key has not been answered yet (409)
+      kNew,         // the id is free: go on, then finish() or abandon()
+      kInProgress,  // the first request with this id has not been answered yet (409)
       kReplay,      // answered before: send `response` again
-      kMismatch,    // the key was used for a different request (422)
+      kMismatch,    // the same client sent another report under the id (422)
+      kTaken,       // another client's report has the id (409)
     } kind = kNew;
     RememberedResponse response;
   };
-  /// `scope` is client + key; `fingerprint` identifies the request (method,
-  /// path, body), so reusing a key for a different report is an error.
-  Begin begin(const std::string& scope, std::uint64_t fingerprint, TimePoint now);
+  /// `content` is the report's hash as the client sent it (Report::content_hash).
+  Begin begin(const std::string& id, std::string_view client, std::uint64_t content, TimePoint now);
   /// The first request succeeded: remember its response for the window.
-  void finish(const std::string& scope, RememberedResponse response);
+  void finish(const std::string& id, RememberedResponse response);
   /// The first request failed (not stored): a retry may try again.
-  void abandon(const std::string& scope);
-  /// A stored report found on the topic or in the spool at start: retries
-  /// with its key get `response` (the request itself is not known, so any
-  /// request with that key matches).
-  void learn(const std::string& scope, RememberedResponse response, TimePoint created, TimePoint now);
+  void abandon(const std::string& id);
+  /// A stored report found on the topic or in the spool: its id is taken,
+  /// and a retry gets `response`. `content` 0 (a record from before content
+  /// hashes): any report of the same client matches.
+  void learn(const std::string& id, std::string_view client, std::uint64_t content, RememberedResponse response,
+             TimePoint created, TimePoint now);
 
   std::size_t size() const;
 
  private:
   struct Entry {
-    std::uint64_t fingerprint = 0;  // 0: learned, matches any request
+    std::string client;
+    std::uint64_t content = 0;  // 0: matches any report of the client
     TimePoint created{};
     bool done = false;
     RememberedResponse response;
   };
-  void insert(const std::string& scope, Entry e, TimePoint now);  // under mu_
+  void insert(const std::string& id, Entry e, TimePoint now);  // under mu_
 
   std::size_t max_;
   std::chrono::milliseconds window_;

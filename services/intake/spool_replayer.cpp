@@ -12,8 +12,9 @@ namespace ioc::intake {
 /// The records of one round in flight.
 struct SpoolReplayer::Batch {
   std::vector<SpooledRecord> records;
-  std::vector<std::string> ids;  // "" for a record that is not a report
+  std::vector<std::string> ids;  // "" for a record that is not a report, or one stored before
   std::vector<char> ok;
+  std::size_t skipped = 0;  // stored before: settled unsent
   std::size_t pending = 0;  // outcomes not in yet (under mu_)
 };
 
@@ -44,6 +45,7 @@ bool SpoolReplayer::step() {
     return false;
   }
   if (spool_.replayable() == 0 || !outlet_.reachable()) return false;
+  if (hooks_.topic_known && !hooks_.topic_known()) return false;
   auto records = spool_.peek(opts_.batch);
   if (!records.ok()) {
     log::error("spool unreadable; replay paused", {{"error", records.error().message}});
@@ -73,6 +75,13 @@ bool SpoolReplayer::step() {
                  {{"seq", static_cast<std::int64_t>(rec.seq)}, {"error", st.error().message}});
       std::lock_guard lock(mu_);
       b->ok[i] = 1;
+      --b->pending;
+      continue;
+    }
+    if (hooks_.stored && hooks_.stored(r)) {
+      std::lock_guard lock(mu_);
+      b->ok[i] = 1;
+      ++b->skipped;
       --b->pending;
       continue;
     }
@@ -106,6 +115,7 @@ void SpoolReplayer::finish(const std::shared_ptr<Batch>& b) {
     if (hooks_.delivered) hooks_.delivered(b->ids[i]);
   }
   if (delivered > 0 && hooks_.replayed) hooks_.replayed(delivered);
+  if (b->skipped > 0 && hooks_.skipped) hooks_.skipped(b->skipped);
   if (prefix > 0) {
     if (Status st = spool_.ack(b->records[prefix - 1].seq); !st.ok()) {
       log::error("spool cursor not written; delivered records may be sent again after a restart",

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "ioc/core/clock.hpp"
+#include "ioc/core/model.hpp"
 #include "outlet.hpp"
 #include "spool.hpp"
 
@@ -45,6 +46,15 @@ struct ReplayHooks {
   std::function<void(std::size_t n)> replayed;
   /// The replayer found the spool empty.
   std::function<void()> empty;
+  /// Whether what the topic holds is known (the owner read it back since
+  /// its start): until then nothing is replayed. Empty: always known.
+  std::function<bool()> topic_known;
+  /// A record of this report is on the topic already (a replay the crash
+  /// of a previous run left unacknowledged, a report stored twice while
+  /// the topic could not be read): its spooled copy is settled unsent.
+  std::function<bool(const Report& r)> stored;
+  /// One round settled `n` spooled reports unsent (stored before).
+  std::function<void(std::size_t n)> skipped;
 };
 
 class SpoolReplayer {

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "ioc/codec/codec.hpp"
+#include "ioc/core/hash.hpp"
+#include "ioc/core/text.hpp"
 
 namespace ioc::intake {
 
@@ -12,7 +14,6 @@ struct Submissions::Submission {
   Report report;
   std::string bytes;
   Api api;
-  std::string idempotency_scope;  // "" without a key
   http::Responder res;
 };
 
@@ -20,9 +21,10 @@ namespace {
 
 constexpr std::size_t kMaxIdempotencyKey = 255;
 
-std::uint64_t fingerprint(const http::Request& req) {
-  const std::size_t h = std::hash<std::string_view>{}(req.target()) * 31 + std::hash<std::string_view>{}(req.body());
-  return h == 0 ? 1 : h;  // 0 means "any request" in the cache
+/// The report as the client sent it (before the intake's fields are set).
+std::uint64_t content_hash(const Report& r) {
+  const std::uint64_t h = fnv1a(codec::encode(r));
+  return h == 0 ? 1 : h;  // 0 means "not recorded"
 }
 
 }  // namespace
@@ -41,7 +43,7 @@ Submissions::Submissions(const Config& cfg, const Clock& clock, Metrics& metrics
 void Submissions::submit(Report report, Api api, const Principal& caller, const http::Request& req,
                          http::Responder res) {
   const TimePoint now = clock_.now();
-  std::string key(req["Idempotency-Key"]);
+  const std::string_view key = req["Idempotency-Key"];
   if (key.size() > kMaxIdempotencyKey ||
       std::any_of(key.begin(), key.end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
     m_.invalid.Increment();
@@ -49,41 +51,50 @@ void Submissions::submit(Report report, Api api, const Principal& caller, const 
                               "Idempotency-Key must be 1-" + std::to_string(kMaxIdempotencyKey) +
                                   " printable ASCII characters without spaces"));
   }
-  if (key.empty() && !report.id.empty()) key = "id:" + report.id;  // the client's own report id
-  auto s = std::make_shared<Submission>(Submission{std::move(report), {}, api, {}, std::move(res)});
-  if (!key.empty()) {
-    if (!retries_known_()) {
-      http::Response r = error_for(api, http::Status::service_unavailable, "starting",
-                                   "the intake is loading the idempotency keys of stored reports; retry shortly");
-      r.set(http::beast_http::field::retry_after, "1");
-      return s->res.send(std::move(r));
+  // A report id names one report. The client's own id, else one derived
+  // from its Idempotency-Key: every retry, to any replica, before or after
+  // any restart, carries the same id, and the aggregator counts an id once.
+  report.content_hash = content_hash(report);
+  const bool own_id = !report.id.empty();
+  if (!own_id && !key.empty()) report.id = name_uuid(caller.name + '\x1f' + std::string(key));
+  if (!report.id.empty() && !retries_known_()) {
+    http::Response r = error_for(api, http::Status::service_unavailable, "starting",
+                                 "the intake is loading the ids of stored reports; retry shortly");
+    r.set(http::beast_http::field::retry_after, "1");
+    return res.send(std::move(r));
+  }
+  if (report.id.empty()) report.id = ids_.next();
+  auto s = std::make_shared<Submission>(Submission{std::move(report), {}, api, std::move(res)});
+  Report& r = s->report;
+  const auto begun = idempotency_.begin(r.id, caller.name, r.content_hash, now);
+  switch (begun.kind) {
+    case IdempotencyCache::Begin::kNew: break;
+    case IdempotencyCache::Begin::kReplay: {
+      m_.replayed.Increment();
+      http::Response resp = http::make_response(static_cast<http::Status>(begun.response.status), begun.response.body);
+      resp.set("Idempotent-Replayed", "true");
+      return s->res.send(std::move(resp));
     }
-    s->idempotency_scope = caller.name + '\x1f' + key;
-    const auto begun = idempotency_.begin(s->idempotency_scope, fingerprint(req), now);
-    switch (begun.kind) {
-      case IdempotencyCache::Begin::kNew: break;
-      case IdempotencyCache::Begin::kReplay: {
-        m_.replayed.Increment();
-        http::Response r = http::make_response(static_cast<http::Status>(begun.response.status), begun.response.body);
-        r.set("Idempotent-Replayed", "true");
-        return s->res.send(std::move(r));
-      }
-      case IdempotencyCache::Begin::kInProgress: {
-        http::Response r = error_for(api, http::Status::conflict, "request_in_progress",
-                                     "a request with this Idempotency-Key is still being processed; retry shortly");
-        r.set(http::beast_http::field::retry_after, "1");
-        return s->res.send(std::move(r));
-      }
-      case IdempotencyCache::Begin::kMismatch:
+    case IdempotencyCache::Begin::kInProgress: {
+      http::Response resp = error_for(api, http::Status::conflict, "request_in_progress",
+                                      "a request for this report is still being processed; retry shortly");
+      resp.set(http::beast_http::field::retry_after, "1");
+      return s->res.send(std::move(resp));
+    }
+    case IdempotencyCache::Begin::kMismatch:
+      if (!own_id) {
         m_.invalid.Increment();
         return s->res.send(
             error_for(api, http::Status::unprocessable_entity, "idempotency_key_reused",
-                      "this Idempotency-Key was used for a different request; use a new key for a new report"));
-    }
-    s->report.idempotency_key = key;
+                      "this Idempotency-Key was used for a different report; use a new key for a new report"));
+      }
+      [[fallthrough]];
+    case IdempotencyCache::Begin::kTaken:
+      m_.invalid.Increment();
+      return s->res.send(error_for(api, http::Status::conflict, "id_taken",
+                                   "report id '" + echo(r.id) + "' names another report; use a new id for a new report"));
   }
-  Report& r = s->report;
-  if (r.id.empty()) r.id = ids_.next();
+  r.idempotency_key = std::string(key);
   r.received_at = now;
   r.source = std::string(api_name(api));
   r.client = caller.name;
@@ -101,11 +112,9 @@ void Submissions::submit(Report report, Api api, const Principal& caller, const 
 
 void Submissions::remember(const Report& r, Delivery delivery) {
   store_.put(r, delivery);
-  if (r.idempotency_key.empty()) return;
   const http::Response resp = stored_response(r, r.source == api_name(Api::kOpen311) ? Api::kOpen311 : Api::kNative,
                                               delivery);
-  idempotency_.learn(r.client + '\x1f' + r.idempotency_key, {resp.result_int(), resp.body()}, r.received_at,
-                     clock_.now());
+  idempotency_.learn(r.id, r.client, r.content_hash, {resp.result_int(), resp.body()}, r.received_at, clock_.now());
 }
 
 void Submissions::remember_spooled(Spool& spool, std::size_t batch) {
@@ -124,13 +133,13 @@ void Submissions::complete(const Submission& s, Delivery delivery) {
   (delivery == Delivery::kQueued ? m_.queued : m_.accepted).Increment();
   store_.put(s.report, delivery);
   http::Response r = stored_response(s.report, s.api, delivery);
-  if (!s.idempotency_scope.empty()) idempotency_.finish(s.idempotency_scope, {r.result_int(), r.body()});
+  idempotency_.finish(s.report.id, {r.result_int(), r.body()});
   s.res.send(std::move(r));
 }
 
 void Submissions::fail(const Submission& s, std::string_view code, const std::string& why) {
   m_.unavailable.Increment();
-  if (!s.idempotency_scope.empty()) idempotency_.abandon(s.idempotency_scope);
+  idempotency_.abandon(s.report.id);
   http::Response r = error_for(s.api, http::Status::service_unavailable, code,
                                "the report was not stored: " + why + "; retry later");
   r.set(http::beast_http::field::retry_after, std::to_string(cfg_.retry_after.count()));

@@ -1,8 +1,10 @@
 #pragma once
-/// Submissions: a validated report on its way to durability. Checks the
-/// Idempotency-Key (a retry is answered from memory), gives the report its
-/// id and intake fields, hands it to the Handoff (broker or spool) and
-/// answers the reporter with the verdict. Also remembers stored reports
+/// Submissions: a validated report on its way to durability. Gives the
+/// report its id (the client's own, else a UUIDv5 of the client and its
+/// Idempotency-Key, else a new UUIDv7), answers a retry from memory and
+/// refuses another report under a taken id, sets the intake fields, hands
+/// the report to the Handoff (broker or spool) and answers the reporter
+/// with the verdict. Also remembers stored reports
 /// found elsewhere (the topic, the spool) for lookups and retries.
 /// Thread-safe: submit() runs on the HTTP threads, answers come from the
 /// producer's and the spool's threads.

@@ -227,6 +227,107 @@ class IntakeApiTest(SystemTestCase):
         self.assertEqual(self.report_ids_on_topic(bootstrap), [json.loads(first)["id"]])
         self.passed()
 
+    def test_a_report_id_names_one_report(self):
+        """Regression (D2, D3, D4): another client under a taken id, the same
+        client id without a key or with another key, and a reused key with
+        another body after a restart were all stored."""
+        bootstrap = f"127.0.0.1:{free_port()}"
+        self.start_broker(bootstrap)
+        keys = os.path.join(self.system.workdir, "keys.yaml")
+        with open(keys, "w") as f:
+            f.write(keys_yaml(("field-app", "app-key-1", ["submit", "read"]), ("other-app", "other-key-1", ["submit"])))
+        auth = ("--set", f"intake.auth.keys_file={keys}")
+        intake, base = self.start_intake(bootstrap, *auth)
+        url = f"{base}/api/v1/reports"
+        app, other = {"X-API-Key": "app-key-1"}, {"X-API-Key": "other-key-1"}
+
+        # D2: another client's report under a taken id.
+        u = str(uuid.uuid4())
+        status, _, first = http("POST", url, report_body("395", "fire", id=u), headers=app)
+        self.assertEqual((status, json.loads(first)["id"]), (202, u), first)
+        status, _, body = http("POST", url, report_body("380", "flood", id=u), headers=other)
+        self.assertEqual((status, json.loads(body)["error"]), (409, "id_taken"), body)
+
+        # D3: the client's own id with a key, without, with another: one report.
+        v = str(uuid.uuid4())
+        same = report_body("401", "fire", id=v)
+        answers = [http("POST", url, same, headers={**app, **k})
+                   for k in ({"Idempotency-Key": "k-first"}, {}, {"Idempotency-Key": "k-second"})]
+        self.assertEqual([a[0] for a in answers], [202, 202, 202], answers)
+        self.assertEqual([json.loads(a[2])["id"] for a in answers], [v, v, v])
+        self.assertEqual([a[1].get("Idempotent-Replayed") for a in answers], [None, "true", "true"])
+
+        # D4: a key reused for another report, after a restart.
+        key = {**app, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+        status, _, keyed = http("POST", url, report_body("380", "fire"), headers=key)
+        self.assertEqual(status, 202, keyed)
+        intake.kill9()
+        intake, base = self.start_intake(bootstrap, *auth)
+        url = f"{base}/api/v1/reports"
+        status, _, body = http("POST", url, report_body("380", "landslide"), headers=key)
+        self.assertEqual((status, json.loads(body)["error"]), (422, "idempotency_key_reused"), body)
+        status, _, body = http("POST", url, report_body("395", "flood", id=u), headers=other)
+        self.assertEqual((status, json.loads(body)["error"]), (409, "id_taken"), "after the restart too")
+
+        on_topic = self.report_ids_on_topic(bootstrap)
+        self.assertEqual(sorted(on_topic), sorted([u, v, json.loads(keyed)["id"]]))
+        self.passed()
+
+    def test_a_retry_while_the_broker_is_frozen_after_an_intake_restart_is_stored_once(self):
+        """Regression (D1): the restarted intake could not read the keys back
+        and stored the retry under a new id."""
+        bootstrap = f"127.0.0.1:{free_port()}"
+        broker, _ = self.start_broker(bootstrap)
+        intake, base = self.start_intake(bootstrap, "--set", "intake.delivery_timeout=1s")
+        key = {"Idempotency-Key": "freeze-1"}
+        body = report_body("395", "fire")
+        status, _, first = http("POST", f"{base}/api/v1/reports", body, headers=key)
+        self.assertEqual(status, 202, first)
+        broker.proc.send_signal(signal.SIGSTOP)
+        try:
+            intake.kill9()
+            intake, base = self.start_intake(bootstrap, "--set", "intake.delivery_timeout=1s", wait_broker=False)
+            status, _, again = wait_until(
+                lambda: (lambda r: r if r[0] == 202 else None)(http("POST", f"{base}/api/v1/reports", body,
+                                                                   headers=key)), 60, "the retry accepted")
+            self.assertEqual(json.loads(again)["id"], json.loads(first)["id"], "one id, whoever answers")
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: json.loads(http("GET", f"{base}/readyz")[2]).get("spool_depth", 0) == 0, 60,
+                   "the spool settled")
+        self.assertEqual(self.report_ids_on_topic(bootstrap), [json.loads(first)["id"]], "stored once")
+        skipped = metric(http("GET", f"{base}/metrics")[2], "ioc_intake_spool_skipped_total")
+        self.assertEqual(skipped, 1, "the spooled retry was found on the topic")
+        self.passed()
+
+    def test_a_spool_replay_cut_by_kill_9_stores_each_report_once(self):
+        """Regression (D5): records the replayer delivered but had not
+        acknowledged in the spool when the intake died were sent again."""
+        n = 5000
+        bootstrap = f"127.0.0.1:{free_port()}"
+        broker, _ = self.start_broker(bootstrap)
+        args = ("--set", "intake.rate_limit.per_ip=0", "--set", "intake.delivery_timeout=1s")
+        intake, base = self.start_intake(bootstrap, *args)
+        broker.kill9()
+        wait_until(lambda: not json.loads(http("GET", f"{base}/readyz")[2])["broker_connected"], 30,
+                   "intake to see the broker gone")
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda i: http("POST", f"{base}/api/v1/reports", report_body(district_of(i))),
+                                    range(n)))
+        self.assertEqual({a[0] for a in answers}, {202})
+        ids = sorted(json.loads(a[2])["id"] for a in answers)
+        self.start_broker(bootstrap)
+        # Killed mid-replay: some records on the topic, the spool's cursor behind them.
+        wait_until(lambda: json.loads(http("GET", f"{base}/readyz")[2])["spool_depth"] < n - 600, 60,
+                   "the replay under way")
+        intake.kill9()
+        intake, base = self.start_intake(bootstrap, *args)
+        wait_until(lambda: json.loads(http("GET", f"{base}/readyz")[2])["spool_depth"] == 0, 120, "spool replayed")
+        on_topic = self.report_ids_on_topic(bootstrap)
+        self.assertEqual(len(on_topic), n, "no report lost, none stored twice")
+        self.assertEqual(sorted(on_topic), ids)
+        self.passed()
+
     def test_rate_limit_per_address(self):
         bootstrap = f"127.0.0.1:{free_port()}"
         self.start_broker(bootstrap)

@@ -29,7 +29,7 @@ void encode(const AggregatorCheckpoint& c, std::string& out) {
   m.set_last_record_ms(c.last_record_ms);
   m.set_last_record_id(c.last_record_id);
   m.set_epoch(c.epoch);
-  for (const auto& id : c.seen_ids) m.add_seen_ids(id);
+  m.mutable_seen_ids()->Add(c.seen_ids.begin(), c.seen_ids.end());
   m.mutable_seen_received_ms()->Add(c.seen_received_ms.begin(), c.seen_received_ms.end());
   out.clear();
   m.AppendToString(&out);
@@ -51,9 +51,9 @@ Status decode(std::string_view bytes, AggregatorCheckpoint& c) {
   c.last_record_ms = m.last_record_ms();
   c.last_record_id = m.last_record_id();
   c.epoch = m.epoch();
-  if (m.seen_ids_size() != m.seen_received_ms_size()) {
-    return data_loss("checkpoint has " + std::to_string(m.seen_ids_size()) + " seen ids but " +
-                     std::to_string(m.seen_received_ms_size()) + " receive times");
+  if (m.seen_ids_size() != 2 * m.seen_received_ms_size()) {
+    return data_loss("checkpoint has " + std::to_string(m.seen_ids_size()) + " words of seen ids for " +
+                     std::to_string(m.seen_received_ms_size()) + " receive times (two words each)");
   }
   c.seen_ids.assign(m.seen_ids().begin(), m.seen_ids().end());
   c.seen_received_ms.assign(m.seen_received_ms().begin(), m.seen_received_ms().end());

@@ -147,6 +147,7 @@ void encode(const Report& in, std::string& out) {
   m.set_address(in.address);
   m.set_client(in.client);
   m.set_idempotency_key(in.idempotency_key);
+  m.set_content_hash(in.content_hash);
   m.SerializeToString(&out);
 }
 
@@ -188,6 +189,7 @@ Status decode(std::string_view bytes, Report& out) {
   out.address = m.address();
   out.client = m.client();
   out.idempotency_key = m.idempotency_key();
+  out.content_hash = m.content_hash();
   return {};
 }
 

@@ -1,5 +1,9 @@
 #include "ioc/core/ids.hpp"
 
+#include <boost/uuid/name_generator_sha1.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 namespace ioc {
 
 IdGenerator::IdGenerator(const Clock& clock, std::uint64_t seed)
@@ -44,6 +48,14 @@ std::string IdGenerator::next() {
     out.push_back(kHex[b[i] & 0x0F]);
   }
   return out;
+}
+
+std::string name_uuid(std::string_view name) {
+  // The IOC's namespace, chosen once: ids derived from it are stored, so
+  // it never changes.
+  static const boost::uuids::name_generator_sha1 generator(
+      boost::uuids::string_generator()("2f8d4a3e-7b7c-5f0e-9a51-3c1e6d0b9f42"));
+  return boost::uuids::to_string(generator(name.data(), name.size()));
 }
 
 bool is_uuid(std::string_view s) {

@@ -46,5 +46,16 @@ TEST(IsUuidTest, ChecksShape) {
   EXPECT_FALSE(is_uuid("01906e6b-c000-7abc-8def-0123456789ag"));
 }
 
+TEST(NameUuidTest, OneNameOneVersion5UuidForever) {
+  const std::string a = name_uuid("field-app\x1fkey-1");
+  EXPECT_TRUE(is_uuid(a));
+  EXPECT_EQ(a[14], '5') << "version 5";
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << "RFC 9562 variant";
+  EXPECT_EQ(name_uuid("field-app\x1fkey-1"), a);
+  EXPECT_NE(name_uuid("other-app\x1fkey-1"), a);
+  // Stored ids are derived from it: the mapping never changes.
+  EXPECT_EQ(name_uuid(""), "0b1d0eba-aeb7-529f-8f36-6156ce559ac9");
+}
+
 }  // namespace
 }  // namespace ioc

@@ -629,7 +629,9 @@ views:
   EXPECT_EQ(a.metrics().duplicate.Value(), 2);
   EXPECT_EQ(a.metrics().accepted.Value(), 2);
   const Checkpoint c = a.pipeline().make_checkpoint(a.unit(Stream::kReports, 0));
-  EXPECT_EQ(c.seen_ids, (std::vector<std::string>{"r1", "r2"}));
+  const auto r1 = SeenIds::key_of("r1");
+  const auto r2 = SeenIds::key_of("r2");
+  EXPECT_EQ(c.seen_ids, (std::vector<std::uint64_t>{r1.hi, r1.lo, r2.hi, r2.lo}));
   const auto decoded = decode_checkpoint(encode_checkpoint(c));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, c);
@@ -672,10 +674,20 @@ TEST(SeenIdsTest, AnIdIsADuplicateWithinTheWindowOfIngestTime) {
   EXPECT_FALSE(seen.first("a", kBase + kHour)) << "exactly a window later: still known";
   EXPECT_TRUE(seen.first("c", kBase + kHour + 1)) << "a record past the window ...";
   EXPECT_TRUE(seen.first("a", kBase + kHour + 1)) << "... makes the oldest ids leave";
-  std::vector<std::string> ids;
-  seen.for_each([&](std::string_view id, std::int64_t) { ids.emplace_back(id); });
-  EXPECT_EQ(ids, (std::vector<std::string>{"b", "c", "a"}));
+  std::vector<SeenIds::Key> ids;
+  seen.for_each([&](SeenIds::Key id, std::int64_t) { ids.push_back(id); });
+  EXPECT_EQ(ids, (std::vector<SeenIds::Key>{SeenIds::key_of("b"), SeenIds::key_of("c"), SeenIds::key_of("a")}));
   EXPECT_GT(seen.bytes(), 0u);
+}
+
+TEST(SeenIdsTest, AUuidIsKeptAsItsValueAnyOtherIdAsItsNameHash) {
+  const auto k = SeenIds::key_of("0192f5e0-3c4a-7b1e-8a2d-3f4e5a6b7c8d");
+  EXPECT_EQ(k.hi, 0x0192f5e03c4a7b1eULL);
+  EXPECT_EQ(k.lo, 0x8a2d3f4e5a6b7c8dULL);
+  // Upper case is another string, so another id: hashed, not parsed.
+  EXPECT_NE(SeenIds::key_of("0192F5E0-3C4A-7B1E-8A2D-3F4E5A6B7C8D"), k);
+  EXPECT_NE(SeenIds::key_of("r-1"), SeenIds::key_of("r-2"));
+  EXPECT_EQ(SeenIds::key_of("r-1"), SeenIds::key_of("r-1"));
 
   SeenIds off(0);
   EXPECT_TRUE(off.first("a", kBase));

@@ -138,34 +138,42 @@ TEST(ReportStoreTest, QueryFiltersAndTheBoundDropsTheOldest) {
   EXPECT_FALSE(s.get("a"));
 }
 
-TEST(IdempotencyCacheTest, NewInProgressReplayMismatchAndExpiry) {
+TEST(IdempotencyCacheTest, NewInProgressReplayMismatchTakenAndExpiry) {
+  using B = IdempotencyCache::Begin;
   IdempotencyCache c(10, 1h);
-  EXPECT_EQ(c.begin("k", 1, kT0).kind, IdempotencyCache::Begin::kNew);
-  EXPECT_EQ(c.begin("k", 1, kT0).kind, IdempotencyCache::Begin::kInProgress);
+  EXPECT_EQ(c.begin("k", "app", 1, kT0).kind, B::kNew);
+  EXPECT_EQ(c.begin("k", "app", 1, kT0).kind, B::kInProgress);
   c.finish("k", {202, "{}"});
-  auto b = c.begin("k", 1, kT0 + 1s);
-  EXPECT_EQ(b.kind, IdempotencyCache::Begin::kReplay);
+  auto b = c.begin("k", "app", 1, kT0 + 1s);
+  EXPECT_EQ(b.kind, B::kReplay);
   EXPECT_EQ(b.response.body, "{}");
-  EXPECT_EQ(c.begin("k", 2, kT0).kind, IdempotencyCache::Begin::kMismatch);
-  EXPECT_EQ(c.begin("k", 1, kT0 + 2h).kind, IdempotencyCache::Begin::kNew);  // past the window
+  EXPECT_EQ(c.begin("k", "app", 2, kT0).kind, B::kMismatch) << "another report of the same client";
+  EXPECT_EQ(c.begin("k", "other-app", 1, kT0).kind, B::kTaken) << "the same report from another client";
+  EXPECT_EQ(c.begin("k", "app", 1, kT0 + 2h).kind, B::kNew);  // past the window
   // A failed first attempt leaves nothing behind.
-  EXPECT_EQ(c.begin("f", 1, kT0).kind, IdempotencyCache::Begin::kNew);
+  EXPECT_EQ(c.begin("f", "app", 1, kT0).kind, B::kNew);
   c.abandon("f");
-  EXPECT_EQ(c.begin("f", 1, kT0).kind, IdempotencyCache::Begin::kNew);
-  // Learned from the topic: any request with the key replays.
-  c.learn("t", {202, "old"}, kT0, kT0);
-  EXPECT_EQ(c.begin("t", 99, kT0).kind, IdempotencyCache::Begin::kReplay);
+  EXPECT_EQ(c.begin("f", "app", 1, kT0).kind, B::kNew);
+  // Learned from the topic, with the report's hash: a retry replays, another
+  // report under the id is told apart, as before a restart.
+  c.learn("t", "app", 7, {202, "old"}, kT0, kT0);
+  EXPECT_EQ(c.begin("t", "app", 7, kT0).kind, B::kReplay);
+  EXPECT_EQ(c.begin("t", "app", 8, kT0).kind, B::kMismatch);
+  EXPECT_EQ(c.begin("t", "", 7, kT0).kind, B::kTaken);
+  // A record from before content hashes: any report of the client replays.
+  c.learn("o", "app", 0, {202, "older"}, kT0, kT0);
+  EXPECT_EQ(c.begin("o", "app", 99, kT0).kind, B::kReplay);
 }
 
 TEST(IdempotencyCacheTest, TheOldestKeysGoPastTheBound) {
   IdempotencyCache c(2, 1h);
   for (const char* k : {"a", "b", "c"}) {
-    c.begin(k, 1, kT0);
+    c.begin(k, "app", 1, kT0);
     c.finish(k, {202, k});
   }
   EXPECT_EQ(c.size(), 2u);
-  EXPECT_EQ(c.begin("a", 1, kT0).kind, IdempotencyCache::Begin::kNew);
-  EXPECT_EQ(c.begin("c", 1, kT0).kind, IdempotencyCache::Begin::kReplay);
+  EXPECT_EQ(c.begin("a", "app", 1, kT0).kind, IdempotencyCache::Begin::kNew);
+  EXPECT_EQ(c.begin("c", "app", 1, kT0).kind, IdempotencyCache::Begin::kReplay);
 }
 
 }  // namespace

@@ -40,9 +40,9 @@ struct AggregatorCheckpoint {
   std::uint64_t last_record_id = 0;
   /// Revision epoch of the state; 0 before epochs existed.
   std::uint32_t epoch = 0;
-  /// Record ids counted within the duplicates window, oldest first, and
-  /// when each was received.
-  std::vector<std::string> seen_ids;
+  /// Record ids counted within the duplicates window, oldest first, as
+  /// two words each (high, low), and when each was received.
+  std::vector<std::uint64_t> seen_ids;
   std::vector<std::int64_t> seen_received_ms;
   friend bool operator==(const AggregatorCheckpoint&, const AggregatorCheckpoint&) = default;
 };

@@ -29,6 +29,12 @@ class IdGenerator {
   std::uint16_t counter_ = 0;  // 12-bit monotonic counter within one millisecond
 };
 
+/// The UUID (version 5, RFC 9562: SHA-1 of a name in a namespace) that
+/// `name` always maps to, in the IOC's own namespace: an id that every
+/// replica and every restart derives alike (e.g. from a client and its
+/// Idempotency-Key). Canonical text form.
+std::string name_uuid(std::string_view name);
+
 /// True when `s` is a canonical UUID string (any version).
 bool is_uuid(std::string_view s);
 

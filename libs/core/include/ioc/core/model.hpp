@@ -31,6 +31,7 @@ struct Report {
   std::string address;
   std::string client;           // API key name ("" with authentication off)
   std::string idempotency_key;  // the client's Idempotency-Key, if any
+  std::uint64_t content_hash = 0;  // of the report as the client sent it (0: not recorded)
   friend bool operator==(const Report&, const Report&) = default;
 };
 
