@@ -104,19 +104,65 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     reading_ = true;
-    if (requests_ == 0 || buffer_.size() > 0) return read_request();
+    if (requests_ == 0 || buffer_.size() > 0) {
+      stream_.expires_after(o.read_timeout);
+      return read_head();
+    }
     // A kept-alive connection may wait idle_timeout for its next request;
     // once its first bytes arrive, the request has read_timeout like any other.
     stream_.expires_after(o.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->buffer_.commit(n);
       if (ec) return self->on_read(ec);
-      self->read_request();
+      self->stream_.expires_after(self->server_->options.read_timeout);
+      self->read_head();
     });
   }
 
+  // Reads until the whole header is buffered (or past the header limit, which
+  // the parser then reports), to look at its lines before the parser, which
+  // would unfold an obs-folded line (RFC 9112 section 5.2) and accept it.
+  void read_head() {
+    const std::string_view have(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const std::size_t end = have.find("\r\n\r\n");
+    if (end == std::string_view::npos && have.size() <= server_->options.max_header_bytes) {
+      stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec) return self->on_read(ec);
+        self->read_head();
+      });
+      return;
+    }
+    const std::string_view head = have.substr(0, end == std::string_view::npos ? have.size() : end + 2);
+    folded_ = head.find("\r\n ") != std::string_view::npos || head.find("\r\n\t") != std::string_view::npos;
+    read_request();
+  }
+
   void read_request() {
-    stream_.expires_after(server_->options.read_timeout);
+    beast_http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec,
+                                                                                          std::size_t) {
+      if (ec || self->parser_->is_done()) return self->on_read(ec);
+      self->read_body();
+    });
+  }
+
+  void read_body() {
+    // A client that asked to be told whether to send its body (RFC 9110
+    // section 10.1.1) hears "go on" now that its header is acceptable.
+    const auto& head = parser_->get();
+    if (head.version() >= 11 && beast::iequals(head[beast_http::field::expect], "100-continue") && !folded_ &&
+        framing_error(head).empty()) {
+      auto go_on = std::make_shared<beast_http::response<beast_http::empty_body>>(beast_http::status::continue_, 11);
+      beast_http::async_write(stream_, *go_on, [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
+        if (ec) return self->on_read(ec);
+        self->read_rest();
+      });
+      return;
+    }
+    read_rest();
+  }
+
+  void read_rest() {
     beast_http::async_read(stream_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
@@ -157,6 +203,10 @@ class Session : public std::enable_shared_from_this<Session> {
     ++requests_;
     request_ = parser_->release();
     method_ = request_.method();
+    if (folded_) {
+      return write(error_response(Status::bad_request, "bad_request",
+                                  "a header line is folded (obsolete line folding, RFC 9112 section 5.2)"));
+    }
     if (std::string bad = framing_error(request_); !bad.empty()) {
       return write(error_response(Status::bad_request, "bad_request", bad));  // and close: keep_alive_ is false
     }
@@ -394,6 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point started_{};
   std::uint64_t requests_ = 0;
   bool reading_ = false;
+  bool folded_ = false;  // the request being read has an obs-folded header line
   bool keep_alive_ = false;
   bool responded_ = true;
 

@@ -42,7 +42,9 @@ std::string framing_error(const Request& req) {
   if (req.version() >= 11 && req.find(beast_http::field::host) == req.end()) {
     return "HTTP/1.1 requests need a Host header";
   }
+  if (req.count(beast_http::field::host) > 1) return "more than one Host header";
   if (auto te = req.find(beast_http::field::transfer_encoding); te != req.end()) {
+    if (req.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
     std::string v(te->value());
     std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     v.erase(0, v.find_first_not_of(" \t"));

@@ -170,6 +170,50 @@ TEST_F(ServerTest, SmuggledRequestIsNotServed) {
   EXPECT_EQ(resp.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << resp;
 }
 
+// Regressions (RFC 9112): two Host headers were served (§3.2: 400); an
+// HTTP/1.0 request with Transfer-Encoding was read as chunked and a
+// pipelined request after it served (§6.1: faulty framing, close); an
+// obs-folded Transfer-Encoding was accepted (§5.2).
+TEST_F(ServerTest, AmbiguousFramingAndHostsAreRefusedAndTheConnectionClosed) {
+  start();
+  const std::string resp = raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << resp;
+  EXPECT_NE(resp.find("more than one Host header"), std::string::npos) << resp;
+
+  const std::string next = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string http10 =
+      raw_exchange("POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n" + next);
+  EXPECT_EQ(http10.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << http10;
+  EXPECT_EQ(http10.find("HTTP/1.1", 1), std::string::npos) << "the pipelined request was served: " << http10;
+
+  const std::string folded =
+      raw_exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n" + next);
+  EXPECT_EQ(folded.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << folded;
+  EXPECT_EQ(folded.find("HTTP/1.1", 1), std::string::npos) << "the pipelined request was served: " << folded;
+}
+
+// Regression: `Expect: 100-continue` never got `100 Continue`, so clients
+// such as curl waited a second before sending every body.
+TEST_F(ServerTest, ExpectContinueGets100BeforeTheBody) {
+  start();
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  asio::write(s, asio::buffer(std::string(
+                     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")));
+  std::array<char, 256> buf{};
+  const std::size_t n = s.read_some(asio::buffer(buf));  // before any body byte was sent
+  EXPECT_EQ(std::string(buf.data(), n), "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(std::string("hi")));
+  std::string out;
+  boost::system::error_code ec;
+  while (out.find("\r\n\r\nhi") == std::string::npos && !ec) {
+    const std::size_t m = s.read_some(asio::buffer(buf), ec);
+    out.append(buf.data(), m);
+  }
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK", 0), 0u) << out;
+}
+
 TEST_F(ServerTest, HostIsRequiredAndAbsoluteFormRoutes) {
   start();
   EXPECT_NE(raw_exchange("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n").find("400 Bad Request"),
