@@ -38,7 +38,9 @@ std::optional<Principal> Admission::admit(const http::Request& req, const http::
   if (!keys_.enabled()) return Principal{"", kSubmit | kRead};
   std::string key(req["X-API-Key"]);
   if (key.empty() && api_key_param != nullptr) key = *api_key_param;
-  if (key.empty()) {
+  // Only Open311 takes the key as a parameter (its spec's api_key); the
+  // native API only in the header, so that keys stay out of URLs and logs.
+  if (key.empty() && api == Api::kOpen311) {
     if (auto q = http::query_param(req.target(), "api_key")) key = *q;
   }
   if (scope == Scope{0} && key.empty()) return Principal{};  // public: service discovery
@@ -49,6 +51,12 @@ std::optional<Principal> Admission::admit(const http::Request& req, const http::
     return std::nullopt;
   }
   auto p = keys_.find(key);
+  if (!p && api == Api::kOpen311) {
+    // GeoReport v2: "403 - Invalid api_key".
+    m_.unauthorized.Increment();
+    res.send(error_for(api, http::Status::forbidden, "forbidden", "the api_key is not valid"));
+    return std::nullopt;
+  }
   if (!p) {
     refuse_unauthorized(res, api, "the API key is not valid");
     return std::nullopt;

@@ -73,9 +73,10 @@ std::optional<Rejected> check_names(const Params& params, const std::string_view
   return r;
 }
 
+/// The parameter's value; an empty one (`lat=&long=`) is absent, as the spec reads it.
 const std::string* value(const Params& params, std::string_view key) {
   for (const auto& [k, v] : params) {
-    if (k == key) return &v;
+    if (k == key && !v.empty()) return &v;
   }
   return nullptr;
 }
@@ -127,9 +128,9 @@ std::string to_json(const std::vector<Error>& errors) {
 std::string services_json(const Registry& registry) {
   json::array a;
   for (const Category& c : registry.categories()) {
-    json::array keywords;
-    if (!c.sdm_category.empty()) keywords.push_back(json::string(c.sdm_category));
-    if (!c.sdm_subcategory.empty()) keywords.push_back(json::string(c.sdm_subcategory));
+    // GeoReport v2: "a comma separated list of tags or keywords".
+    std::string keywords = c.sdm_category;
+    if (!c.sdm_subcategory.empty()) keywords += (keywords.empty() ? "" : ",") + c.sdm_subcategory;
     a.push_back(json::object{{"service_code", c.code},
                              {"service_name", c.name},
                              {"description", c.description.empty() ? c.name : c.description},
@@ -233,7 +234,14 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
 
   auto parsed = validate_report(o, registry, now, limits);
   if (auto* rej = std::get_if<Rejection>(&parsed)) {
-    for (const FieldError& e : rej->errors) add(r, open311_field(e.field) + ": " + e.reason);
+    for (const FieldError& e : rej->errors) {
+      add(r, open311_field(e.field) + ": " + e.reason);
+      // GeoReport v2: "404 - service_code not found".
+      if (e.field == "category" && e.reason.starts_with("unknown") && !r.errors.empty()) {
+        r.status = 404;
+        r.errors.back().code = 404;
+      }
+    }
   }
   if (!r.errors.empty()) return r;
   return std::get<Report>(std::move(parsed));
@@ -260,6 +268,9 @@ std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Regi
     } else {
       (std::string_view(name) == "start_date" ? q.start : q.end) = *t;
     }
+  }
+  if (q.start && q.end && *q.end - *q.start > kDefaultSpan) {
+    add(r, "start_date, end_date: may span at most 90 days");
   }
   if (const auto* v = value(params, "status")) {
     bool open = false, closed = false;

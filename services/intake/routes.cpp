@@ -126,7 +126,8 @@ void Routes::post_open311(const http::Request& req, const http::Responder& res) 
     params = std::get<open311::Params>(std::move(p));
   } else {
     m_.invalid.Increment();
-    return res.send(error_for(Api::kOpen311, http::Status::unsupported_media_type, "unsupported_media_type",
+    // GeoReport v2 answers every malformed request 400.
+    return res.send(error_for(Api::kOpen311, http::Status::bad_request, "unsupported_media_type",
                               "Content-Type must be application/x-www-form-urlencoded or application/json, got '" +
                                   echo(req[http::beast_http::field::content_type]) + "'"));
   }

@@ -138,8 +138,8 @@ class IntakeApiTest(SystemTestCase):
         # Keys and scopes.
         status, headers, body = http("POST", f"{o311}/requests.json", urllib.parse.urlencode({**form, "api_key": "x"}),
                                      "application/x-www-form-urlencoded")
-        self.assertEqual(status, 401)
-        self.assertEqual(json.loads(body)[0]["code"], 401)
+        self.assertEqual(status, 403)  # GeoReport v2: "403 - Invalid api_key"
+        self.assertEqual(json.loads(body)[0]["code"], 403)
         status, _, body = http("POST", f"{base}/api/v1/reports", report_body(), headers={"X-API-Key": "wall-key-1"})
         self.assertEqual(status, 403)
         self.assertIn("lacks the scope 'submit'", json.loads(body)["message"])

@@ -251,8 +251,8 @@ TEST_F(IntakeTest, ApiKeysAreCheckedWithScopes) {
   http::Response o = send(http::Verb::post, "/open311/v2/requests.json",
                           "service_code=flood&attribute%5Bdistrict%5D=380&lat=19.8&long=105.7&api_key=bad",
                           "application/x-www-form-urlencoded");
-  EXPECT_EQ(o.result(), http::Status::unauthorized);
-  EXPECT_EQ(boost::json::parse(o.body()).at(0).at("code").as_int64(), 401);
+  EXPECT_EQ(o.result(), http::Status::forbidden);  // GeoReport v2: "403 - Invalid api_key"
+  EXPECT_EQ(boost::json::parse(o.body()).at(0).at("code").as_int64(), 403);
   // A reloaded file takes effect without a restart.
   std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
                       << "\n    scopes: [submit, read]\n";
