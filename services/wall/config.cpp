@@ -34,6 +34,8 @@ Config load_config(config::Source& src) {
   c.publish_interval = src.get_duration("wall.publish_interval", c.publish_interval, std::chrono::milliseconds(10));
   SseOptions& s = c.sse;
   s.max_clients = static_cast<std::size_t>(src.get_int("wall.sse.max_clients", 64, 1, 100'000));
+  s.max_clients_per_address =
+      static_cast<std::size_t>(src.get_int("wall.sse.max_clients_per_address", 8, 1, 100'000));
   s.client_buffer_bytes =
       static_cast<std::size_t>(src.get_int("wall.sse.client_buffer_bytes", 4 << 20, 64 << 10, 1 << 30));
   s.replay_events = static_cast<std::size_t>(src.get_int("wall.sse.replay_events", 4096, 1, 1'000'000));

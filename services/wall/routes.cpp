@@ -53,11 +53,14 @@ void add_routes(http::Router& router, SseHub& hub, const SseOptions& options, co
              });
   router.add(http::Verb::get, "/events", "events",
              [&hub, options, &clock, &metrics](const http::Request& req, const http::Params&, const http::Responder& r) {
-               if (hub.clients() >= options.max_clients) {
+               const bool full = hub.clients() >= options.max_clients;
+               if (full || hub.clients_from(r.peer()) >= options.max_clients_per_address) {
                  metrics.sse_connects.Add({{"start", "rejected"}}).Increment();
-                 http::Response busy = http::error_response(http::Status::service_unavailable, "too_many_clients",
-                                                            "the wall serves at most " +
-                                                                std::to_string(options.max_clients) + " event streams");
+                 http::Response busy = http::error_response(
+                     http::Status::service_unavailable, "too_many_clients",
+                     full ? "the wall serves at most " + std::to_string(options.max_clients) + " event streams"
+                          : "the wall serves at most " + std::to_string(options.max_clients_per_address) +
+                                " event streams to one address");
                  busy.set(http::beast_http::field::retry_after, "5");
                  return r.send(std::move(busy));
                }
@@ -74,7 +77,7 @@ void add_routes(http::Router& router, SseHub& hub, const SseOptions& options, co
                  hub.detach(key);
                  metrics.sse_disconnects.Add({{"reason", http::to_string(why)}}).Increment();
                });
-               const SseHub::Attach a = hub.attach(sink, last, to_epoch_ms(clock.now()));
+               const SseHub::Attach a = hub.attach(sink, last, to_epoch_ms(clock.now()), r.peer());
                switch (a.outcome) {
                  case SseHub::Attached::kOk:
                    metrics.sse_connects.Add({{"start", a.snapshot ? "snapshot" : a.events > 0 ? "replay" : "current"}})

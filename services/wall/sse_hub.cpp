@@ -7,10 +7,11 @@ namespace ioc::wall {
 SseHub::SseHub(std::string epoch, const SseOptions& options)
     : options_(options), log_(std::move(epoch), options.replay_events, options.replay_bytes) {}
 
-SseHub::Attach SseHub::attach(std::shared_ptr<EventSink> sink, std::string_view last_event_id, std::int64_t now_ms) {
+SseHub::Attach SseHub::attach(std::shared_ptr<EventSink> sink, std::string_view last_event_id, std::int64_t now_ms,
+                              std::string_view address) {
   std::lock_guard lock(mu_);
   Attach a;
-  if (clients_.size() >= options_.max_clients) {
+  if (clients_.size() >= options_.max_clients || from(address) >= options_.max_clients_per_address) {
     a.outcome = Attached::kTooMany;
     return a;
   }
@@ -23,20 +24,30 @@ SseHub::Attach SseHub::attach(std::shared_ptr<EventSink> sink, std::string_view 
     a.outcome = Attached::kGone;
     return a;
   }
-  clients_.push_back(std::move(sink));
+  clients_.push_back(Client{std::move(sink), std::string(address)});
   return a;
 }
 
 void SseHub::detach(const EventSink* sink) {
   std::lock_guard lock(mu_);
-  std::erase_if(clients_, [&](const auto& c) { return c.get() == sink; });
+  std::erase_if(clients_, [&](const Client& c) { return c.sink.get() == sink; });
+}
+
+std::size_t SseHub::from(std::string_view address) const {
+  return static_cast<std::size_t>(
+      std::count_if(clients_.begin(), clients_.end(), [&](const Client& c) { return c.address == address; }));
+}
+
+std::size_t SseHub::clients_from(std::string_view address) const {
+  std::lock_guard lock(mu_);
+  return from(address);
 }
 
 std::size_t SseHub::broadcast(const std::string& bytes) {
   const std::size_t before = clients_.size();
-  std::erase_if(clients_, [&](const std::shared_ptr<EventSink>& c) {
-    if (c->send(bytes)) return false;
-    c->close();
+  std::erase_if(clients_, [&](const Client& c) {
+    if (c.sink->send(bytes)) return false;
+    c.sink->close();
     return true;
   });
   return before - clients_.size();
@@ -63,12 +74,12 @@ std::size_t SseHub::keep_alive() {
 }
 
 void SseHub::close_all() {
-  std::vector<std::shared_ptr<EventSink>> all;
+  std::vector<Client> all;
   {
     std::lock_guard lock(mu_);
     all.swap(clients_);
   }
-  for (auto& c : all) c->close();
+  for (auto& c : all) c.sink->close();
 }
 
 std::size_t SseHub::clients() const {

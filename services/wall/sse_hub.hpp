@@ -35,6 +35,7 @@ class EventSink {
 
 struct SseOptions {
   std::size_t max_clients = 64;
+  std::size_t max_clients_per_address = 8;  // one address cannot take every stream
   std::size_t replay_events = 4096;           // events kept for Last-Event-ID
   std::size_t replay_bytes = 2 << 20;         // and at most this many bytes of them
   std::size_t client_buffer_bytes = 4 << 20;  // per client, then it is dropped
@@ -53,8 +54,11 @@ class SseHub {
     bool snapshot = false;   // the client got a snapshot (not a replay)
     std::size_t events = 0;  // events replayed (or 1 for the snapshot)
   };
-  /// Adds a client that last saw `last_event_id` ("" for a new one).
-  Attach attach(std::shared_ptr<EventSink> sink, std::string_view last_event_id, std::int64_t now_ms);
+  /// Adds a client that last saw `last_event_id` ("" for a new one), from
+  /// `address`: kTooMany past max_clients, or past max_clients_per_address
+  /// streams from that address.
+  Attach attach(std::shared_ptr<EventSink> sink, std::string_view last_event_id, std::int64_t now_ms,
+                std::string_view address = {});
   /// Forgets a client (its stream ended).
   void detach(const EventSink* sink);
 
@@ -71,6 +75,8 @@ class SseHub {
   void close_all();
 
   std::size_t clients() const;
+  /// Clients from `address`.
+  std::size_t clients_from(std::string_view address) const;
   /// The latest content of every section (for /api/v1/state).
   std::string snapshot_json(std::int64_t now_ms) const;
   std::string last_event_id() const;
@@ -82,7 +88,12 @@ class SseHub {
   SseOptions options_;
   mutable std::mutex mu_;
   EventLog log_;
-  std::vector<std::shared_ptr<EventSink>> clients_;
+  struct Client {
+    std::shared_ptr<EventSink> sink;
+    std::string address;
+  };
+  std::size_t from(std::string_view address) const;  // locked
+  std::vector<Client> clients_;
 };
 
 }  // namespace ioc::wall

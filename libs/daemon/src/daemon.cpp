@@ -41,6 +41,8 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
   c.http.read_timeout = src.get_duration("http.read_timeout", std::chrono::seconds(15), std::chrono::milliseconds(100));
   c.http.idle_timeout = src.get_duration("http.idle_timeout", std::chrono::seconds(60), std::chrono::milliseconds(100));
   c.http.max_connections = static_cast<std::size_t>(src.get_int("http.max_connections", 4096, 1, 1'000'000));
+  c.http.max_connections_per_address =
+      static_cast<std::size_t>(src.get_int("http.max_connections_per_address", 256, 0, 1'000'000));
   c.http.server_name = service;
   c.kafka.bootstrap_servers = src.get_string("kafka.bootstrap_servers", "127.0.0.1:9092");
   c.kafka.client_id = src.get_string("kafka.client_id", service);
@@ -119,6 +121,7 @@ void Front::start(metrics::ReadinessCheck ready) {
   metrics::add_endpoints(router_, exposition_, std::move(ready));
   server_ = std::make_unique<http::Server>(io_, cfg_.http, std::move(router_));
   server_->set_observer([m = http_metrics_.get()](const http::Completed& c) { m->observe(c); });
+  server_->set_refusal_observer([m = http_metrics_.get()](const http::Refused& r) { m->refused(r); });
   server_->start();
   auto signals = std::make_shared<asio::signal_set>(io_, SIGINT, SIGTERM);
   signals->async_wait([this, signals](boost::system::error_code ec, int sig) {

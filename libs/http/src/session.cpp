@@ -62,15 +62,14 @@ std::string next_request_id() {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<ServerState> state)
-      : stream_(std::move(socket)), server_(std::move(state)) {
-    beast::error_code ec;
-    const tcp::endpoint ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ = ep.address().to_string();
-  }
+  Session(tcp::socket socket, std::string peer, std::shared_ptr<ServerState> state)
+      : stream_(std::move(socket)), server_(std::move(state)), peer_(std::move(peer)) {}
   ~Session() {
     std::lock_guard lock(server_->mu);
     server_->sessions.erase(this);
+    if (auto it = server_->per_address.find(peer_); it != server_->per_address.end() && --it->second == 0) {
+      server_->per_address.erase(it);
+    }
   }
 
   void start() {
@@ -488,13 +487,32 @@ std::size_t Stream::buffered_bytes() const { return session_->stream_buffered();
 void Stream::on_end(std::function<void(StreamEnd)> f) { session_->stream_on_end(std::move(f)); }
 
 
-void start_session(tcp::socket socket, const std::shared_ptr<ServerState>& state) {
-  auto session = std::make_shared<Session>(std::move(socket), state);
+std::string_view start_session(tcp::socket socket, const std::string& address,
+                               const std::shared_ptr<ServerState>& state) {
+  std::shared_ptr<Session> session;
+  std::string_view refused;
   {
     std::lock_guard lock(state->mu);
-    state->sessions.emplace(session.get(), session);
+    std::size_t& mine = state->per_address[address];
+    const std::size_t per_address = state->options.max_connections_per_address;
+    if (state->sessions.size() >= state->options.max_connections) {
+      refused = "connections";
+    } else if (per_address != 0 && mine >= per_address) {
+      refused = "address";
+    } else {
+      ++mine;
+      session = std::make_shared<Session>(std::move(socket), address, state);
+      state->sessions.emplace(session.get(), session);
+    }
+    if (mine == 0) state->per_address.erase(address);
+  }
+  if (!session) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return refused;
   }
   session->start();
+  return {};
 }
 
 void close_idle_sessions(ServerState& state) {

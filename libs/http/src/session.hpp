@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "ioc/http/server.hpp"
@@ -23,9 +24,11 @@ struct ServerState {
   ServerOptions options;
   Router router;
   std::function<void(const Completed&)> observer;
+  std::function<void(const Refused&)> refusal_observer;
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<std::string, std::size_t> per_address;  // open connections by client address
 
   std::size_t open() {
     std::lock_guard lock(mu);
@@ -34,8 +37,11 @@ struct ServerState {
 };
 
 
-/// Registers a session for the accepted `socket` in `state` and starts it.
-void start_session(boost::asio::ip::tcp::socket socket, const std::shared_ptr<ServerState>& state);
+/// Registers a session for the accepted `socket` (from `address`) in
+/// `state` and starts it; "" when it started, else why it was refused
+/// ("connections", "address": the socket is closed).
+std::string_view start_session(boost::asio::ip::tcp::socket socket, const std::string& address,
+                               const std::shared_ptr<ServerState>& state);
 
 /// Closes the sessions of `state` that wait for a request (Server::stop);
 /// the others close when their response is written.

@@ -45,6 +45,12 @@ class ServerTest : public ::testing::Test {
       throw std::runtime_error("boom");
     });
     server_ = std::make_unique<Server>(io_, opts, std::move(router));
+    if (refusal_reasons_ != nullptr) {
+      server_->set_refusal_observer([this](const Refused& r) {
+        std::lock_guard lock(mu_);
+        refusal_reasons_->emplace_back(r.reason);
+      });
+    }
     server_->set_observer([this](const Completed& c) {
       std::lock_guard lock(mu_);
       completed_.emplace_back(std::string(c.route), c.status);
@@ -68,6 +74,9 @@ class ServerTest : public ::testing::Test {
     asio::io_context io;
     asio::ip::tcp::socket s(io);
     s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    return raw_exchange_on(s, bytes);
+  }
+  static std::string raw_exchange_on(asio::ip::tcp::socket& s, const std::string& bytes) {
     asio::write(s, asio::buffer(bytes));
     std::string out;
     boost::system::error_code ec;
@@ -85,6 +94,7 @@ class ServerTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::thread> workers_;
   std::vector<std::pair<std::string, unsigned>> completed_;
+  std::vector<std::string>* refusal_reasons_ = nullptr;  // under mu_
 };
 
 TEST_F(ServerTest, RoutesKeepAliveAndParams) {
@@ -212,6 +222,42 @@ TEST_F(ServerTest, ExpectContinueGets100BeforeTheBody) {
     out.append(buf.data(), m);
   }
   EXPECT_EQ(out.rfind("HTTP/1.1 200 OK", 0), 0u) << out;
+}
+
+// Regression: 4,200 idle sockets from one address took every connection
+// slot, and each refusal wrote a log line.
+TEST_F(ServerTest, OneAddressCannotTakeEveryConnection) {
+  std::vector<std::string> refused;
+  ServerOptions opts;
+  opts.max_connections_per_address = 2;
+  refusal_reasons_ = &refused;
+  start(opts);
+  asio::io_context io;
+  auto connect = [&] {
+    auto s = std::make_unique<asio::ip::tcp::socket>(io);
+    s->connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    return s;
+  };
+  auto closed_at_once = [](asio::ip::tcp::socket& s) {
+    std::array<char, 16> buf{};
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(buf), ec);  // the server closes it, or answers 400 to nothing: either ends it
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  };
+  auto a = connect();
+  auto b = connect();
+  auto c = connect();
+  EXPECT_TRUE(closed_at_once(*c));
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(refused, std::vector<std::string>{"address"});
+  }
+  EXPECT_EQ(server_->open_connections(), 2u);
+  a->close();
+  // Its slot comes back once the server has seen it go.
+  for (int i = 0; i < 200 && server_->open_connections() != 1; ++i) std::this_thread::sleep_for(5ms);
+  auto d = connect();
+  EXPECT_EQ(raw_exchange_on(*d, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
 }
 
 TEST_F(ServerTest, HostIsRequiredAndAbsoluteFormRoutes) {

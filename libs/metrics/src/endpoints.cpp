@@ -54,7 +54,14 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
       duration_(prometheus::BuildHistogram()
                     .Name("ioc_http_request_duration_seconds")
                     .Help("Time from a complete request to the response written, by route and method")
-                    .Register(registry)) {}
+                    .Register(registry)),
+      refused_(prometheus::BuildCounter()
+                   .Name("ioc_http_connections_refused_total")
+                   .Help("Connections closed at once, by reason: connections (http.max_connections), address "
+                         "(http.max_connections_per_address)")
+                   .Register(registry)) {}
+
+void HttpMetrics::refused(const http::Refused& r) { refused_.Add({{"reason", std::string(r.reason)}}).Increment(); }
 
 void HttpMetrics::observe(const http::Completed& c) {
   const std::string method(http::beast_http::to_string(c.method));

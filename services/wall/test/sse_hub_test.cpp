@@ -88,6 +88,25 @@ TEST(SseHubTest, AClientThatCannotKeepUpIsDroppedAndTheOthersGoOn) {
   EXPECT_EQ(count(fast->received, "event: kpis\n"), 20u);
 }
 
+// Regression: 64 streams that never read, from one address, took every
+// slot: every other client, from any address, got 503.
+TEST(SseHubTest, OneAddressCannotTakeEveryStream) {
+  SseOptions o = options();
+  o.max_clients = 4;
+  o.max_clients_per_address = 2;
+  SseHub hub("e", o);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(hub.attach(std::make_shared<FakeSink>(), "", 0, "10.0.0.9").outcome, SseHub::Attached::kOk);
+  }
+  EXPECT_EQ(hub.attach(std::make_shared<FakeSink>(), "", 0, "10.0.0.9").outcome, SseHub::Attached::kTooMany);
+  EXPECT_EQ(hub.clients_from("10.0.0.9"), 2u);
+  auto other = std::make_shared<FakeSink>();
+  EXPECT_EQ(hub.attach(other, "", 0, "10.0.0.7").outcome, SseHub::Attached::kOk);
+  hub.detach(other.get());
+  EXPECT_EQ(hub.clients_from("10.0.0.7"), 0u);
+  EXPECT_EQ(hub.clients(), 2u);
+}
+
 TEST(SseHubTest, ClientsPastTheLimitAreRefused) {
   SseHub hub("e", options());
   for (int i = 0; i < 3; ++i) EXPECT_EQ(hub.attach(std::make_shared<FakeSink>(), "", 0).outcome, SseHub::Attached::kOk);

@@ -151,7 +151,18 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 4096;
+  /// Open connections one client address may hold (0: no limit): one
+  /// address cannot take every slot. Behind a proxy every client shares
+  /// its address; raise it there.
+  std::size_t max_connections_per_address = 256;
   std::string server_name = "ioc";
+};
+
+/// A connection the server closed at once, and why: "connections" (the
+/// server's limit) or "address" (the address's limit).
+struct Refused {
+  std::string_view reason;
+  std::string_view address;
 };
 
 class Server {
@@ -164,6 +175,9 @@ class Server {
   /// Called after each response is written (on the connection's strand).
   /// Set before start().
   void set_observer(std::function<void(const Completed&)> observer);
+  /// Called for each connection refused at accept (on the acceptor's
+  /// strand). Set before start().
+  void set_refusal_observer(std::function<void(const Refused&)> observer);
 
   /// Binds and starts accepting. Throws boost::system::system_error when the
   /// address is taken.

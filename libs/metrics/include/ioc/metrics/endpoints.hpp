@@ -60,10 +60,13 @@ class HttpMetrics {
  public:
   explicit HttpMetrics(prometheus::Registry& registry);
   void observe(const http::Completed& c);
+  /// ioc_http_connections_refused_total{reason}.
+  void refused(const http::Refused& r);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& refused_;
 };
 
 }  // namespace ioc::metrics
