@@ -9,8 +9,28 @@ Admission::Admission(const Config& cfg, const Clock& clock, Metrics& metrics)
       m_(metrics),
       keys_(cfg.keys_file.empty() ? KeyRing() : KeyRing(cfg.keys_file)),
       per_ip_(cfg.per_ip),
-      per_key_(cfg.per_key) {
+      per_key_(cfg.per_key),
+      bad_keys_(kBadKeys) {
   m_.api_keys.Set(keys_.enabled() ? static_cast<double>(keys_.size()) : -1);
+}
+
+http::Response Admission::too_many(Api api, const TokenBuckets::Decision& d, std::string_view who) const {
+  m_.rate_limited.Increment();
+  http::Response r = error_for(api, http::Status::too_many_requests, "rate_limited",
+                               "too many requests from this " + std::string(who) + "; retry in " +
+                                   std::to_string(d.retry_after_s) + "s");
+  r.set(http::beast_http::field::retry_after, std::to_string(d.retry_after_s));
+  return r;
+}
+
+std::optional<http::Response> Admission::gate(const http::Request& header, const std::string& peer) {
+  const std::string_view path = header.target();
+  const bool open311 = path.starts_with("/open311/");
+  if (!open311 && !path.starts_with("/api/")) return std::nullopt;  // health, metrics: never limited
+  if (auto d = per_ip_.take(peer, clock_.now()); !d.allowed) {
+    return too_many(open311 ? Api::kOpen311 : Api::kNative, d, "address");
+  }
+  return std::nullopt;
 }
 
 void Admission::refuse_unauthorized(const http::Responder& res, Api api, const std::string& message) const {
@@ -23,18 +43,7 @@ void Admission::refuse_unauthorized(const http::Responder& res, Api api, const s
 std::optional<Principal> Admission::admit(const http::Request& req, const http::Responder& res, Api api, Scope scope,
                                           const std::string* api_key_param) {
   const TimePoint now = clock_.now();
-  auto limited = [&](const TokenBuckets::Decision& d, std::string_view who) {
-    m_.rate_limited.Increment();
-    http::Response r = error_for(api, http::Status::too_many_requests, "rate_limited",
-                                 "too many requests from this " + std::string(who) + "; retry in " +
-                                     std::to_string(d.retry_after_s) + "s");
-    r.set(http::beast_http::field::retry_after, std::to_string(d.retry_after_s));
-    res.send(std::move(r));
-  };
-  if (auto d = per_ip_.take(res.peer(), now); !d.allowed) {
-    limited(d, "address");
-    return std::nullopt;
-  }
+  auto limited = [&](const TokenBuckets::Decision& d, std::string_view who) { res.send(too_many(api, d, who)); };
   if (!keys_.enabled()) return Principal{"", kSubmit | kRead};
   std::string key(req["X-API-Key"]);
   if (key.empty() && api_key_param != nullptr) key = *api_key_param;
@@ -51,6 +60,13 @@ std::optional<Principal> Admission::admit(const http::Request& req, const http::
     return std::nullopt;
   }
   auto p = keys_.find(key);
+  if (!p) {
+    // Guessing keys is throttled per address, whatever intake.rate_limit.per_ip says.
+    if (auto d = bad_keys_.take(res.peer(), now); !d.allowed) {
+      limited(d, "address (invalid API keys)");
+      return std::nullopt;
+    }
+  }
   if (!p && api == Api::kOpen311) {
     // GeoReport v2: "403 - Invalid api_key".
     m_.unauthorized.Increment();

@@ -1,11 +1,14 @@
 #pragma once
-/// Admission: who may call, and how often. Per-IP and per-key token
-/// buckets, then API keys with scopes (when intake.auth.keys_file is set);
-/// a refused request is answered here, in its API's error format, and
-/// counted. Thread-safe; reload_keys() may run concurrently with admit().
+/// Admission: who may call, and how often. The per-address token bucket
+/// at header time, before the body is read (gate()); then API keys with
+/// scopes (when intake.auth.keys_file is set), invalid keys throttled per
+/// address, and the per-key bucket (admit()). A refused request is answered
+/// in its API's error format, and counted. Thread-safe; reload_keys() may
+/// run concurrently with admit().
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "answers.hpp"
 #include "auth.hpp"
@@ -28,17 +31,26 @@ class Admission {
   std::optional<Principal> admit(const http::Request& req, const http::Responder& res, Api api, Scope scope,
                                  const std::string* api_key_param);
 
+  /// The per-address limit on the API's paths (an http::Router::Gate):
+  /// a 429 to send before the body is read, or nothing.
+  std::optional<http::Response> gate(const http::Request& header, const std::string& peer);
+
   /// Re-reads the keys file (SIGHUP); keeps the old keys when it is invalid.
   void reload_keys();
 
  private:
+  /// Invalid API keys one address may try: 20 at once, then 10 a minute.
+  static constexpr RateLimit kBadKeys{10.0 / 60.0, 20};
+
   void refuse_unauthorized(const http::Responder& res, Api api, const std::string& message) const;
+  http::Response too_many(Api api, const TokenBuckets::Decision& d, std::string_view who) const;
 
   const Clock& clock_;
   Metrics& m_;
   KeyRing keys_;
   TokenBuckets per_ip_;
   TokenBuckets per_key_;
+  TokenBuckets bad_keys_;
 };
 
 }  // namespace ioc::intake

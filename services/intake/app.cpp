@@ -84,7 +84,10 @@ Intake::Intake(const Config& cfg, const Registry& registry, const Clock& clock, 
 
 Intake::~Intake() { flush(std::chrono::milliseconds(0)); }
 
-void Intake::add_routes(http::Router& router) { routes_.add_to(router); }
+void Intake::add_routes(http::Router& router) {
+  routes_.add_to(router);
+  router.set_gate([this](const http::Request& header, const std::string& peer) { return admission_.gate(header, peer); });
+}
 
 metrics::Readiness Intake::readiness() const {
   const bool broker = producer_.connected();

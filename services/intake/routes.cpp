@@ -113,23 +113,27 @@ void Routes::get_open311_service(const http::Params& params, const http::Request
 }
 
 void Routes::post_open311(const http::Request& req, const http::Responder& res) {
+  // A body that cannot be read (so neither can an api_key in it) is
+  // answered only to a caller who passes admission without one: nobody
+  // else learns anything from sending bodies.
+  auto malformed = [&](http::Response bad) {
+    if (!admission_.admit(req, res, Api::kOpen311, kSubmit, nullptr)) return;
+    m_.invalid.Increment();
+    res.send(std::move(bad));
+  };
   const std::string media = lower_media_type(req[http::beast_http::field::content_type]);
   open311::Params params;
   if (media == "application/x-www-form-urlencoded") {
     params = http::parse_form(req.body());
   } else if (media == "application/json") {
     auto p = open311::params_from_json(req.body());
-    if (auto* rej = std::get_if<open311::Rejected>(&p)) {
-      m_.invalid.Increment();
-      return res.send(open311_refusal(*rej));
-    }
+    if (auto* rej = std::get_if<open311::Rejected>(&p)) return malformed(open311_refusal(*rej));
     params = std::get<open311::Params>(std::move(p));
   } else {
-    m_.invalid.Increment();
     // GeoReport v2 answers every malformed request 400.
-    return res.send(error_for(Api::kOpen311, http::Status::bad_request, "unsupported_media_type",
-                              "Content-Type must be application/x-www-form-urlencoded or application/json, got '" +
-                                  echo(req[http::beast_http::field::content_type]) + "'"));
+    return malformed(error_for(Api::kOpen311, http::Status::bad_request, "unsupported_media_type",
+                               "Content-Type must be application/x-www-form-urlencoded or application/json, got '" +
+                                   echo(req[http::beast_http::field::content_type]) + "'"));
   }
   const std::string* key = nullptr;
   for (const auto& [k, v] : params) {

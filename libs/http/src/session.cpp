@@ -140,6 +140,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     beast_http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec,
                                                                                           std::size_t) {
+      if (!ec && self->server_->router.gate()) {
+        if (auto refused = self->server_->router.gate()(self->parser_->get(), self->peer_)) {
+          return self->refuse_unread(std::move(*refused));
+        }
+      }
       if (ec || self->parser_->is_done()) return self->on_read(ec);
       self->read_body();
     });
@@ -166,7 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
-  void on_read(beast::error_code ec) {
+  void begin_response(bool header_read) {
     reading_ = false;
     responded_ = false;
     // Pure measurement: the request's duration, for the HTTP metrics only.
@@ -174,13 +179,24 @@ class Session : public std::enable_shared_from_this<Session> {
     route_ = "unmatched";
     auto context = std::make_shared<RequestContext>();
     context->peer = peer_;
-    if (!ec) {
-      const std::string_view given = parser_->get()[kRequestIdHeader];
-      context->request_id = sane_request_id(given) ? std::string(given) : next_request_id();
-    } else {
-      context->request_id = next_request_id();
-    }
+    const std::string_view given = header_read ? std::string_view(parser_->get()[kRequestIdHeader]) : std::string_view();
+    context->request_id = sane_request_id(given) ? std::string(given) : next_request_id();
     context_ = context;
+  }
+
+  // The gate refused the request before its body was read: the answer,
+  // then the connection closes (what follows on it is that body).
+  void refuse_unread(Response res) {
+    begin_response(true);
+    route_ = "refused_unread";
+    ++requests_;
+    method_ = parser_->get().method();
+    keep_alive_ = false;
+    write(std::move(res));
+  }
+
+  void on_read(beast::error_code ec) {
+    begin_response(!ec);
     if (ec == beast_http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
       return close();

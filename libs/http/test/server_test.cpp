@@ -44,6 +44,7 @@ class ServerTest : public ::testing::Test {
     router.add(Verb::get, "/throws", "throws", [](const Request&, const Params&, Responder) {
       throw std::runtime_error("boom");
     });
+    if (gate_) router.set_gate(gate_);
     server_ = std::make_unique<Server>(io_, opts, std::move(router));
     if (refusal_reasons_ != nullptr) {
       server_->set_refusal_observer([this](const Refused& r) {
@@ -95,6 +96,7 @@ class ServerTest : public ::testing::Test {
   std::vector<std::thread> workers_;
   std::vector<std::pair<std::string, unsigned>> completed_;
   std::vector<std::string>* refusal_reasons_ = nullptr;  // under mu_
+  Router::Gate gate_;
 };
 
 TEST_F(ServerTest, RoutesKeepAliveAndParams) {
@@ -248,16 +250,33 @@ TEST_F(ServerTest, OneAddressCannotTakeEveryConnection) {
   auto b = connect();
   auto c = connect();
   EXPECT_TRUE(closed_at_once(*c));
-  {
+  auto refusals = [&] {
     std::lock_guard lock(mu_);
-    EXPECT_EQ(refused, std::vector<std::string>{"address"});
-  }
+    return refused;
+  };
+  // The observer runs just after the socket is closed.
+  for (int i = 0; i < 200 && refusals().empty(); ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(refusals(), std::vector<std::string>{"address"});
   EXPECT_EQ(server_->open_connections(), 2u);
   a->close();
   // Its slot comes back once the server has seen it go.
   for (int i = 0; i < 200 && server_->open_connections() != 1; ++i) std::this_thread::sleep_for(5ms);
   auto d = connect();
   EXPECT_EQ(raw_exchange_on(*d, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// A gate refuses at header time: the body is never waited for.
+TEST_F(ServerTest, AGateRefusesBeforeTheBodyIsRead) {
+  gate_ = [](const Request& header, const std::string& peer) -> std::optional<Response> {
+    if (header.target() != "/echo" || peer != "127.0.0.1") return std::nullopt;
+    return error_response(Status::too_many_requests, "rate_limited", "slow down");
+  };
+  start();
+  // A megabyte announced, none of it sent: the answer comes at once.
+  const std::string resp = raw_exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 429 Too Many Requests", 0), 0u) << resp;
+  EXPECT_NE(resp.find("Connection: close"), std::string::npos) << resp;
+  EXPECT_EQ(raw_exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
 }
 
 TEST_F(ServerTest, HostIsRequiredAndAbsoluteFormRoutes) {

@@ -277,6 +277,35 @@ TEST_F(IntakeTest, PerAddressRateLimitAnswers429WithRetryAfter) {
   EXPECT_FALSE(r["X-Request-Id"].empty());
 }
 
+// Regression: with intake.rate_limit.per_ip 0, wrong keys were never
+// throttled; and an Open311 body that could not be read was answered 400
+// before authentication, to anyone.
+TEST_F(IntakeTest, GuessedKeysAreThrottledAndUnreadableBodiesAnsweredOnlyAfterAdmission) {
+  server_->stop();
+  io_.stop();
+  runner_.join();
+  const std::string file = cfg_.spool.dir + "-keys.yaml";
+  std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
+                      << "\n    scopes: [submit]\n";
+  cfg_.keys_file = file;
+  cfg_.per_ip = {0, 1};
+  io_.restart();
+  intake_.reset();
+  start(broker_->bootstrap_servers());
+  const http::Response garbage = send(http::Verb::post, "/open311/v2/requests.json", "{not json", "application/json");
+  EXPECT_EQ(garbage.result(), http::Status::unauthorized) << garbage.body();
+  int unauthorized = 0;
+  int limited = 0;
+  for (int i = 0; i < 25; ++i) {
+    const auto s = post(kReport, "application/json", {{"X-API-Key", "guess-" + std::to_string(i)}}).result();
+    (s == http::Status::unauthorized ? unauthorized : s == http::Status::too_many_requests ? limited : i) += 1;
+  }
+  EXPECT_EQ(unauthorized, 20);
+  EXPECT_EQ(limited, 5);
+  // The right key still works from that address.
+  EXPECT_EQ(post(kReport, "application/json", {{"X-API-Key", "s3cret-submit"}}).result(), http::Status::accepted);
+}
+
 TEST_F(IntakeTest, AReportSlowerThanTheDeadlineIsQueuedAndStoredOnce) {
   // The broker stores the record but answers late, as while a leader fails
   // over: the report is spooled and answered "queued", and when the

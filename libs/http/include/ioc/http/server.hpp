@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -133,7 +134,16 @@ class Router {
   };
   Match match(Verb method, std::string_view path) const;
 
+  /// Looks at each request once its header is read, before its body: a
+  /// response refuses the request unread (the connection then closes), so
+  /// limits cost a client nothing it could make large. `peer` is the client
+  /// address. Runs on the connection's strand; keep it cheap.
+  using Gate = std::function<std::optional<Response>(const Request& header, const std::string& peer)>;
+  void set_gate(Gate gate) { gate_ = std::move(gate); }
+  const Gate& gate() const { return gate_; }
+
  private:
+  Gate gate_;
   struct Route {
     Verb method;
     std::vector<std::string> segments;
