@@ -235,9 +235,10 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
   auto parsed = validate_report(o, registry, now, limits);
   if (auto* rej = std::get_if<Rejection>(&parsed)) {
     for (const FieldError& e : rej->errors) {
+      const std::size_t listed = r.errors.size();
       add(r, open311_field(e.field) + ": " + e.reason);
       // GeoReport v2: "404 - service_code not found".
-      if (e.field == "category" && e.reason.starts_with("unknown") && !r.errors.empty()) {
+      if (e.field == "category" && e.reason.starts_with("unknown") && r.errors.size() > listed) {
         r.status = 404;
         r.errors.back().code = 404;
       }

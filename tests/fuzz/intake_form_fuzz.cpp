@@ -45,10 +45,19 @@ bool is_json(const std::string& text) {
 }
 
 void check_rejected(const open311::Rejected& r) {
-  check(r.status == 400, "refused with a status other than 400");
+  // GeoReport v2: 404 for an unknown service_code, 400 for everything else.
+  check(r.status == 400 || r.status == 404, "refused with a status other than 400 or 404");
   check(!r.errors.empty(), "refused without an error");
   check(r.errors.size() <= ioc::intake::kMaxListedErrors, "more errors than kMaxListedErrors");
-  for (const auto& e : r.errors) check(e.code == 400 && !e.description.empty(), "error without code or description");
+  bool not_found = false;
+  for (const auto& e : r.errors) {
+    check((e.code == 400 || e.code == 404) && !e.description.empty(), "error without code or description");
+    if (e.code == 404) {
+      check(e.description.starts_with("service_code: unknown"), "404 for something else than an unknown service");
+      not_found = true;
+    }
+  }
+  check((r.status == 404) == not_found, "the status and the errors' codes disagree");
   check(is_json(open311::to_json(r.errors)), "error body is not JSON");
 }
 
