@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -312,23 +313,42 @@ json::object request_object(const StoredReport& s, const Registry& registry) {
                  {"address_id", ""},
                  {"zipcode", ""},
                  {"media_url", r.media_urls.empty() ? "" : r.media_urls.front()}};
-  if (r.location) {
-    o["lat"] = r.location->lat;
-    o["long"] = r.location->lon;
-  }
   return o;
+}
+
+/// Degrees as the spec's examples write them (37.762221), not as Boost.JSON
+/// writes a double (3.7762221E1): the shortest decimal that reads back the same.
+std::string degrees(double v) {
+  std::array<char, 64> buf{};
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf.data(), end) : json::serialize(json::value(v));
+}
+
+/// The request's object, coordinates last.
+void append_request(std::string& out, const StoredReport& s, const Registry& registry) {
+  std::string text = json::serialize(request_object(s, registry));
+  if (const auto& at = s.report.location) {
+    text.pop_back();  // the closing brace
+    text += ",\"lat\":" + degrees(at->lat) + ",\"long\":" + degrees(at->lon) + "}";
+  }
+  out += text;
 }
 
 }  // namespace
 
 std::string request_json(const StoredReport& report, const Registry& registry) {
-  return json::serialize(request_object(report, registry));
+  std::string out;
+  append_request(out, report, registry);
+  return out;
 }
 
 std::string requests_json(const std::vector<StoredReport>& reports, const Registry& registry) {
-  json::array a;
-  for (const StoredReport& s : reports) a.push_back(request_object(s, registry));
-  return json::serialize(a);
+  std::string out = "[";
+  for (const StoredReport& s : reports) {
+    if (out.size() > 1) out += ',';
+    append_request(out, s, registry);
+  }
+  return out + "]";
 }
 
 }  // namespace ioc::intake::open311

@@ -204,6 +204,9 @@ TEST(Open311Test, ARequestHasTheSpecFields) {
   EXPECT_EQ(v.at("status_notes").as_string(), "water pumped out");
   EXPECT_EQ(v.at("service_name").as_string(), "Ngập lụt");
   EXPECT_EQ(v.at("updated_datetime").as_string(), "2024-07-01T09:30:00.000Z");
+  // Regression: coordinates were written as 1.98E1.
+  const std::string text = request_json(s, registry());
+  EXPECT_NE(text.find("\"lat\":19.8,\"long\":105.7}"), std::string::npos) << text;
 }
 
 }  // namespace
