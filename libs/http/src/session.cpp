@@ -103,31 +103,25 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     reading_ = true;
-    if (requests_ == 0 || buffer_.size() > 0) {
-      stream_.expires_after(o.read_timeout);
-      return read_head();
-    }
     // A kept-alive connection may wait idle_timeout for its next request;
     // once its first bytes arrive, the request has read_timeout like any other.
-    stream_.expires_after(o.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->buffer_.commit(n);
-      if (ec) return self->on_read(ec);
-      self->stream_.expires_after(self->server_->options.read_timeout);
-      self->read_head();
-    });
+    const bool idle = requests_ > 0 && buffer_.size() == 0;
+    stream_.expires_after(idle ? o.idle_timeout : o.read_timeout);
+    read_head(idle);
   }
 
   // Reads until the whole header is buffered (or past the header limit, which
   // the parser then reports), to look at its lines before the parser, which
   // would unfold an obs-folded line (RFC 9112 section 5.2) and accept it.
-  void read_head() {
+  void read_head(bool idle = false) {
     const std::string_view have(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     const std::size_t end = have.find("\r\n\r\n");
     if (end == std::string_view::npos && have.size() <= server_->options.max_header_bytes) {
-      stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this(), idle](beast::error_code ec,
+                                                                                       std::size_t n) {
         self->buffer_.commit(n);
         if (ec) return self->on_read(ec);
+        if (idle) self->stream_.expires_after(self->server_->options.read_timeout);
         self->read_head();
       });
       return;
