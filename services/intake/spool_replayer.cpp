@@ -67,22 +67,24 @@ bool SpoolReplayer::step() {
   }
   for (std::size_t i = 0; i < n; ++i) {
     const SpooledRecord& rec = b->records[i];
+    // Settled without being sent: the record cannot be a report, or is stored.
+    auto settle_unsent = [&](bool stored_before) {
+      std::lock_guard lock(mu_);
+      b->ok[i] = 1;
+      if (stored_before) ++b->skipped;
+      --b->pending;
+    };
     Report r;
     if (Status st = codec::decode(rec.payload, r); !st.ok()) {
       // Checksummed, so not corruption on disk: a record this build cannot
       // read. It cannot be delivered as a report; keep it visible.
       log::error("spooled record is not a report; skipped",
                  {{"seq", static_cast<std::int64_t>(rec.seq)}, {"error", st.error().message}});
-      std::lock_guard lock(mu_);
-      b->ok[i] = 1;
-      --b->pending;
+      settle_unsent(false);
       continue;
     }
     if (hooks_.stored && hooks_.stored(r)) {
-      std::lock_guard lock(mu_);
-      b->ok[i] = 1;
-      ++b->skipped;
-      --b->pending;
+      settle_unsent(true);
       continue;
     }
     b->ids[i] = r.id;
