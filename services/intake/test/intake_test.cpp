@@ -56,6 +56,18 @@ class IntakeTest : public ::testing::Test {
     for (int i = 0; wait_ready && i < 1000 && !up(); ++i) std::this_thread::sleep_for(10ms);
   }
 
+  /// Starts the intake again with what the test changed in cfg_.
+  template <typename Change>
+  void restart_with(Change change) {
+    server_->stop();
+    io_.stop();
+    runner_.join();
+    change(cfg_);
+    io_.restart();
+    intake_.reset();
+    start(broker_->bootstrap_servers());
+  }
+
   void TearDown() override {
     server_->stop();
     io_.stop();
@@ -228,16 +240,12 @@ TEST_F(IntakeTest, StatusLookupShowsDeliveryAndOperatorUpdates) {
 }
 
 TEST_F(IntakeTest, ApiKeysAreCheckedWithScopes) {
-  server_->stop();
-  io_.stop();
-  runner_.join();
   const std::string file = cfg_.spool.dir + "-keys.yaml";
-  std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
-                      << "\n    scopes: [submit]\n";
-  cfg_.keys_file = file;
-  io_.restart();
-  intake_.reset();
-  start(broker_->bootstrap_servers());
+  restart_with([&](Config& c) {
+    std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
+                        << "\n    scopes: [submit]\n";
+    c.keys_file = file;
+  });
   EXPECT_EQ(post(kReport).result(), http::Status::unauthorized);
   EXPECT_EQ(post(kReport, "application/json", {{"X-API-Key", "wrong"}}).result(), http::Status::unauthorized);
   const http::Response ok = post(kReport, "application/json", {{"X-API-Key", "s3cret-submit"}});
@@ -263,13 +271,7 @@ TEST_F(IntakeTest, ApiKeysAreCheckedWithScopes) {
 }
 
 TEST_F(IntakeTest, PerAddressRateLimitAnswers429WithRetryAfter) {
-  server_->stop();
-  io_.stop();
-  runner_.join();
-  cfg_.per_ip = {1, 3};
-  io_.restart();
-  intake_.reset();
-  start(broker_->bootstrap_servers());
+  restart_with([](Config& c) { c.per_ip = {1, 3}; });
   for (int i = 0; i < 3; ++i) EXPECT_EQ(post(kReport).result(), http::Status::accepted);
   const http::Response r = post(kReport);
   EXPECT_EQ(r.result(), http::Status::too_many_requests);
@@ -281,17 +283,13 @@ TEST_F(IntakeTest, PerAddressRateLimitAnswers429WithRetryAfter) {
 // throttled; and an Open311 body that could not be read was answered 400
 // before authentication, to anyone.
 TEST_F(IntakeTest, GuessedKeysAreThrottledAndUnreadableBodiesAnsweredOnlyAfterAdmission) {
-  server_->stop();
-  io_.stop();
-  runner_.join();
-  const std::string file = cfg_.spool.dir + "-keys.yaml";
-  std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
-                      << "\n    scopes: [submit]\n";
-  cfg_.keys_file = file;
-  cfg_.per_ip = {0, 1};
-  io_.restart();
-  intake_.reset();
-  start(broker_->bootstrap_servers());
+  restart_with([&](Config& c) {
+    const std::string file = c.spool.dir + "-keys.yaml";
+    std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret-submit")
+                        << "\n    scopes: [submit]\n";
+    c.keys_file = file;
+    c.per_ip = {0, 1};
+  });
   const http::Response garbage = send(http::Verb::post, "/open311/v2/requests.json", "{not json", "application/json");
   EXPECT_EQ(garbage.result(), http::Status::unauthorized) << garbage.body();
   int unauthorized = 0;
