@@ -46,6 +46,12 @@ json::object report_json(const StoredReport& s) {
                  {"source", r.source}};
   if (r.location) o["location"] = json::object{{"lat", r.location->lat}, {"lon", r.location->lon}};
   if (!r.address.empty()) o["address"] = r.address;
+  if (!r.address_id.empty()) o["address_id"] = r.address_id;
+  if (!r.attributes.empty()) {
+    json::object attributes;
+    for (const auto& [code, value] : r.attributes) attributes[code] = value;
+    o["attributes"] = std::move(attributes);
+  }
   json::array media;
   for (const auto& u : r.media_urls) media.push_back(json::string(u));
   o["media_urls"] = std::move(media);

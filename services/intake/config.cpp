@@ -23,6 +23,7 @@ Config load_config(config::Source& src) {
   c.spool.segment_bytes = static_cast<std::uint64_t>(
       src.get_int("intake.spool.segment_bytes", 16 << 20, 1 << 16, std::int64_t{1} << 34));
   c.keys_file = src.get_string("intake.auth.keys_file", "");
+  c.open311_public_read = src.get_bool("intake.open311.public_read", false);
   c.per_ip = {src.get_double("intake.rate_limit.per_ip", 20, 0, 1e9),
               src.get_double("intake.rate_limit.per_ip_burst", 100, 1, 1e9)};
   c.per_key = {src.get_double("intake.rate_limit.per_key", 200, 0, 1e9),

@@ -31,6 +31,10 @@ struct Config {
   SpoolOptions spool{"intake-spool"};
   /// `intake.auth.keys_file`; empty: no authentication (said at start).
   std::string keys_file;
+  /// `intake.open311.public_read`: Open311 `GET requests.json` and
+  /// `GET requests/{id}.json` without a key, as GeoReport v2 has it. Off by
+  /// default: reports carry citizens' descriptions and addresses.
+  bool open311_public_read = false;
   RateLimit per_ip{20, 100};
   RateLimit per_key{200, 1000};
   std::size_t idempotency_max_keys = 100'000;

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -22,6 +23,11 @@ constexpr std::string_view kRequestParams[] = {
 constexpr std::string_view kQueryParams[] = {"api_key",    "jurisdiction_id", "service_request_id", "service_code",
                                              "start_date", "end_date",        "status"};
 constexpr std::size_t kMaxResults = 1000;
+// Service attributes the registry does not define (the spec's own example
+// sends attribute[WHISPAWN]): kept with the report, within these bounds.
+constexpr std::size_t kMaxExtraAttributes = 20;
+constexpr std::size_t kMaxAttributeCode = 64;
+constexpr std::size_t kMaxAttributeValue = 1000;
 constexpr auto kDefaultSpan = std::chrono::hours(24 * 90);
 
 template <std::size_t N>
@@ -42,21 +48,37 @@ bool known(const std::string_view (&items)[N], std::string_view key) {
   return false;
 }
 
-// Checks the parameter names; the values by name (the last of repeated ones).
 // Adds an error unless the list is full (a hostile request must not get a
 // reply many times its own size).
 void add(Rejected& r, std::string description) {
   if (r.errors.size() < kMaxListedErrors) r.errors.push_back({400, std::move(description)});
 }
 
+/// CODE of `attribute[CODE]` for an attribute the registry does not define
+/// (1-64 letters, digits, '_', '-', '.'); empty for any other parameter.
+std::string_view extra_attribute(std::string_view key) {
+  constexpr std::string_view kPrefix = "attribute[";
+  if (!key.starts_with(kPrefix) || !key.ends_with(']')) return {};
+  const std::string_view code = key.substr(kPrefix.size(), key.size() - kPrefix.size() - 1);
+  if (code.empty() || code.size() > kMaxAttributeCode || code == "district" || code == "occurred_at") return {};
+  const bool plain = std::all_of(code.begin(), code.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+  return plain ? code : std::string_view();
+}
+
+// Checks the parameter names (`attributes`: also attribute[CODE] of any
+// plain CODE); the values are read by name.
 template <std::size_t N>
-std::optional<Rejected> check_names(const Params& params, const std::string_view (&allowed)[N]) {
+std::optional<Rejected> check_names(const Params& params, const std::string_view (&allowed)[N], bool attributes) {
   Rejected r;
   for (std::size_t i = 0; i < params.size() && r.errors.size() < kMaxListedErrors; ++i) {
     const std::string& k = params[i].first;
     const std::string shown = echo(k);
-    if (!known(allowed, k)) {
-      add(r, shown + ": unknown parameter; allowed: " + join(allowed));
+    if (!known(allowed, k) && !(attributes && !extra_attribute(k).empty())) {
+      add(r, shown + ": unknown parameter; allowed: " + join(allowed) +
+                 (attributes ? ", attribute[CODE] (CODE: 1-64 letters, digits, '_', '-' or '.')" : ""));
       continue;
     }
     if (!valid_utf8(params[i].second)) {
@@ -198,7 +220,7 @@ std::variant<Params, Rejected> params_from_json(std::string_view body) {
 
 std::variant<Report, Rejected> parse_request(const Params& params, const Registry& registry, TimePoint now,
                                              const ReportLimits& limits) {
-  if (auto bad = check_names(params, kRequestParams)) return *bad;
+  if (auto bad = check_names(params, kRequestParams, true)) return *bad;
   Rejected r;
   json::object o;
   if (const auto* v = value(params, "service_code")) o["category"] = *v;
@@ -215,14 +237,28 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
     if (!lo) add(r, "long: must be a decimal number of degrees, got '" + echo(*lon, 32) + "'");
     if (la && lo) o["location"] = json::object{{"lat", *la}, {"lon", *lo}};
   }
-  std::string address;
-  if (const auto* v = value(params, "address_string")) address = *v;
-  if (const auto* v = value(params, "address_id"); v && !v->empty()) {
-    address += (address.empty() ? "" : " ") + std::string("[address_id ") + *v + "]";
+  const std::string* address = value(params, "address_string");
+  if (address) o["address"] = *address;
+  const std::string* address_id = value(params, "address_id");
+  if (address_id && address_id->size() > limits.max_address_chars) {
+    add(r, "address_id: at most " + std::to_string(limits.max_address_chars) + " characters");
   }
-  if (!address.empty()) o["address"] = address;
-  if (lat == nullptr && address.empty()) {
+  if (lat == nullptr && address == nullptr && address_id == nullptr) {
     add(r, "lat, long: a location is required: lat and long, or address_string, or address_id");
+  }
+  std::vector<std::pair<std::string, std::string>> attributes;
+  for (const auto& [k, v] : params) {
+    const std::string_view code = extra_attribute(k);
+    if (code.empty() || v.empty()) continue;
+    if (attributes.size() == kMaxExtraAttributes) {
+      add(r, "attribute: at most " + std::to_string(kMaxExtraAttributes) + " attributes besides district and occurred_at");
+      break;
+    }
+    if (v.size() > kMaxAttributeValue) {
+      add(r, echo(k) + ": at most " + std::to_string(kMaxAttributeValue) + " bytes");
+      continue;
+    }
+    attributes.emplace_back(code, v);
   }
   const std::string* occurred = value(params, "attribute[occurred_at]");
   o["occurred_at"] = occurred ? *occurred : format_rfc3339(now);
@@ -246,11 +282,14 @@ std::variant<Report, Rejected> parse_request(const Params& params, const Registr
     }
   }
   if (!r.errors.empty()) return r;
-  return std::get<Report>(std::move(parsed));
+  Report report = std::get<Report>(std::move(parsed));
+  if (address_id) report.address_id = *address_id;
+  report.attributes = std::move(attributes);
+  return report;
 }
 
 std::variant<ReportQuery, Rejected> parse_query(const Params& params, const Registry& registry, TimePoint now) {
-  if (auto bad = check_names(params, kQueryParams)) return *bad;
+  if (auto bad = check_names(params, kQueryParams, false)) return *bad;
   Rejected r;
   ReportQuery q;
   q.limit = kMaxResults;
@@ -310,7 +349,7 @@ json::object request_object(const StoredReport& s, const Registry& registry) {
                  {"updated_datetime", format_rfc3339(s.updated_at())},
                  {"expected_datetime", nullptr},
                  {"address", r.address},
-                 {"address_id", ""},
+                 {"address_id", r.address_id},
                  {"zipcode", ""},
                  {"media_url", r.media_urls.empty() ? "" : r.media_urls.front()}};
   return o;

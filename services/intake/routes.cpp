@@ -150,7 +150,7 @@ void Routes::post_open311(const http::Request& req, const http::Responder& res) 
 }
 
 void Routes::get_open311_requests(const http::Request& req, const http::Responder& res) {
-  if (!admission_.admit(req, res, Api::kOpen311, kRead, nullptr)) return;
+  if (!admission_.admit(req, res, Api::kOpen311, open311_read_scope(), nullptr)) return;
   const std::string_view target = req.target();
   const std::size_t q = target.find('?');
   const auto params = http::parse_form(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
@@ -161,7 +161,7 @@ void Routes::get_open311_requests(const http::Request& req, const http::Responde
 }
 
 void Routes::get_open311_request(const http::Params& params, const http::Request& req, const http::Responder& res) {
-  if (!admission_.admit(req, res, Api::kOpen311, kRead, nullptr)) return;
+  if (!admission_.admit(req, res, Api::kOpen311, open311_read_scope(), nullptr)) return;
   const std::string& file = params.front().second;
   if (!file.ends_with(".json")) {
     return res.send(error_for(Api::kOpen311, http::Status::not_found, "not_found",

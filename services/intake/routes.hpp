@@ -33,6 +33,8 @@ class Routes {
   void post_open311(const http::Request& req, const http::Responder& res);
   void get_open311_requests(const http::Request& req, const http::Responder& res);
   void get_open311_request(const http::Params& params, const http::Request& req, const http::Responder& res);
+  /// The scope an Open311 lookup needs: none with `intake.open311.public_read`.
+  Scope open311_read_scope() const { return cfg_.open311_public_read ? Scope{0} : kRead; }
 
   const Config& cfg_;
   const Registry& registry_;

@@ -119,7 +119,8 @@ class IntakeApiTest(SystemTestCase):
         # A form-encoded request, as the spec sends it.
         form = {"api_key": "app-key-1", "service_code": "flood", "lat": "19.8067", "long": "105.7852",
                 "address_string": "12 Lê Lợi", "description": "Nước ngập 50cm", "email": "a@example.org",
-                "attribute[district]": "380", "media_url": "https://example.org/a.jpg"}
+                "attribute[district]": "380", "media_url": "https://example.org/a.jpg", "address_id": "TH-380-0012",
+                "attribute[WHISPAWN]": "123456"}  # the spec's own example attribute
         status, headers, body = http("POST", f"{o311}/requests.json", urllib.parse.urlencode(form),
                                      "application/x-www-form-urlencoded", headers={"X-Request-Id": "it-req-311"})
         self.assertEqual(status, 201, body)
@@ -146,8 +147,11 @@ class IntakeApiTest(SystemTestCase):
         status, _, body = http("GET", f"{o311}/requests/{rid}.json", headers={"X-API-Key": "wall-key-1"})
         self.assertEqual(status, 200, body)
         (got,) = json.loads(body)
-        self.assertEqual((got["service_code"], got["status"], got["address"], got["lat"]),
-                         ("flood", "open", "12 Lê Lợi", 19.8067))
+        self.assertEqual((got["service_code"], got["status"], got["address"], got["address_id"], got["lat"]),
+                         ("flood", "open", "12 Lê Lợi", "TH-380-0012", 19.8067))
+        status, _, body = http("GET", f"{base}/api/v1/reports/{rid}", headers={"X-API-Key": "app-key-1"})
+        self.assertEqual(json.loads(body)["attributes"], {"WHISPAWN": "123456"}, body)
+        self.assertEqual(http("GET", f"{o311}/requests/{rid}.json")[0], 401)  # intake.open311.public_read is off
         status, _, body = http("GET", f"{o311}/requests.json?service_code=flood&status=open&api_key=wall-key-1")
         self.assertEqual(status, 200, body)
         self.assertIn(rid, [r["service_request_id"] for r in json.loads(body)])

@@ -148,6 +148,12 @@ void encode(const Report& in, std::string& out) {
   m.set_client(in.client);
   m.set_idempotency_key(in.idempotency_key);
   m.set_content_hash(in.content_hash);
+  m.set_address_id(in.address_id);
+  for (const auto& [code, value] : in.attributes) {
+    auto* a = m.add_attributes();
+    a->set_code(code);
+    a->set_value(value);
+  }
   m.SerializeToString(&out);
 }
 
@@ -190,6 +196,9 @@ Status decode(std::string_view bytes, Report& out) {
   out.client = m.client();
   out.idempotency_key = m.idempotency_key();
   out.content_hash = m.content_hash();
+  out.address_id = m.address_id();
+  out.attributes.clear();
+  for (const auto& a : m.attributes()) out.attributes.emplace_back(a.code(), a.value());
   return {};
 }
 

@@ -19,7 +19,9 @@ Report sample_report() {
   r.received_at = from_epoch_ms(1719822601000);
   r.reporter_id = "reporter-17";
   r.media_urls = {"https://example.org/a.jpg"};
-  r.source = "api";
+  r.source = "open311";
+  r.address_id = "A-17";
+  r.attributes = {{"WHISPAWN", "123456"}, {"depth.cm", "40"}};
   return r;
 }
 
@@ -30,8 +32,10 @@ TEST(CodecTest, ReportRoundTrip) {
   EXPECT_EQ(in, out);
   Report no_loc = in;
   no_loc.location.reset();
+  no_loc.attributes.clear();
   ASSERT_TRUE(decode(encode(no_loc), out).ok());
   EXPECT_FALSE(out.location.has_value());
+  EXPECT_TRUE(out.attributes.empty());  // the reused message keeps nothing of the last one
 }
 
 TEST(CodecTest, TimestampsBeforeEpochRoundTrip) {

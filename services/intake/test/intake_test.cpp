@@ -270,6 +270,22 @@ TEST_F(IntakeTest, ApiKeysAreCheckedWithScopes) {
   std::filesystem::remove(file);
 }
 
+TEST_F(IntakeTest, Open311LookupsArePublicOnlyWhenConfigured) {
+  const std::string file = cfg_.spool.dir + "-keys.yaml";
+  std::ofstream(file) << "keys:\n  - name: app\n    sha256: " << sha256_hex("s3cret") << "\n    scopes: [submit, read]\n";
+  restart_with([&](Config& c) { c.keys_file = file; });
+  const http::Response ok = post(kReport, "application/json", {{"X-API-Key", "s3cret"}});
+  ASSERT_EQ(ok.result(), http::Status::accepted) << ok.body();
+  const std::string id(boost::json::parse(ok.body()).at("id").as_string());
+  EXPECT_EQ(send(http::Verb::get, "/open311/v2/requests.json").result(), http::Status::unauthorized);
+  restart_with([](Config& c) { c.open311_public_read = true; });
+  EXPECT_EQ(send(http::Verb::get, "/open311/v2/requests.json").result(), http::Status::ok);
+  EXPECT_EQ(send(http::Verb::get, "/open311/v2/requests/" + id + ".json").result(), http::Status::ok);
+  EXPECT_EQ(send(http::Verb::get, "/open311/v2/requests.json?api_key=wrong").result(), http::Status::forbidden);
+  EXPECT_EQ(send(http::Verb::get, "/api/v1/reports/" + id).result(), http::Status::unauthorized);  // native: never
+  std::filesystem::remove(file);
+}
+
 TEST_F(IntakeTest, PerAddressRateLimitAnswers429WithRetryAfter) {
   restart_with([](Config& c) { c.per_ip = {1, 3}; });
   for (int i = 0; i < 3; ++i) EXPECT_EQ(post(kReport).result(), http::Status::accepted);

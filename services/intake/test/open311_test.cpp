@@ -162,15 +162,45 @@ TEST(Open311Test, ALocationIsRequiredAndUnknownParametersAreRefused) {
   r = parse_request({{"service_code", "flood"}, {"attribute[district]", "380"}, {"address_id", "A-17"}}, registry(),
                     kNow, {});
   ASSERT_TRUE(std::holds_alternative<Report>(r));
-  EXPECT_EQ(std::get<Report>(r).address, "[address_id A-17]");
-  r = parse_request({{"service_code", "flood"}, {"colour", "red"}, {"attribute[size]", "1"}}, registry(), kNow, {});
+  EXPECT_EQ(std::get<Report>(r).address_id, "A-17");
+  EXPECT_EQ(std::get<Report>(r).address, "");
+  r = parse_request({{"service_code", "flood"}, {"colour", "red"}, {"attribute[si ze]", "1"}, {"attribute[]", "1"}},
+                    registry(), kNow, {});
   ASSERT_TRUE(std::holds_alternative<Rejected>(r));
-  EXPECT_EQ(std::get<Rejected>(r).errors.size(), 2u);
+  EXPECT_EQ(std::get<Rejected>(r).errors.size(), 3u);
   EXPECT_NE(std::get<Rejected>(r).errors[0].description.find("colour: unknown parameter; allowed: api_key"),
             std::string::npos);
+  EXPECT_NE(std::get<Rejected>(r).errors[1].description.find("attribute[CODE] (CODE: 1-64 letters"), std::string::npos);
   r = parse_request({{"service_code", "flood"}, {"service_code", "other"}}, registry(), kNow, {});
   ASSERT_TRUE(std::holds_alternative<Rejected>(r));
   EXPECT_EQ(std::get<Rejected>(r).errors[0].description, "service_code: given more than once");
+}
+
+// Regression: the spec's own example, attribute[WHISPAWN]=123456, was refused.
+TEST(Open311Test, AttributesTheRegistryDoesNotDefineAreKeptInOrder) {
+  auto r = parse_request({{"service_code", "flood"},
+                          {"attribute[district]", "380"},
+                          {"lat", "19.8"},
+                          {"long", "105.7"},
+                          {"attribute[WHISPAWN]", "123456"},
+                          {"attribute[WHISDCCA]", ""},
+                          {"attribute[depth.cm]", "40"}},
+                         registry(), kNow, {});
+  ASSERT_TRUE(std::holds_alternative<Report>(r));
+  using Attributes = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(std::get<Report>(r).attributes, (Attributes{{"WHISPAWN", "123456"}, {"depth.cm", "40"}}));
+  Params many{{"service_code", "flood"}, {"attribute[district]", "380"}, {"address_id", "A-17"}};
+  for (int i = 0; i < 21; ++i) many.emplace_back("attribute[a" + std::to_string(i) + "]", "1");
+  many.emplace_back("attribute[long]", std::string(1001, 'x'));
+  r = parse_request(many, registry(), kNow, {});
+  ASSERT_TRUE(std::holds_alternative<Rejected>(r));
+  EXPECT_EQ(std::get<Rejected>(r).errors.at(0).description,
+            "attribute: at most 20 attributes besides district and occurred_at");
+  many.resize(3);
+  many.emplace_back("attribute[long]", std::string(1001, 'x'));
+  r = parse_request(many, registry(), kNow, {});
+  ASSERT_TRUE(std::holds_alternative<Rejected>(r));
+  EXPECT_EQ(std::get<Rejected>(r).errors.at(0).description, "attribute[long]: at most 1000 bytes");
 }
 
 TEST(Open311Test, QueryFiltersFollowTheSpec) {
@@ -193,6 +223,7 @@ TEST(Open311Test, ARequestHasTheSpecFields) {
   StoredReport s;
   s.report = {"id-1", "flood", "380", "ngập", GeoPoint{19.8, 105.7}, kNow, kNow, "r", {"https://x.org/a.jpg"}, "open311",
               "12 Lê Lợi", "app", ""};
+  s.report.address_id = "A-17";
   s.delivery = Delivery::kDelivered;
   s.updates.push_back({"id-1", "resolved", "water pumped out", "op", kNow + std::chrono::hours(1), "Đội cứu hộ"});
   const json::value v = json::parse(request_json(s, registry()));
@@ -202,6 +233,7 @@ TEST(Open311Test, ARequestHasTheSpecFields) {
                     "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"}));
   EXPECT_EQ(v.at("status").as_string(), "closed");
   EXPECT_EQ(v.at("status_notes").as_string(), "water pumped out");
+  EXPECT_EQ(v.at("address_id").as_string(), "A-17");  // regression: always empty
   EXPECT_EQ(v.at("service_name").as_string(), "Ngập lụt");
   EXPECT_EQ(v.at("updated_datetime").as_string(), "2024-07-01T09:30:00.000Z");
   // Regression: coordinates were written as 1.98E1.

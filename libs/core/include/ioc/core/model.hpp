@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ioc/core/clock.hpp"
@@ -32,6 +33,8 @@ struct Report {
   std::string client;           // API key name ("" with authentication off)
   std::string idempotency_key;  // the client's Idempotency-Key, if any
   std::uint64_t content_hash = 0;  // of the report as the client sent it (0: not recorded)
+  std::string address_id;       // Open311 address_id
+  std::vector<std::pair<std::string, std::string>> attributes;  // code, value: kept, not interpreted
   friend bool operator==(const Report&, const Report&) = default;
 };
 
