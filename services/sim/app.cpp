@@ -3,6 +3,7 @@
 #include <prometheus/counter.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -10,6 +11,10 @@
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/http/client.hpp"
+#include "history.hpp"
+#include "ioc/core/time_format.hpp"
+#include "ioc/core/topics.hpp"
+#include "ioc/kafka/admin.hpp"
 #include "ioc/kafka/producer.hpp"
 
 namespace ioc::sim {
@@ -29,6 +34,9 @@ Config load_config(config::Source& src) {
   c.generator.stations = static_cast<int>(src.get_int("sim.stations", 1283, 1, 1'000'000));
   c.generator.silent_station_fraction = src.get_double("sim.silent_station_fraction", 0.01, 0, 1);
   c.duration = src.get_duration("sim.duration", c.duration);
+  c.history.span = src.get_duration("sim.history.span", c.history.span);
+  c.history.max_lag = src.get_int("sim.history.max_lag", c.history.max_lag, 0, INT64_MAX);
+  c.history.pace_group = src.get_string("sim.history.pace_group", c.history.pace_group);
   if (const std::string kind = src.get_string("sim.scenario.kind", ""); kind == "demo") {
     c.scenarios = demo_sequence();
   } else if (!kind.empty()) {
@@ -56,7 +64,8 @@ std::vector<std::string> expand_shortcuts(const std::vector<std::string>& args) 
                                                                    {"--district", "sim.scenario.district"},
                                                                    {"--start", "sim.scenario.start"},
                                                                    {"--duration", "sim.scenario.duration"},
-                                                                   {"--seed", "sim.seed"}};
+                                                                   {"--seed", "sim.seed"},
+                                                                   {"--history", "sim.history.span"}};
   std::vector<std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const char* key = nullptr;
@@ -120,6 +129,94 @@ void paced(double rate, const Clock& clock, StopFlag& stop, Emit emit) {
   }
 }
 
+constexpr const char* kInputTopics[] = {topics::kReports, topics::kTransactions, topics::kTelemetry,
+                                        topics::kAirQuality};
+
+/// Records of the input topics that `group` has not committed yet; nullopt
+/// when the cluster does not say.
+std::optional<std::int64_t> unread_by(kafka::Admin& admin, const std::string& group) {
+  constexpr auto kTimeout = std::chrono::seconds(5);
+  auto listed = admin.topics(kTimeout);
+  if (!listed.ok()) return std::nullopt;
+  std::vector<kafka::TopicPartition> parts;
+  for (const auto& t : *listed) {
+    for (const char* name : kInputTopics) {
+      if (t.name != name) continue;
+      for (std::int32_t p = 0; p < t.partitions; ++p) parts.push_back({t.name, p, -1});
+    }
+  }
+  auto done = admin.committed(group, parts, kTimeout);
+  if (!done.ok()) return std::nullopt;
+  std::int64_t unread = 0;
+  for (const kafka::TopicPartition& tp : *done) {
+    auto wm = admin.watermarks(tp.topic, tp.partition, kTimeout);
+    if (!wm.ok()) return std::nullopt;
+    unread += wm->log_end - std::max(tp.offset, wm->log_start);
+  }
+  return unread;
+}
+
+/// `sim.history.*`: the span written as fast as the broker (and, paced,
+/// the aggregator) takes it, with a progress line every few seconds.
+int run_history(const Config& cfg, const Registry& registry) {
+  const TimePoint to = SystemClock::instance().now();
+  const TimePoint from = to - cfg.history.span;
+  GeneratorOptions options = cfg.generator;
+  options.timeline = Timeline(cfg.scenarios, from);
+  History history(registry, options,
+                  {cfg.reports_per_second, cfg.transactions_per_second, cfg.telemetry_per_second,
+                   cfg.air_quality_per_second},
+                  from, to);
+  kafka::Producer producer(cfg.common.kafka, kafka::Producer::Options{.linger = std::chrono::milliseconds(20)});
+  kafka::Admin admin(cfg.common.kafka);
+  log::info("writing history", {{"from", format_rfc3339(from)}, {"to", format_rfc3339(to)},
+                                {"max_lag", cfg.history.max_lag}, {"pace_group", cfg.history.pace_group}});
+  const auto started = std::chrono::steady_clock::now();
+  auto last_line = started;
+  std::uint64_t written = 0;
+  std::int64_t since_check = 0;
+  std::vector<HistoryRecord> batch;
+  while (history.next(std::chrono::seconds(1), batch)) {
+    for (const HistoryRecord& r : batch) {
+      while (!producer.produce(r.topic, r.key, r.bytes, {}, {}, -1, to_epoch_ms(r.time)).ok()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the queue is full: let it drain
+      }
+    }
+    written += batch.size();
+    since_check += static_cast<std::int64_t>(batch.size());
+    const auto now = std::chrono::steady_clock::now();
+    if (cfg.history.max_lag > 0 && since_check >= cfg.history.max_lag / 4) {
+      since_check = 0;
+      (void)producer.flush(std::chrono::seconds(30));
+      for (;;) {
+        const auto unread = unread_by(admin, cfg.history.pace_group);
+        if (unread && *unread <= cfg.history.max_lag) break;
+        log::info("history waits for its reader", {{"group", cfg.history.pace_group},
+                                                   {"unread", unread ? *unread : -1},
+                                                   {"max_lag", cfg.history.max_lag}});
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
+    if (now - last_line >= std::chrono::seconds(2)) {
+      last_line = now;
+      const double done = std::chrono::duration<double>(history.time() - from) / (to - from);
+      const double secs = std::chrono::duration<double>(now - started).count();
+      std::printf("history at %s: %.0f%% written, %llu records, %.0f records/s\n",
+                  format_rfc3339(history.time()).c_str(), 100 * done, static_cast<unsigned long long>(written),
+                  static_cast<double>(written) / secs);
+      std::fflush(stdout);
+    }
+  }
+  if (Status s = producer.flush(std::chrono::seconds(60)); !s.ok()) {
+    log::error("history not fully written", {{"error", s.error().message}});
+    return 1;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("history written: %s to %s, %llu records in %.1f s\n", format_rfc3339(from).c_str(),
+              format_rfc3339(to).c_str(), static_cast<unsigned long long>(written), secs);
+  return 0;
+}
+
 }  // namespace
 
 int run(const Config& cfg) {
@@ -129,6 +226,10 @@ int run(const Config& cfg) {
   }
   if (cfg.common.check_only) return daemon::config_ok(cfg.common);
   log::init(cfg.common.service, cfg.common.log_level);
+  if (cfg.history.span.count() > 0) {
+    daemon::check_topics(cfg.common, {topics::kReports, topics::kTransactions, topics::kTelemetry, topics::kAirQuality});
+    return run_history(cfg, registry);
+  }
   daemon::check_topics(cfg.common,
                        {kafka::topics::kTransactions, kafka::topics::kTelemetry, kafka::topics::kAirQuality});
   GeneratorOptions options = cfg.generator;
@@ -182,10 +283,13 @@ int run(const Config& cfg) {
     });
   };
   std::thread reports = report_stream("reports", cfg.reports_per_second, [](Generator& g, TimePoint now) {
-    return std::optional<std::string>(g.next_report_json(now));
+    return std::optional<std::string>(report_json(g.next_report(now)));
   });
   std::thread surge = report_stream("scenario_reports", options.timeline.max_flood_rate(),
-                                    [](Generator& g, TimePoint now) { return g.next_flood_report_json(now); });
+                                    [](Generator& g, TimePoint now) -> std::optional<std::string> {
+                                      auto r = g.next_flood_report(now);
+                                      return r ? std::optional<std::string>(report_json(*r)) : std::nullopt;
+                                    });
 
   auto kafka_stream = [&](const char* stream, double rate, auto next, const char* topic) {
     return std::thread([&, stream, rate, next, topic] {

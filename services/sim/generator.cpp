@@ -83,7 +83,23 @@ Generator::Generator(const Registry& registry, GeneratorOptions options)
   }
 }
 
-std::string Generator::next_report_json(TimePoint now) {
+std::string report_json(const Report& r) {
+  boost::json::object o;
+  o["category"] = r.category;
+  o["district"] = r.district;
+  o["description"] = r.description;
+  if (r.location) o["location"] = {{"lat", r.location->lat}, {"lon", r.location->lon}};
+  o["occurred_at"] = format_rfc3339(r.occurred_at);
+  o["reporter_id"] = r.reporter_id;
+  if (!r.media_urls.empty()) {
+    boost::json::array media;
+    for (const auto& u : r.media_urls) media.emplace_back(u);
+    o["media_urls"] = std::move(media);
+  }
+  return boost::json::serialize(o);
+}
+
+Report Generator::next_report(TimePoint now) {
   const auto& district = registry_.district(static_cast<Registry::Index>(district_(rng_)));
   const int ci = category_(rng_);
   const auto& category = registry_.category(static_cast<Registry::Index>(ci));
@@ -95,17 +111,18 @@ std::string Generator::next_report_json(TimePoint now) {
   }
   std::uniform_real_distribution<double> lat(19.3, 20.7);
   std::uniform_real_distribution<double> lon(104.4, 106.1);
-  boost::json::object o;
-  o["category"] = category.code;
-  o["district"] = district.code;
-  o["description"] = kDescriptions[static_cast<std::size_t>(ci) % std::size(kDescriptions)];
-  o["location"] = {{"lat", lat(rng_)}, {"lon", lon(rng_)}};
-  o["occurred_at"] = format_rfc3339(now - Millis(delay_ms));
-  o["reporter_id"] = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
+  Report r;
+  r.category = category.code;
+  r.district = district.code;
+  r.description = kDescriptions[static_cast<std::size_t>(ci) % std::size(kDescriptions)];
+  const double la = lat(rng_);
+  r.location = GeoPoint{la, lon(rng_)};
+  r.occurred_at = now - Millis(delay_ms);
+  r.reporter_id = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
   if (std::bernoulli_distribution(0.3)(rng_)) {
-    o["media_urls"] = {"https://media.example.org/ioc/" + std::to_string(++sequence_) + ".jpg"};
+    r.media_urls = {"https://media.example.org/ioc/" + std::to_string(++sequence_) + ".jpg"};
   }
-  return boost::json::serialize(o);
+  return r;
 }
 
 ServiceTransaction Generator::next_transaction(TimePoint now) {
@@ -195,17 +212,17 @@ AirQualityReading Generator::next_air_quality(TimePoint now) {
   return a;
 }
 
-std::optional<std::string> Generator::next_flood_report_json(TimePoint now) {
+std::optional<Report> Generator::next_flood_report(TimePoint now) {
   const Scenario* flood = options_.timeline.active(ScenarioKind::kFlood, now);
   if (flood == nullptr) return std::nullopt;
   const bool landslide = std::bernoulli_distribution(0.3)(rng_);
-  boost::json::object o;
-  o["category"] = landslide ? "landslide" : "flood";
-  o["district"] = flood->district;
-  o["description"] = landslide ? "Sạt lở đất, đường bị chia cắt" : "Nước lên nhanh, nhà dân bị ngập";
-  o["occurred_at"] = format_rfc3339(now - Millis(std::uniform_int_distribution<int>(0, 20'000)(rng_)));
-  o["reporter_id"] = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
-  return boost::json::serialize(o);
+  Report r;
+  r.category = landslide ? "landslide" : "flood";
+  r.district = flood->district;
+  r.description = landslide ? "Sạt lở đất, đường bị chia cắt" : "Nước lên nhanh, nhà dân bị ngập";
+  r.occurred_at = now - Millis(std::uniform_int_distribution<int>(0, 20'000)(rng_));
+  r.reporter_id = "sim-" + std::to_string(std::uniform_int_distribution<int>(1, 500)(rng_));
+  return r;
 }
 
 }  // namespace ioc::sim

@@ -30,12 +30,16 @@ struct GeneratorOptions {
   Timeline timeline;
 };
 
+/// The JSON body of POST /api/v1/reports for `r`.
+std::string report_json(const Report& r);
+
 class Generator {
  public:
   Generator(const Registry& registry, GeneratorOptions options);
 
-  /// A JSON body for POST /api/v1/reports with occurred_at near `now`.
-  std::string next_report_json(TimePoint now);
+  /// A report with occurred_at near `now`, as a reporter's app sends it
+  /// (no id, no receipt time: the intake's business).
+  Report next_report(TimePoint now);
   ServiceTransaction next_transaction(TimePoint now);
   /// The next heartbeat or sensor reading, round-robin over live stations
   /// (stations silenced by a bts-outage are skipped).
@@ -45,7 +49,7 @@ class Generator {
   AirQualityReading next_air_quality(TimePoint now);
   /// A flood or landslide report in the district of a flood active at
   /// `now`, or nullopt when none is.
-  std::optional<std::string> next_flood_report_json(TimePoint now);
+  std::optional<Report> next_flood_report(TimePoint now);
 
   const std::vector<std::string>& silent_stations() const { return silent_; }
 

@@ -91,7 +91,8 @@ Producer::~Producer() {
 }
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
-                         OnDelivery on_delivery, const Headers& headers, std::int32_t partition) {
+                         OnDelivery on_delivery, const Headers& headers, std::int32_t partition,
+                         std::int64_t timestamp_ms) {
   std::unique_ptr<OnDelivery> cb;
   if (on_delivery) cb = std::make_unique<OnDelivery>(std::move(on_delivery));
   rd_kafka_headers_t* hdrs = nullptr;
@@ -104,7 +105,7 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
   }
   const std::string topic_name(topic);
   // rd_kafka_produceva rather than the RD_KAFKA_V_* macros: same call, no C casts.
-  std::array<rd_kafka_vu_t, 7> vu{};
+  std::array<rd_kafka_vu_t, 8> vu{};
   vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   vu[0].u.cstr = topic_name.c_str();
   vu[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -124,6 +125,11 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
   if (partition >= 0) {
     vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
     vu[n].u.i32 = partition;
+    ++n;
+  }
+  if (timestamp_ms > 0) {
+    vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    vu[n].u.i64 = timestamp_ms;
     ++n;
   }
   rd_kafka_error_t* error = nullptr;

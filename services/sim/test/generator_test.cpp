@@ -22,7 +22,7 @@ TEST(GeneratorTest, ReportsPassTheIntakeValidation) {
   const TimePoint now = from_epoch_ms(1719822600000);
   std::map<std::string, int> categories;
   for (int i = 0; i < 2000; ++i) {
-    auto r = intake::parse_report(gen.next_report_json(now), reg, now, intake::ReportLimits{});
+    auto r = intake::parse_report(report_json(gen.next_report(now)), reg, now, intake::ReportLimits{});
     ASSERT_TRUE(std::holds_alternative<Report>(r)) << intake::to_json(std::get<intake::Rejection>(r));
     ++categories[std::get<Report>(r).category];
     EXPECT_LE(std::get<Report>(r).occurred_at, now);
@@ -37,7 +37,7 @@ TEST(GeneratorTest, DeterministicForASeed) {
   Generator b(reg, {.seed = 3});
   const TimePoint now = from_epoch_ms(1719822600000);
   for (int i = 0; i < 50; ++i) {
-    EXPECT_EQ(a.next_report_json(now), b.next_report_json(now));
+    EXPECT_EQ(a.next_report(now), b.next_report(now));
     EXPECT_EQ(a.next_transaction(now), b.next_transaction(now));
     EXPECT_EQ(a.next_telemetry(now), b.next_telemetry(now));
     EXPECT_EQ(a.next_air_quality(now), b.next_air_quality(now));
@@ -121,14 +121,14 @@ TEST(ScenarioTest, AFloodSurgesReportsAndRaisesWaterInItsDistrictOnlyWhileItLast
   Scenario flood{.kind = ScenarioKind::kFlood, .district = "381", .start = 60s, .duration = 120s};
   ASSERT_TRUE(validate(flood, reg).ok());
   Generator gen = with(reg, {flood});
-  EXPECT_FALSE(gen.next_flood_report_json(kOrigin + 59s));
-  EXPECT_FALSE(gen.next_flood_report_json(kOrigin + 180s));
+  EXPECT_FALSE(gen.next_flood_report(kOrigin + 59s));
+  EXPECT_FALSE(gen.next_flood_report(kOrigin + 180s));
   const TimePoint crest = kOrigin + 120s;
   for (int i = 0; i < 50; ++i) {
-    auto body = gen.next_flood_report_json(crest);
+    auto body = gen.next_flood_report(crest);
     ASSERT_TRUE(body);
-    auto r = intake::parse_report(*body, reg, crest, intake::ReportLimits{});
-    ASSERT_TRUE(std::holds_alternative<Report>(r)) << *body;
+    auto r = intake::parse_report(report_json(*body), reg, crest, intake::ReportLimits{});
+    ASSERT_TRUE(std::holds_alternative<Report>(r)) << report_json(*body);
     EXPECT_EQ(std::get<Report>(r).district, "381");
     EXPECT_TRUE(std::get<Report>(r).category == "flood" || std::get<Report>(r).category == "landslide");
   }
@@ -198,7 +198,7 @@ TEST(ScenarioTest, DeterministicForASeedWithScenarios) {
   Generator b = with(reg, s, 9);
   for (int i = 0; i < 200; ++i) {
     const TimePoint now = kOrigin + std::chrono::milliseconds(i * 100);
-    EXPECT_EQ(a.next_flood_report_json(now), b.next_flood_report_json(now));
+    EXPECT_EQ(a.next_flood_report(now), b.next_flood_report(now));
     EXPECT_EQ(a.next_telemetry(now), b.next_telemetry(now));
     EXPECT_EQ(a.next_air_quality(now), b.next_air_quality(now));
   }

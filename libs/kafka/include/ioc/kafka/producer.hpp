@@ -80,8 +80,9 @@ class Producer {
   /// once with the outcome. Returns an error (and does not call back) when the
   /// record could not even be queued (queue full, record too large).
   /// `partition` < 0: the partitioner picks one from the key.
+  /// `timestamp_ms` > 0: the record's timestamp (CreateTime), else now.
   Status produce(std::string_view topic, std::string_view key, std::string_view value, OnDelivery on_delivery = {},
-                 const Headers& headers = {}, std::int32_t partition = -1);
+                 const Headers& headers = {}, std::int32_t partition = -1, std::int64_t timestamp_ms = 0);
 
   /// Waits until all queued records are delivered or failed.
   Status flush(std::chrono::milliseconds timeout);
