@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "alerter.hpp"
+#include "backtest.hpp"
 #include "api.hpp"
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
@@ -163,6 +164,24 @@ int run(const Config& cfg) {
   front.shutdown_done(healthy ? 0 : 1);
   front.stop();
   return healthy ? 0 : 1;
+}
+
+int backtest_command(int argc, char** argv, char** envp) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = take_backtest_args(args);
+  if (!options.ok()) {
+    std::cerr << "ioc-alerter: " << options.error().message
+              << "\nusage: ioc-alerter --backtest [--rules FILE...] [--from T] [--to T] [--format text|json] "
+                 "[--config FILE] [--set key=value ...]\n";
+    return 2;
+  }
+  std::vector<char*> rest{argv[0]};
+  for (std::string& a : args) rest.push_back(a.data());
+  return daemon::main(static_cast<int>(rest.size()), rest.data(), envp, "ioc-alerter", [&](config::Source& src) {
+    const Config cfg = load_config(src);
+    log::init(cfg.common.service, cfg.common.log_level);
+    return run_backtest(cfg, *options, std::cout);
+  });
 }
 
 }  // namespace ioc::alerter

@@ -2,7 +2,7 @@
 /// ioc-alerter's process: config, rules, the pipeline (alerter.hpp), the
 /// Alertmanager notifier, the HTTP front (alerts API, CAP, /metrics,
 /// /healthz, /readyz), SIGHUP to reload the rule files, a clean stop on
-/// SIGTERM; and the `--check` command for rule files.
+/// SIGTERM; the `--check` command for rule files and `--backtest`.
 
 #include <iosfwd>
 #include <string>
@@ -23,5 +23,10 @@ rules::RuleSet load_rules_or_throw(const std::vector<std::string>& files, const 
 /// prints every problem as file:line:column: field: message (stderr) and
 /// exits 2, or prints a summary (stdout) and exits 0. `args` excludes argv[0].
 int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+/// `ioc-alerter --backtest [--rules FILE...] [--from T] [--to T] [--format
+/// text|json] [--config FILE] [--set key=value ...]` (backtest.hpp): the
+/// report on stdout, logs on stderr.
+int backtest_command(int argc, char** argv, char** envp);
 
 }  // namespace ioc::alerter

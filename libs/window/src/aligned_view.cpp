@@ -142,7 +142,7 @@ class AlignedView final : public ViewState {
 
   void emit_early(std::int64_t now, Sink& sink) override {
     for (auto& [key, ke] : key_emit_) {
-      if (!ke.dirty || now - ke.last_emit < core_.min_interval) continue;
+      if (!ke.dirty || (ke.last_emit <= now && now - ke.last_emit < core_.min_interval)) continue;
       const std::int64_t jlo = std::max(next_j_, first_window(ke.lo));
       const std::int64_t jhi = last_window(ke.hi);
       for (std::int64_t j = jlo; j <= jhi; ++j) {

@@ -148,7 +148,7 @@ std::span<const WindowResult> Engine::advance(std::int64_t now_ms, bool inputs_w
     const std::int64_t wm = v->tracker.advance(now_ms, inputs_waiting);
     EngineSink sink(m, *v, wm, v->tracker.now());
     v->state->close(wm, sink);
-    if (v->core.early) v->state->emit_early(v->tracker.now(), sink);
+    if (v->core.early) v->state->emit_early(v->emit_clock(v->tracker.now()), sink);
   }
   m.order.resize(m.raw.size());
   std::iota(m.order.begin(), m.order.end(), 0U);

@@ -105,9 +105,14 @@ void Engine::Impl::write_view(detail::ByteWriter& w, const detail::View& v) {
     w.u64(lf.samples.size());
     for (const auto x : lf.samples) w.u64(x);
   }
+  // Version 4: the clock early results are spaced by.
+  w.u8(v.emit_started ? 1 : 0);
+  w.i64(v.emit_now);
+  w.i64(v.emit_proc);
+  w.i64(v.emit_event);
 }
 
-bool Engine::Impl::read_view(detail::ByteReader& r, detail::View& v) {
+bool Engine::Impl::read_view(detail::ByteReader& r, detail::View& v, std::uint32_t version) {
   WatermarkTracker::State t;
   const std::uint64_t np = r.count(28);
   for (std::uint64_t i = 0; i < np && r.ok(); ++i) {
@@ -145,6 +150,12 @@ bool Engine::Impl::read_view(detail::ByteReader& r, detail::View& v) {
     if (lf.values.size() != v.core.layout.value_count()) r.fail();
     v.last_final[lf.key] = std::move(lf);
   }
+  if (version >= 4) {
+    v.emit_started = r.u8() != 0;
+    v.emit_now = r.i64();
+    v.emit_proc = r.i64();
+    v.emit_event = r.i64();
+  }
   return r.ok();
 }
 
@@ -168,7 +179,7 @@ Status Engine::Impl::read(detail::ByteReader& r, std::uint32_t version, std::vec
         return invalid_argument("snapshot view \"" + name + "\" does not match this engine's view \"" +
                                 views[i]->core.spec.name + "\" (different spec)");
       }
-      if (!read_view(r, **it)) break;
+      if (!read_view(r, **it, version)) break;
       restored[i] = true;
       continue;
     }
@@ -178,7 +189,7 @@ Status Engine::Impl::read(detail::ByteReader& r, std::uint32_t version, std::vec
     const auto at = static_cast<std::size_t>(it - views.begin());
     if (restored[at]) return data_loss("snapshot holds view \"" + name + "\" twice");
     detail::ByteReader vr(section);
-    if (!read_view(vr, **it) || vr.remaining() != 0) return data_loss("snapshot of view \"" + name + "\" is malformed");
+    if (!read_view(vr, **it, version) || vr.remaining() != 0) return data_loss("snapshot of view \"" + name + "\" is malformed");
     restored[at] = true;
   }
   if (!r.ok()) return data_loss("snapshot payload is malformed or truncated");
@@ -198,8 +209,8 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::parse(const std::vector<View
   detail::ByteReader header(bytes.subspan(8, 12));
   const std::uint32_t version = header.u32();
   const std::uint64_t size = header.u64();
-  if (version != kSnapshotVersion && version != 2) {
-    return data_loss("snapshot version " + std::to_string(version) + " is not supported (this build reads versions 2 and " +
+  if (version < 2 || version > kSnapshotVersion) {
+    return data_loss("snapshot version " + std::to_string(version) + " is not supported (this build reads versions 2 to " +
                      std::to_string(kSnapshotVersion) + ")");
   }
   if (size != bytes.size() - detail::kHeaderBytes - 4) {

@@ -74,7 +74,7 @@ class SessionView final : public ViewState {
   void emit_early(std::int64_t now, Sink& sink) override {
     last_now_ = now;
     for (auto& [key, k] : keys_) {
-      if (!k.dirty || now - k.last_emit < core_.min_interval) continue;
+      if (!k.dirty || (k.last_emit <= now && now - k.last_emit < core_.min_interval)) continue;
       for (Session& s : k.sessions) {
         if (!s.dirty) continue;
         ++s.rev;

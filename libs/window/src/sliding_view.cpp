@@ -128,7 +128,7 @@ class SlidingView final : public ViewState {
     for (auto& kv : keys_) {
       const GroupKey key = kv.first;
       SlideKey& k = kv.second;
-      if (!k.dirty || now - k.last_emit < core_.min_interval) continue;
+      if (!k.dirty || (k.last_emit <= now && now - k.last_emit < core_.min_interval)) continue;
       wins.clear();
       windows(k, [&](Win w) { return w.end > k.emitted_end && w.start <= k.hi && w.end > k.lo; }, wins);
       for (const Win& w : wins) {

@@ -224,6 +224,26 @@ TEST(EngineTest, OnUpdateEmitsRateLimitedRevisionsThenFinal) {
   EXPECT_FALSE(e.last_final(0, 2).has_value());
 }
 
+// A replay reads an hour of events in an instant of processing time: the
+// early results keep the cadence they had live (one per interval of event
+// time), rather than one for the whole hour.
+TEST(EngineTest, EarlyResultsOfAReplayAreSpacedByEventTime) {
+  auto spec = tumbling(60'000);
+  spec.emit = EmitPolicy{EmitMode::kOnUpdate, Millis(10'000)};
+  spec.out_of_orderness = Millis(0);
+  auto e = Engine::create({spec}).value();
+  int early = 0;
+  for (std::int64_t t = 0; t < 60'000; t += 1'000) {
+    e.add(0, ev(1, t));
+    for (const Out& o : collect(e.advance(5'000))) early += o.final ? 0 : 1;  // processing time stands still
+  }
+  EXPECT_EQ(early, 6);  // t = 0, 10 s, ..., 50 s; was 1 when the interval counted processing time only
+  // Live, a quiet view still emits on processing time.
+  e.add(0, ev(1, 59'500));
+  EXPECT_TRUE(e.advance(5'001).empty());
+  EXPECT_EQ(collect(e.advance(15'001)).size(), 1U);
+}
+
 TEST(EngineTest, OnUpdateOnlyFlushesChangesAtClose) {
   auto spec = tumbling(100);
   spec.emit = EmitPolicy{EmitMode::kOnUpdate, Millis(0)};

@@ -111,45 +111,62 @@ TEST_F(SnapshotErrorTest, TruncatedBadMagicAndUnknownVersion) {
   b = bytes_;
   b[0] = 'X';
   EXPECT_EQ(restore_into_fresh(b).error().message, "not a window engine snapshot (bad magic)");
-  ASSERT_EQ(Engine::kSnapshotVersion, 3U);
-  for (const std::uint8_t version : {1, 4}) {  // 1: the format before compact sketches
+  ASSERT_EQ(Engine::kSnapshotVersion, 4U);
+  for (const std::uint8_t version : {1, 5}) {  // 1: the format before compact sketches
     b = bytes_;
     b[8] = version;
     const auto s = restore_into_fresh(b);
     EXPECT_EQ(s.error().code, ErrorCode::kDataLoss);
     EXPECT_EQ(s.error().message, "snapshot version " + std::to_string(version) +
-                                     " is not supported (this build reads versions 2 and 3)");
+                                     " is not supported (this build reads versions 2 to 4)");
   }
 }
 
-// The previous release wrote version 2: the same payload without the length
-// of each view's section. Its checkpoints restore after an upgrade.
-TEST_F(SnapshotErrorTest, Version2SnapshotsRestoreIntoTheSameViews) {
-  ByteReader r(std::span<const std::uint8_t>(bytes_).subspan(20, bytes_.size() - 24));
-  std::vector<std::uint8_t> v2(bytes_.begin(), bytes_.begin() + 20);
-  ByteWriter<std::vector<std::uint8_t>> w(v2);
+// Older releases wrote version 3 (no early-result clock) and version 2 (also
+// no length of each view's section). Their checkpoints restore after an
+// upgrade.
+constexpr std::size_t kEmitClockBytes = 1 + 3 * 8;
+
+std::vector<std::uint8_t> as_older(const std::vector<std::uint8_t>& v4, std::uint8_t version) {
+  ByteReader r(std::span<const std::uint8_t>(v4).subspan(20, v4.size() - 24));
+  std::vector<std::uint8_t> old(v4.begin(), v4.begin() + 20);
+  ByteWriter<std::vector<std::uint8_t>> w(old);
   const std::uint32_t n = r.u32();
   w.u32(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     w.str(r.view());
     w.u64(r.u64());
-    const std::string_view section = r.view();
-    v2.insert(v2.end(), section.begin(), section.end());
+    std::string_view section = r.view();
+    section.remove_suffix(kEmitClockBytes);
+    if (version == 2) {
+      old.insert(old.end(), section.begin(), section.end());
+    } else {
+      w.str(section);
+    }
   }
-  ASSERT_TRUE(r.ok());
-  v2[8] = 2;
-  const std::uint64_t size = v2.size() - 20;
-  std::memcpy(v2.data() + 12, &size, sizeof(size));
-  w.u32(crc32(std::span<const std::uint8_t>(v2).subspan(20, size)));
+  EXPECT_TRUE(r.ok());
+  old[8] = version;
+  const std::uint64_t size = old.size() - 20;
+  std::memcpy(old.data() + 12, &size, sizeof(size));
+  w.u32(crc32(std::span<const std::uint8_t>(old).subspan(20, size)));
+  return old;
+}
 
-  auto fresh = Engine::create({spec_for(WindowKind::kTumbling, EmitMode::kBoth)}).value();
-  ASSERT_TRUE(fresh.restore(v2).ok());
-  EXPECT_EQ(fresh.snapshot(), bytes_);
+TEST_F(SnapshotErrorTest, Version2And3SnapshotsRestore) {
+  for (const std::uint8_t version : {2, 3}) {
+    const auto old = as_older(bytes_, version);
+    auto fresh = Engine::create({spec_for(WindowKind::kTumbling, EmitMode::kBoth)}).value();
+    ASSERT_TRUE(fresh.restore(old).ok()) << int(version);
+    // The same windows; only the early-result clock starts over.
+    const auto again = fresh.snapshot();
+    EXPECT_EQ(again.size(), bytes_.size());
+    EXPECT_EQ(as_older(again, version), old);
+  }
   // Version 2 cannot skip a view: a changed spec is refused.
   auto other_spec = spec_for(WindowKind::kTumbling, EmitMode::kBoth);
   other_spec.allowed_lateness = Millis(8);
   auto other = Engine::create({other_spec}).value();
-  EXPECT_FALSE(other.restore_matching(v2).ok());
+  EXPECT_FALSE(other.restore_matching(as_older(bytes_, 2)).ok());
 }
 
 // Views change (views.yaml edited): the views whose spec is unchanged keep

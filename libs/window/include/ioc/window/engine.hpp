@@ -81,8 +81,9 @@ struct ViewStats {
 class Engine {
  public:
   /// Snapshot format version written by snapshot(); restore() also reads
-  /// version 2 (into the same views only).
-  static constexpr std::uint32_t kSnapshotVersion = 3;
+  /// version 3 (without the early-result clock) and version 2 (into the
+  /// same views only).
+  static constexpr std::uint32_t kSnapshotVersion = 4;
 
   /// Validates every spec (names must be unique and non-empty).
   static Result<Engine> create(const std::vector<ViewSpec>& views);

@@ -1,0 +1,113 @@
+#pragma once
+/// Backtest: how often rules would have fired over a span of history, before
+/// they are switched on. The window results of ioc.aggregates.v1 are fed
+/// through the live service's own Pipeline (so the same Evaluator, the same
+/// evaluation every alerter.evaluation_interval, the same `for`,
+/// `keep_firing_for`, `absent_for` and baselines), on a ManualClock that
+/// follows the results' watermarks instead of the wall clock. Nothing is
+/// published or notified: the alert events are summarised per rule and per
+/// alert group.
+///
+/// BacktestReport summarises events (pure, unit-tested); Backtest drives the
+/// Pipeline from records (no Kafka); run_backtest() reads the topic.
+
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "ioc/core/clock.hpp"
+#include "ioc/core/model.hpp"
+#include "ioc/core/registry.hpp"
+#include "ioc/kafka/record.hpp"
+#include "ioc/rules/rule.hpp"
+#include "ioc/views/catalog.hpp"
+
+namespace boost::json {
+class value;
+}
+
+namespace ioc::alerter {
+
+/// What a backtest prints, per rule and per alert group (its labels).
+class BacktestReport {
+ public:
+  struct Counts {
+    int firing_episodes = 0;
+    Millis firing{0};            // total time firing (episodes still firing: up to the end)
+    int pending_never_fired = 0;  // pending episodes that ended without firing
+    int flaps = 0;               // episodes that fired again within keep_firing_for of resolving
+    std::optional<TimePoint> first_fire, last_fire;
+    bool still_firing = false;
+  };
+
+  /// Every rule is listed, also those that never fired. Only episodes that
+  /// begin in [from, to) are counted.
+  BacktestReport(const rules::RuleSet& rules, TimePoint from, TimePoint to);
+  void add(const AlertEvent& e);
+  /// Closes the episodes still firing at `end`.
+  void finish(TimePoint end);
+
+  Counts totals() const;
+  boost::json::value to_json() const;
+  std::string to_text() const;
+
+ private:
+  struct Group {
+    std::vector<Label> labels;
+    Counts counts;
+    std::optional<TimePoint> firing_since;
+    std::optional<TimePoint> resolved_at;
+  };
+  struct RuleEntry {
+    Millis keep_firing_for{0};
+    std::map<std::string, Group> groups;  // by fingerprint
+  };
+  bool counts(TimePoint t) const { return t >= from_ && t < to_; }
+
+  std::map<std::string, RuleEntry> rules_;
+  TimePoint from_, to_;
+  std::uint64_t results_ = 0;
+  friend class Backtest;
+};
+
+/// The Pipeline fed from records of ioc.aggregates.v1 in the order read,
+/// its clock at the highest watermark seen; between results that far apart
+/// the clock steps by alerter.evaluation_interval, as live time would pass.
+class Backtest {
+ public:
+  Backtest(const Config& cfg, rules::RuleSet rules, const views::Catalog& views, const Registry& registry,
+           TimePoint from, TimePoint to);
+  ~Backtest();
+
+  /// One record; false once its watermark is past `to` (the span is over).
+  bool feed(const kafka::RecordView& record);
+  /// Evaluates up to `end` (the last result's time, or `to`) and closes the report.
+  const BacktestReport& finish(TimePoint end);
+  std::optional<TimePoint> clock_started() const { return started_; }
+  TimePoint now() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::optional<TimePoint> started_;
+};
+
+struct BacktestOptions {
+  std::vector<std::string> rule_files;  // empty: alerter.rules
+  std::optional<TimePoint> from, to;
+  bool json = false;
+};
+
+/// Takes the backtest's own flags out of `args` (the rest are settings for
+/// config::Source); an error names the flag.
+Result<BacktestOptions> take_backtest_args(std::vector<std::string>& args);
+
+/// Reads ioc.aggregates.v1 from its start to its end as it is now, and
+/// prints the report to `out`. Returns the exit code.
+int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream& out);
+
+}  // namespace ioc::alerter
