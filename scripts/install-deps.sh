@@ -16,7 +16,7 @@ build_pkgs=(
   file  # CPack's Debian package generator finds the binaries for dpkg-shlibdeps with it
 )
 test_pkgs=(
-  prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf
+  prometheus prometheus-alertmanager kcat python3 python3-confluent-kafka python3-protobuf python3-yaml
   curl procps iproute2 wrk libxml2-utils
   chromium chromium-driver fonts-dejavu-core
   default-jre-headless  # the real-Kafka lane runs Apache Kafka (IOC_KAFKA_HOME)

@@ -112,6 +112,7 @@ struct Unit {
   /// known to wait before the consumer has fetched any of them.
   std::int64_t assigned_log_end = -1;
   std::int64_t last_record_ms = 0;  // the last record read (record_identity)
+  std::int64_t advanced_at_ms = 0;  // the last record's timestamp when its views last advanced
   std::uint64_t last_record_id = 0;
   /// Revision epoch of what this unit publishes (see pipeline.cpp). It
   /// publishes nothing until a checkpoint carrying it is stored (`sealed`).

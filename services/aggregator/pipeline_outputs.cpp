@@ -40,6 +40,7 @@ bool additive(const ViewConfig& v, std::size_t value) {
 
 void Pipeline::advance(Unit& u) {
   if (!u.sealed) return;
+  u.advanced_at_ms = std::max(u.advanced_at_ms, u.last_record_ms);
   publish(u, u.engine.advance(now_ms_, u.inputs_waiting));
   // Evidence close times are in the view's max-event-time terms (end +
   // lateness + out-of-orderness): a view has closed (and emitted) every

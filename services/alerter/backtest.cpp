@@ -4,7 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <deque>
+#include <queue>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -291,10 +291,18 @@ Result<BacktestOptions> take_backtest_args(std::vector<std::string>& args) {
 
 namespace {
 
-/// A record read, with the watermark it was produced at.
-struct Read {
+/// A result read and not fed yet.
+struct Held {
   TimePoint watermark;
-  kafka::Message message;
+  std::uint64_t seq;  // read order, among equal watermarks
+  std::int32_t partition;
+  std::int64_t offset;
+  std::string value;
+};
+struct LaterFirst {
+  bool operator()(const Held& a, const Held& b) const {
+    return a.watermark != b.watermark ? a.watermark > b.watermark : a.seq > b.seq;
+  }
 };
 
 }  // namespace
@@ -314,6 +322,7 @@ int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream
   if (partitions == 0) throw std::runtime_error(cfg.input_topic + " does not exist: nothing to backtest");
   std::vector<kafka::TopicPartition> assign;
   std::map<std::int32_t, std::int64_t> ends;
+  int truncated = 0;
   for (std::int32_t p = 0; p < partitions; ++p) {
     auto wm = admin.watermarks(cfg.input_topic, p, kTimeout);
     if (!wm.ok()) throw std::runtime_error("watermarks of " + cfg.input_topic + ": " + wm.error().message);
@@ -321,46 +330,55 @@ int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream
       ends[p] = wm->log_end;
       assign.push_back({cfg.input_topic, p, wm->log_start});
     }
+    if (wm->log_start > 0) ++truncated;
+  }
+  if (truncated > 0) {
+    log::warn("older window results were deleted by the topic's retention: the backtest covers only what is left, "
+              "and rules with baselines or long windows decide nothing until they have watched long enough",
+              {{"topic", cfg.input_topic}, {"partitions_truncated", truncated}});
   }
   const TimePoint from = options.from.value_or(TimePoint{});
   const TimePoint to = options.to.value_or(SystemClock::instance().now());
   Backtest bt(cfg, std::move(rules), views, registry, from, to);
   kafka::Consumer reader(cfg.common.kafka, {.group_id = cfg.group_id + ".backtest"});
   reader.assign(assign);
-  // Partitions are merged by watermark: a record is fed once every
-  // partition still being read has one waiting, the lowest first.
-  std::map<std::int32_t, std::deque<Read>> waiting;
-  for (const auto& [p, end] : ends) waiting[p];
+  // Results are fed in watermark order. Each partition holds results of
+  // many views in the order they were produced, and a replay runs streams
+  // at different speeds (a second of skew reading history is minutes of
+  // event time), so a partition's order is not time order: results are held
+  // back until the highest watermark read is `reorder` past theirs.
+  std::priority_queue<Held, std::vector<Held>, LaterFirst> held;
   std::set<std::int32_t> done;
+  std::uint64_t seq = 0;
+  TimePoint highest{};
   bool over = false;
   std::optional<TimePoint> last;
-  while (!over && done.size() < ends.size()) {
-    for (kafka::Message& m : reader.poll(10'000, std::chrono::milliseconds(200))) {
-      WindowResult r;
-      const TimePoint w = codec::decode(m.value(), r).ok() ? r.watermark : TimePoint{};
-      const std::int32_t p = m.partition();
-      if (m.offset() + 1 >= ends[p]) done.insert(p);
-      if (m.offset() < ends[p]) waiting[p].push_back({w, std::move(m)});
-    }
-    for (;;) {
-      std::deque<Read>* lowest = nullptr;
-      bool complete = true;
-      for (auto& [p, q] : waiting) {
-        if (q.empty()) {
-          if (!done.contains(p)) complete = false;
-          continue;
-        }
-        if (lowest == nullptr || q.front().watermark < lowest->front().watermark) lowest = &q;
-      }
-      if (!complete || lowest == nullptr) break;
-      if (!bt.feed(lowest->front().message.view())) {
+  auto feed_until = [&](TimePoint limit) {
+    while (!over && !held.empty() && held.top().watermark <= limit) {
+      const Held& h = held.top();
+      const kafka::RecordView view{.topic = cfg.input_topic, .partition = h.partition, .offset = h.offset,
+                                   .value = h.value};
+      if (!bt.feed(view)) {
         over = true;
         break;
       }
-      last = std::max(last.value_or(TimePoint{}), lowest->front().watermark);
-      lowest->pop_front();
+      last = std::max(last.value_or(TimePoint{}), h.watermark);
+      held.pop();
     }
+  };
+  while (!over && done.size() < ends.size()) {
+    for (const kafka::Message& m : reader.poll(10'000, std::chrono::milliseconds(200))) {
+      const std::int32_t p = m.partition();
+      if (m.offset() + 1 >= ends[p]) done.insert(p);
+      if (m.offset() >= ends[p]) continue;
+      WindowResult r;
+      const TimePoint w = codec::decode(m.value(), r).ok() ? r.watermark : TimePoint{};
+      highest = std::max(highest, w);
+      held.push({w, seq++, p, m.offset(), std::string(m.value())});
+    }
+    feed_until(highest - options.reorder);
   }
+  feed_until(TimePoint::max());
   reader.close();
   const BacktestReport& report = bt.finish(options.to.value_or(last.value_or(from)));
   if (options.json) {

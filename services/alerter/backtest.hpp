@@ -100,6 +100,9 @@ struct BacktestOptions {
   std::vector<std::string> rule_files;  // empty: alerter.rules
   std::optional<TimePoint> from, to;
   bool json = false;
+  /// How far behind the highest watermark read a result may still arrive
+  /// (results are fed in watermark order within it).
+  Millis reorder{std::chrono::hours(1)};
 };
 
 /// Takes the backtest's own flags out of `args` (the rest are settings for

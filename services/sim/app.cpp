@@ -55,6 +55,11 @@ Config load_config(config::Source& src) {
     s.feed = src.get_string("sim.scenario.feed", s.feed);
     c.scenarios.push_back(std::move(s));
   }
+  for (const std::string& item : src.get_list("sim.scenarios", {})) {
+    auto s = parse_scenario_item(item);
+    if (!s.ok()) throw ConfigError(src.file().value_or("settings"), "sim.scenarios", s.error().message);
+    c.scenarios.push_back(std::move(*s));
+  }
   daemon::finish(src, "sim");
   return c;
 }
@@ -65,7 +70,8 @@ std::vector<std::string> expand_shortcuts(const std::vector<std::string>& args) 
                                                                    {"--start", "sim.scenario.start"},
                                                                    {"--duration", "sim.scenario.duration"},
                                                                    {"--seed", "sim.seed"},
-                                                                   {"--history", "sim.history.span"}};
+                                                                   {"--history", "sim.history.span"},
+                                                                   {"--scenarios", "sim.scenarios"}};
   std::vector<std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const char* key = nullptr;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ioc/config/source.hpp"
+
 namespace ioc::sim {
 
 const char* to_string(ScenarioKind kind) {
@@ -48,6 +50,31 @@ Status validate(const Scenario& s, const Registry& registry) {
     if (s.delay.count() <= 0) return invalid_argument("sim.scenario.delay: must be positive");
   }
   return {};
+}
+
+Result<Scenario> parse_scenario_item(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (std::size_t i = 0;;) {
+    const std::size_t j = text.find(':', i);
+    parts.push_back(text.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) break;
+    i = j + 1;
+  }
+  const std::string shown = "sim.scenarios: '" + std::string(text) + "'";
+  if (parts.size() != 4) {
+    return invalid_argument(shown + " must be KIND:WHERE:START:DURATION, e.g. flood:386:2h15m:20m");
+  }
+  auto kind = parse_scenario_kind(parts[0]);
+  if (!kind.ok()) return invalid_argument(shown + ": " + kind.error().message);
+  Scenario s;
+  s.kind = *kind;
+  (s.kind == ScenarioKind::kLateData ? s.feed : s.district) = std::string(parts[1]);
+  const auto start = config::Source::parse_duration(parts[2]);
+  const auto duration = config::Source::parse_duration(parts[3]);
+  if (!start || !duration) return invalid_argument(shown + ": START and DURATION must be durations like 30s, 5m or 2h15m");
+  s.start = *start;
+  s.duration = *duration;
+  return s;
 }
 
 std::vector<Scenario> demo_sequence() {

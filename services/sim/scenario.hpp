@@ -46,6 +46,13 @@ struct Scenario {
 /// what is allowed.
 [[nodiscard]] Status validate(const Scenario& s, const Registry& registry);
 
+/// One scenario of `sim.scenarios` (a list): "KIND:WHERE:START:DURATION",
+/// WHERE being a district code (empty: the whole province, for a portal
+/// outage) or, for late-data, the feed; e.g. "flood:386:2h15m:20m",
+/// "portal-outage::2h30m:15m", "late-data:transactions:1h:10m". Not validated
+/// against the registry (validate() does that).
+Result<Scenario> parse_scenario_item(std::string_view text);
+
 /// `--scenario demo`: a short scripted sequence for a first look, over in
 /// under four minutes: a flood in the provincial city (380) from 0:20 to
 /// 2:50, the BTS stations of Mường Lát (384) silent from 0:40 to 2:40, and

@@ -18,6 +18,24 @@ const Slot* Evaluator::Impl::current(const Series& s, std::int64_t now, std::int
   return best;
 }
 
+bool Evaluator::Impl::ended_window_clears(const RuleState& rs, const Alert& a, std::int64_t now) const {
+  double value = 0;
+  bool any = false;
+  for (std::uint32_t si : a.series) {
+    const Slot* last = nullptr;  // the latest window that has ended
+    for (const Slot& slot : rs.series[si].recent) {
+      if (slot.end <= now && ended_recently(slot, now, rs.rule->grace.count()) && slot.has(rs.i_value) &&
+          (last == nullptr || slot.end > last->end)) {
+        last = &slot;
+      }
+    }
+    if (last == nullptr) continue;
+    value = combine(rs.rule->combine, value, last->v[static_cast<std::size_t>(rs.i_value)], !any);
+    any = true;
+  }
+  return any && judge(*rs.rule, value) == Verdict::kClear;
+}
+
 double Evaluator::Impl::combine(Combine c, double acc, double x, bool first) {
   if (first) return x;
   switch (c) {
@@ -133,8 +151,11 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
     switch (rule.kind) {
       case ConditionKind::kThreshold:
         e.verdict = judge(rule, value);
-        // A young window of a count says nothing yet about the incident's end.
-        if (e.verdict == Verdict::kClear && open && rs.clears_only_when_final) e.verdict = Verdict::kHold;
+        // An open window's count or maximum only grows: it says nothing yet
+        // about the incident's end. The window before it, once ended, does.
+        if (e.verdict == Verdict::kClear && open && rs.clears_only_when_final && !ended_window_clears(rs, a, now)) {
+          e.verdict = Verdict::kHold;
+        }
         break;
       case ConditionKind::kRatio:
         e.verdict = den == 0 ? Verdict::kUnknown : judge(rule, e.value);

@@ -318,7 +318,15 @@ void Evaluator::Impl::prune(RuleState& rs, std::int64_t now) {
       rs.keeps_history ? now - rule.baseline.period.count() - 2 * std::max<std::int64_t>(rs.max_window, 1)
                        : std::numeric_limits<std::int64_t>::max();
   for (Series& s : rs.series) {
-    std::erase_if(s.recent, [&](const Slot& slot) { return slot.end <= horizon; });
+    // A rule that clears only on an ended window keeps the latest one while
+    // it can still be the window before the current one.
+    std::int64_t keep_end = std::numeric_limits<std::int64_t>::min();
+    if (rs.clears_only_when_final) {
+      for (const Slot& slot : s.recent) {
+        if (slot.end <= horizon && ended_recently(slot, now, rule.grace.count())) keep_end = std::max(keep_end, slot.end);
+      }
+    }
+    std::erase_if(s.recent, [&](const Slot& slot) { return slot.end <= horizon && slot.end != keep_end; });
     if (!s.history.empty() && s.history.front().start < history_from) {
       std::erase_if(s.history, [&](const HistoryEntry& h) { return h.start < history_from; });
     }

@@ -118,7 +118,24 @@ TEST_F(EvaluatorTest, AWindowWithNoSuccessorClearsTheAlert) {
   EXPECT_EQ(resolved[0].revision, 2u);
   EXPECT_EQ(resolved[0].id, resolved[0].fingerprint + "-" + std::to_string(kT0 + 20'000));
   EXPECT_TRUE(e.active().empty());
-  EXPECT_EQ(e.stats().windows, 0u);  // the ended window is forgotten
+  EXPECT_EQ(e.stats().windows, 1u);  // kept while it can be the window before the current one
+  (void)all(e, 131);                 // 60 + its length + grace
+  EXPECT_EQ(e.stats().windows, 0u);  // then forgotten
+}
+
+// Regression: a count or maximum's open window never cleared, and the ended
+// ones were forgotten after grace, so an alert on a tumbling window whose
+// finals come after its grace (WaterLevelHigh: a window plus a minute of
+// lateness) kept firing as long as results came.
+TEST_F(EvaluatorTest, AnEndedWindowBelowTheClearLineResolvesWhileTheNextIsOpen) {
+  Evaluator e = make(surge_rule());
+  (void)e.add(result("reports_1m", flood(), 0, 60, 1, 30), at(20));
+  EXPECT_EQ(states(touched(e, 20)), "firing");
+  (void)e.add(result("reports_1m", flood(), 60, 60, 1, 2), at(75));
+  EXPECT_EQ(states(all(e, 75)), "");  // the window before had 30: the open one proves nothing yet
+  (void)e.add(result("reports_1m", flood(), 60, 60, 2, 3), at(118));
+  (void)e.add(result("reports_1m", flood(), 120, 60, 1, 1), at(131));
+  EXPECT_EQ(states(all(e, 131)), "resolved");  // 3 in the ended window: below 10 (its final still to come)
 }
 
 TEST_F(EvaluatorTest, ANextWindowTakesOverAfterGrace) {
@@ -676,7 +693,7 @@ TEST_F(EvaluatorTest, PropertyMatchesABruteForceOracle) {
                        (std::bernoulli_distribution(0.3)(rng) ? kFinal : 0u);
       const std::int64_t count = std::uniform_int_distribution<int>(0, 40)(rng);
       (void)e.add(result("reports_1m", flood(), w * 60, 60, rev, count), at(now));
-      if (w * 60 + 60 > now - 10) {  // the evaluator keeps windows within grace
+      if (w * 60 + 60 > now - 10 || oracle.contains(w)) {  // new windows are taken within grace
         Seen& s = oracle[w];
         if (rev > s.revision) s = {rev, count};
       }
@@ -696,11 +713,19 @@ TEST_F(EvaluatorTest, PropertyMatchesABruteForceOracle) {
         }
       }
       // A count's open window proves a surge, never its end: below the
-      // threshold it holds the alert as it was until the window is final.
-      const bool want = current != nullptr &&
-                        (current->count >= 20 || ((current->revision & kFinal) == 0 && firing_before));
+      // threshold it holds the alert as it was, unless the latest window
+      // that has ended clears too.
+      const Seen* ended = nullptr;
+      for (const auto& [win, s] : oracle) {
+        if (win * 60 + 60 <= now && win * 60 + 60 > now - 70 && s.revision > 0) ended = &s;
+      }
+      const bool ended_clears = ended != nullptr && ended->count < 20;
+      const bool want = current != nullptr && (current->count >= 20 || ((current->revision & kFinal) == 0 &&
+                                                                        firing_before && !ended_clears));
       firing_before = want;
-      ASSERT_EQ(firing, want) << "round " << round << " step " << step << " t=" << now;
+      std::string seen;
+      for (const auto& [win, s] : oracle) seen += " w" + std::to_string(win) + ":" + std::to_string(s.count) + "/" + std::to_string(s.revision);
+      ASSERT_EQ(firing, want) << "round " << round << " step " << step << " t=" << now << seen;
       (want ? firing_checks : inactive_checks)++;
     }
   }

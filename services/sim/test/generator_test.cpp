@@ -116,6 +116,25 @@ Generator with(const Registry& reg, std::vector<Scenario> scenarios, std::uint64
   return Generator(reg, o);
 }
 
+TEST(ScenarioTest, ListedScenariosNameKindPlaceStartAndDuration) {
+  auto s = parse_scenario_item("flood:386:2h15m:20m");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->kind, ScenarioKind::kFlood);
+  EXPECT_EQ(s->district, "386");
+  EXPECT_EQ(s->start, 135min);
+  EXPECT_EQ(s->duration, 20min);
+  s = parse_scenario_item("portal-outage::2h:15m");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->district, "");
+  s = parse_scenario_item("late-data:transactions:1h:10m");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->feed, "transactions");
+  EXPECT_EQ(parse_scenario_item("flood:386:2h").error().message,
+            "sim.scenarios: 'flood:386:2h' must be KIND:WHERE:START:DURATION, e.g. flood:386:2h15m:20m");
+  EXPECT_FALSE(parse_scenario_item("volcano:386:1h:1m").ok());
+  EXPECT_FALSE(parse_scenario_item("flood:386:soon:1m").ok());
+}
+
 TEST(ScenarioTest, AFloodSurgesReportsAndRaisesWaterInItsDistrictOnlyWhileItLasts) {
   const Registry reg = shipped();
   Scenario flood{.kind = ScenarioKind::kFlood, .district = "381", .start = 60s, .duration = 120s};
