@@ -242,8 +242,11 @@ constexpr bool well_formed() {
   const auto& f = S::kFields;
   if (f.empty() || f[0].info.name != "district" || f[0].info.known != Known::kDistrict) return false;
   for (std::size_t i = 0; i < f.size(); ++i) {
-    if (f[i].info.name.empty() || (f[i].text == nullptr) == (f[i].number == nullptr)) return false;
+    if (f[i].info.name.empty()) return false;
+#if !defined(__SANITIZE_ADDRESS__)  // GCC's sanitizers make a function pointer's null test non-constant
+    if ((f[i].text == nullptr) == (f[i].number == nullptr)) return false;
     if (f[i].info.numeric != (f[i].number != nullptr)) return false;
+#endif
     for (std::size_t j = 0; j < i; ++j) {
       if (f[j].info.name == f[i].info.name) return false;
     }
