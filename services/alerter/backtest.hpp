@@ -74,9 +74,10 @@ class BacktestReport {
   friend class Backtest;
 };
 
-/// The Pipeline fed from records of ioc.aggregates.v1 in the order read,
-/// its clock at the highest watermark seen; between results that far apart
-/// the clock steps by alerter.evaluation_interval, as live time would pass.
+/// The Pipeline fed from records of ioc.aggregates.v1 in the order given
+/// (run_backtest() gives them in watermark order), its clock at the highest
+/// watermark fed; between results that far apart the clock steps by
+/// alerter.evaluation_interval, as live time would pass.
 class Backtest {
  public:
   Backtest(const Config& cfg, rules::RuleSet rules, const views::Catalog& views, const Registry& registry,
@@ -87,7 +88,6 @@ class Backtest {
   bool feed(const kafka::RecordView& record);
   /// Evaluates up to `end` (the last result's time, or `to`) and closes the report.
   const BacktestReport& finish(TimePoint end);
-  std::optional<TimePoint> clock_started() const { return started_; }
   TimePoint now() const;
 
  private:
@@ -109,8 +109,9 @@ struct BacktestOptions {
 /// config::Source); an error names the flag.
 Result<BacktestOptions> take_backtest_args(std::vector<std::string>& args);
 
-/// Reads ioc.aggregates.v1 from its start to its end as it is now, and
-/// prints the report to `out`. Returns the exit code.
+/// Reads ioc.aggregates.v1 from its start to its end as it is now, feeds
+/// the results in watermark order (reordered within `reorder`), and prints
+/// the report to `out`. Returns the exit code.
 int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream& out);
 
 }  // namespace ioc::alerter
