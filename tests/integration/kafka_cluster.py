@@ -278,9 +278,11 @@ class KafkaTestCase(SystemTestCase):
         """Starts an ioc-* service on a free port; `svc.url` is its base URL."""
         port = free_port()
         # librdkafka 2.0 can hang in its teardown after broker outages: the
-        # stop is cut short (and says so) well within the harness's wait.
+        # stop is cut short (and says so) within the harness's 30 s wait. A
+        # stop that lands in a group rebalance waits for it to end first
+        # (6 s on the 3-broker cluster), then leaves the group: 20 s.
         svc = self.system.start(name, *self.common, "--set", f"http.listen=127.0.0.1:{port}",
-                                "--set", "process.shutdown_timeout=10s", *args)
+                                "--set", "process.shutdown_timeout=20s", *args)
         svc.port = port
         svc.url = f"http://127.0.0.1:{port}"
         if ready:
