@@ -216,20 +216,19 @@ Backtest::~Backtest() = default;
 
 TimePoint Backtest::now() const { return impl_->clock.now(); }
 
-bool Backtest::feed(const kafka::RecordView& record) {
+bool Backtest::feed(const kafka::RecordView& record, std::optional<TimePoint> watermark) {
   Impl& b = *impl_;
-  WindowResult r;
-  if (codec::decode(record.value, r).ok()) {
-    if (r.watermark > b.to) return false;
+  if (watermark) {
+    if (*watermark > b.to) return false;
     if (!started_) {
-      started_ = r.watermark;
-      if (b.report.from_ == TimePoint{}) b.report.from_ = r.watermark;  // no --from: the first result's time
-      b.clock.set(r.watermark);
+      started_ = *watermark;
+      if (b.report.from_ == TimePoint{}) b.report.from_ = *watermark;  // no --from: the first result's time
+      b.clock.set(*watermark);
       b.pipeline.restore(std::optional<Checkpoint>(), std::nullopt);
       b.pipeline.assigned();
       b.pipeline.backlog(true, 0);
     }
-    if (r.watermark > b.clock.now()) b.advance_to(r.watermark);
+    if (*watermark > b.clock.now()) b.advance_to(*watermark);
   }
   if (!started_) return true;
   b.pipeline.begin_batch();
@@ -293,7 +292,8 @@ namespace {
 
 /// A result read and not fed yet.
 struct Held {
-  TimePoint watermark;
+  TimePoint watermark;  // the epoch for a record that does not decode (fed first, dead-lettered)
+  bool decoded;
   std::uint64_t seq;  // read order, among equal watermarks
   std::int32_t partition;
   std::int64_t offset;
@@ -358,7 +358,7 @@ int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream
       const Held& h = held.top();
       const kafka::RecordView view{.topic = cfg.input_topic, .partition = h.partition, .offset = h.offset,
                                    .value = h.value};
-      if (!bt.feed(view)) {
+      if (!bt.feed(view, h.decoded ? std::optional<TimePoint>(h.watermark) : std::nullopt)) {
         over = true;
         break;
       }
@@ -372,9 +372,10 @@ int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream
       if (m.offset() + 1 >= ends[p]) done.insert(p);
       if (m.offset() >= ends[p]) continue;
       WindowResult r;
-      const TimePoint w = codec::decode(m.value(), r).ok() ? r.watermark : TimePoint{};
+      const bool decoded = codec::decode(m.value(), r).ok();
+      const TimePoint w = decoded ? r.watermark : TimePoint{};
       highest = std::max(highest, w);
-      held.push({w, seq++, p, m.offset(), std::string(m.value())});
+      held.push({w, decoded, seq++, p, m.offset(), std::string(m.value())});
     }
     feed_until(highest - options.reorder);
   }

@@ -84,8 +84,10 @@ class Backtest {
            TimePoint from, TimePoint to);
   ~Backtest();
 
-  /// One record; false once its watermark is past `to` (the span is over).
-  bool feed(const kafka::RecordView& record);
+  /// One record with the watermark of its result (nullopt: it does not
+  /// decode, and the pipeline sets it aside); false once the watermark is
+  /// past `to` (the span is over).
+  bool feed(const kafka::RecordView& record, std::optional<TimePoint> watermark);
   /// Evaluates up to `end` (the last result's time, or `to`) and closes the report.
   const BacktestReport& finish(TimePoint end);
   TimePoint now() const;

@@ -8,6 +8,7 @@
 
 #include "ioc/codec/codec.hpp"
 #include "ioc/rules/parse.hpp"
+#include "province.hpp"
 
 namespace ioc::alerter {
 namespace {
@@ -16,15 +17,6 @@ using namespace std::chrono_literals;
 
 constexpr std::int64_t kT0 = 1'699'999'200'000;
 const TimePoint kFrom = from_epoch_ms(kT0);
-
-constexpr const char* kViews = R"y(
-views:
-  reports_1m:
-    source: reports
-    group_by: [district, category]
-    window: {tumbling: 1m}
-    aggregations: [count]
-)y";
 
 constexpr const char* kRules = R"y(rules:
   - name: FloodSurge
@@ -62,7 +54,7 @@ AlertEvent event(const std::string& rule, const std::string& district, AlertEven
 
 class BacktestTest : public ::testing::Test {
  protected:
-  BacktestTest() : views_(views::Catalog::parse(kViews, "views.yaml")) {}
+  BacktestTest() : views_(views::Catalog::parse(test::kReportsViews, "views.yaml")) {}
 
   rules::RuleSet rules() {
     rules::Parsed p = rules::parse_rules(kRules, "rules.yaml", &views_);
@@ -92,11 +84,13 @@ class BacktestTest : public ::testing::Test {
     v.topic = "ioc.aggregates.v1";
     v.offset = offset_++;
     v.value = bytes;
-    return bt.feed(v);
+    WindowResult r;
+    EXPECT_TRUE(codec::decode(bytes, r).ok());
+    return bt.feed(v, r.watermark);
   }
 
   views::Catalog views_;
-  Registry registry_{{{"380", "Thành phố Thanh Hóa", "thanh-hoa"}}, {{"flood", "Ngập lụt", "naturalDisaster", "flood", ""}}};
+  Registry registry_ = test::one_district();
   Config cfg_;
   std::int64_t offset_ = 0;
 };

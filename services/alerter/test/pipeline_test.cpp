@@ -14,6 +14,7 @@
 #include "ioc/kafka/fakes/fakes.hpp"
 #include "ioc/rules/parse.hpp"
 #include "metrics.hpp"
+#include "province.hpp"
 
 namespace ioc::alerter {
 namespace {
@@ -22,15 +23,6 @@ using namespace std::chrono_literals;
 using S = AlertEvent::State;
 
 constexpr std::int64_t kT0 = 1'699'999'200'000;  // an hour boundary
-
-constexpr const char* kViews = R"y(
-views:
-  reports_1m:
-    source: reports
-    group_by: [district, category]
-    window: {tumbling: 1m}
-    aggregations: [count]
-)y";
 
 /// A rule on flood reports per district: fires at 20 a minute, clears under 10.
 std::string surge_rule(const std::string& name = "FloodSurge") {
@@ -83,7 +75,7 @@ std::string states(const std::vector<AlertEvent>& events) {
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest() {
-    views_ = views::Catalog::parse(kViews, "views.yaml");
+    views_ = views::Catalog::parse(test::kReportsViews, "views.yaml");
     cfg_.alertmanager.resend_interval = 60s;
   }
 
@@ -137,7 +129,7 @@ class PipelineTest : public ::testing::Test {
 
   Config cfg_;
   views::Catalog views_;
-  Registry registry_{{{"380", "Thành phố Thanh Hóa", "thanh-hoa"}}, {{"flood", "Ngập lụt", "naturalDisaster", "flood", ""}}};
+  Registry registry_ = test::one_district();
   ManualClock clock_{from_epoch_ms(kT0 + 30'000)};
   prometheus::Registry prom_;
   Metrics metrics_{prom_};
