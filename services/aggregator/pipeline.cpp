@@ -14,9 +14,9 @@ namespace ioc::aggregator {
 
 namespace {
 
-/// How much record time passes between two advances of a unit's views
-/// within one poll batch (the shortest emit interval of the shipped views).
-constexpr std::int64_t kReplayStep = 5'000;
+/// The shortest record time between two advances of a unit's views within
+/// one poll batch: views that emit early on every advance get one a second.
+constexpr std::int64_t kMinReplayStep = 1'000;
 
 bool matches(const Record& r, const Match& m) {
   const std::string_view v = r.text(m.field);
@@ -80,6 +80,9 @@ Pipeline::Pipeline(const Config& cfg, const Registry& registry, Metrics& metrics
     const auto s = static_cast<std::size_t>(v.stream);
     stream_views_[s].push_back(i);
     stream_specs_[s].push_back(v.spec);
+    if (v.spec.emit.mode != window::EmitMode::kFinalOnly) {
+      replay_step_ms_[s] = std::min(replay_step_ms_[s], std::max(kMinReplayStep, v.spec.emit.min_interval.count()));
+    }
     // A window emits for the last time when the view's watermark reaches
     // end + lateness, i.e. when the max event time reaches end + lateness +
     // out-of-orderness (or processing time does, for quiet partitions). A
@@ -230,11 +233,13 @@ void Pipeline::handle(const kafka::RecordView& m) {
   if (!late.empty()) return set_aside(m, metrics_.late, "late for " + late);
   ++(out.matched ? accepted_n_ : unmatched_n_);
   // One batch of a replay spans minutes of record time: the views advance
-  // every kReplayStep of it, so their early results keep the cadence they
-  // had live (live, a batch spans far less, and the poll loop advances them).
+  // every shortest emit interval of the stream's views, so their early
+  // results keep the cadence they had live (live, a batch spans far less,
+  // and the poll loop advances them).
   if (u.advanced_at_ms == 0) {
     u.advanced_at_ms = m.timestamp_ms;
-  } else if (u.sealed && !u.holding && m.timestamp_ms - u.advanced_at_ms >= kReplayStep) {
+  } else if (u.sealed && !u.holding &&
+             m.timestamp_ms - u.advanced_at_ms >= replay_step_ms_[static_cast<std::size_t>(u.stream)]) {
     advance(u);
   }
 }

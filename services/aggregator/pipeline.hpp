@@ -208,6 +208,13 @@ class Pipeline {
   Sink& sink_;
   std::array<std::vector<std::size_t>, kStreams> stream_views_;
   std::array<std::vector<window::ViewSpec>, kStreams> stream_specs_;
+  /// Per stream: the record time between two advances within a poll batch
+  /// (its views' shortest emit interval; never, without early results).
+  std::array<std::int64_t, kStreams> replay_step_ms_ = [] {
+    std::array<std::int64_t, kStreams> a{};
+    a.fill(std::numeric_limits<std::int64_t>::max());
+    return a;
+  }();
   /// Per global view: how much later than a window's end an evidence id may
   /// still be needed, in "max event time" terms (see advance()).
   std::vector<std::int64_t> evidence_slack_ms_;
