@@ -76,6 +76,7 @@ void Pipeline::publish(Unit& u, std::span<const window::WindowResult> results) {
       if (const std::string& id = u.samples.find(ref); !id.empty()) out.sample_ids.push_back(id);
     }
     out.watermark = from_epoch_ms(r.watermark_ms);
+    out.input_partition = u.partition;
     codec::encode(out, scratch_);
     sink_.result(window_result_key(out), scratch_);
     (r.final ? metrics_.results_final : metrics_.results_early).Increment();

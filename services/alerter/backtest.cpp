@@ -4,7 +4,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <queue>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -130,7 +129,7 @@ json::value BacktestReport::to_json() const {
     o["groups"] = std::move(groups);
     rules.push_back(std::move(o));
   }
-  json::object out{{"from", format_rfc3339(from_)}, {"to", format_rfc3339(to_)}, {"results", results_}};
+  json::object out{{"from", format_rfc3339(from_)}, {"to", format_rfc3339(to_)}, {"results", results_}, {"results_late", late_}};
   out["totals"] = counts_json(totals());
   out["rules"] = std::move(rules);
   return out;
@@ -140,7 +139,7 @@ std::string BacktestReport::to_text() const {
   std::ostringstream s;
   const Counts t = totals();
   s << "backtest " << format_rfc3339(from_) << " .. " << format_rfc3339(to_) << ", " << results_
-    << " window results: " << t.firing_episodes << " firing episode(s), " << t.pending_never_fired
+    << " window results (" << late_ << " behind the results before them): " << t.firing_episodes << " firing episode(s), " << t.pending_never_fired
     << " pending that never fired, " << t.flaps << " flap(s)\n";
   for (const auto& [name, rule] : rules_) {
     Counts sum;
@@ -170,16 +169,16 @@ struct Backtest::Impl final : Sink {
         pipeline(cfg, std::move(rules), views, registry, clock, metrics, *this, {}, box),
         to(until) {}
 
-  /// Nothing leaves a backtest: no Alertmanager, no checkpoints worth writing.
+  /// Nothing leaves a backtest: no Alertmanager (and no checkpoints: keeps_state()).
   static Config quiet(Config c) {
     c.alertmanager.targets.clear();
-    c.checkpoint_interval = std::chrono::hours(24 * 365);
     return c;
   }
 
   void publish(const AlertEvent& e) override { report.add(e); }
   void dead_letter(const kafka::RecordView&, std::string_view) override {}
   void checkpoint(const Checkpoint&, bool) override {}
+  bool keeps_state() const override { return false; }
 
   /// Lets live time pass up to `t`: every evaluation_interval the pipeline
   /// ticks, so timers and silences behave as they would have.
@@ -228,7 +227,11 @@ bool Backtest::feed(const kafka::RecordView& record, std::optional<TimePoint> wa
       b.pipeline.assigned();
       b.pipeline.backlog(true, 0);
     }
-    if (*watermark > b.clock.now()) b.advance_to(*watermark);
+    if (*watermark > b.clock.now()) {
+      b.advance_to(*watermark);
+    } else if (*watermark < b.clock.now()) {
+      ++b.report.late_;  // live, it would have been judged earlier
+    }
   }
   if (!started_) return true;
   b.pipeline.begin_batch();
@@ -288,24 +291,47 @@ Result<BacktestOptions> take_backtest_args(std::vector<std::string>& args) {
   return o;
 }
 
-namespace {
+ResultOrder::ResultOrder(const std::vector<std::int32_t>& partitions, Millis margin) : margin_(margin) {
+  for (std::int32_t p : partitions) reading_[p];
+}
 
-/// A result read and not fed yet.
-struct Held {
-  TimePoint watermark;  // the epoch for a record that does not decode (fed first, dead-lettered)
-  bool decoded;
-  std::uint64_t seq;  // read order, among equal watermarks
-  std::int32_t partition;
-  std::int64_t offset;
-  std::string value;
-};
-struct LaterFirst {
-  bool operator()(const Held& a, const Held& b) const {
-    return a.watermark != b.watermark ? a.watermark > b.watermark : a.seq > b.seq;
+void ResultOrder::add(Held h, std::pair<int, std::int32_t> unit) {
+  if (h.decoded) {
+    if (auto r = reading_.find(h.partition); r != reading_.end()) {
+      TimePoint& reached = r->second[unit];
+      if (h.watermark > reached) {
+        reached = h.watermark;
+        stale_ = true;
+      }
+    }
   }
-};
+  held_.push({std::move(h), seq_++});
+}
 
-}  // namespace
+void ResultOrder::done(std::int32_t partition) {
+  stale_ = reading_.erase(partition) > 0 || stale_;
+}
+
+void ResultOrder::update_limit() {
+  stale_ = false;
+  std::optional<TimePoint> slowest;
+  for (const auto& [p, units] : reading_) {
+    if (units.empty()) {
+      limit_ = TimePoint{};  // nothing read from it yet
+      return;
+    }
+    for (const auto& [unit, reached] : units) slowest = std::min(slowest.value_or(TimePoint::max()), reached);
+  }
+  limit_ = !slowest ? TimePoint::max() : *slowest < TimePoint{} + margin_ ? TimePoint{} : *slowest - margin_;
+}
+
+std::optional<ResultOrder::Held> ResultOrder::next() {
+  if (stale_) update_limit();
+  if (held_.empty() || held_.top().h.watermark > limit_) return std::nullopt;
+  Held h = std::move(const_cast<Entry&>(held_.top()).h);  // popped at once
+  held_.pop();
+  return h;
+}
 
 int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream& out) {
   constexpr auto kTimeout = std::chrono::seconds(10);
@@ -342,44 +368,36 @@ int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream
   Backtest bt(cfg, std::move(rules), views, registry, from, to);
   kafka::Consumer reader(cfg.common.kafka, {.group_id = cfg.group_id + ".backtest"});
   reader.assign(assign);
-  // Results are fed in watermark order. Each partition holds results of
-  // many views in the order they were produced, and a replay runs streams
-  // at different speeds (a second of skew reading history is minutes of
-  // event time), so a partition's order is not time order: results are held
-  // back until the highest watermark read is `reorder` past theirs.
-  std::priority_queue<Held, std::vector<Held>, LaterFirst> held;
+  std::vector<std::int32_t> reading;
+  for (const auto& [p, end] : ends) reading.push_back(p);
+  ResultOrder order(reading, options.reorder);
   std::set<std::int32_t> done;
-  std::uint64_t seq = 0;
-  TimePoint highest{};
-  bool over = false;
   std::optional<TimePoint> last;
-  auto feed_until = [&](TimePoint limit) {
-    while (!over && !held.empty() && held.top().watermark <= limit) {
-      const Held& h = held.top();
-      const kafka::RecordView view{.topic = cfg.input_topic, .partition = h.partition, .offset = h.offset,
-                                   .value = h.value};
-      if (!bt.feed(view, h.decoded ? std::optional<TimePoint>(h.watermark) : std::nullopt)) {
-        over = true;
-        break;
-      }
-      last = std::max(last.value_or(TimePoint{}), h.watermark);
-      held.pop();
+  bool over = false;
+  auto feed = [&] {
+    while (!over) {
+      std::optional<ResultOrder::Held> h = order.next();
+      if (!h) return;
+      const kafka::RecordView view{.topic = cfg.input_topic, .partition = h->partition, .offset = h->offset,
+                                   .value = h->value};
+      over = !bt.feed(view, h->decoded ? std::optional<TimePoint>(h->watermark) : std::nullopt);
+      if (!over) last = std::max(last.value_or(TimePoint{}), h->watermark);
     }
   };
   while (!over && done.size() < ends.size()) {
     for (const kafka::Message& m : reader.poll(10'000, std::chrono::milliseconds(200))) {
       const std::int32_t p = m.partition();
-      if (m.offset() + 1 >= ends[p]) done.insert(p);
-      if (m.offset() >= ends[p]) continue;
-      WindowResult r;
-      const bool decoded = codec::decode(m.value(), r).ok();
-      const TimePoint w = decoded ? r.watermark : TimePoint{};
-      highest = std::max(highest, w);
-      held.push({w, decoded, seq++, p, m.offset(), std::string(m.value())});
+      if (m.offset() < ends[p]) {
+        WindowResult r;
+        const bool decoded = codec::decode(m.value(), r).ok();
+        const views::ViewConfig* v = decoded ? views.find(r.view) : nullptr;
+        order.add({decoded ? r.watermark : TimePoint{}, decoded, p, m.offset(), std::string(m.value())},
+                  {v == nullptr ? -1 : static_cast<int>(v->stream), r.input_partition});
+      }
+      if (m.offset() + 1 >= ends[p] && done.insert(p).second) order.done(p);
     }
-    feed_until(highest - options.reorder);
+    feed();
   }
-  feed_until(TimePoint::max());
   reader.close();
   const BacktestReport& report = bt.finish(options.to.value_or(last.value_or(from)));
   if (options.json) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,7 @@ class BacktestReport {
   std::map<std::string, RuleEntry> rules_;
   TimePoint from_, to_;
   std::uint64_t results_ = 0;
+  std::uint64_t late_ = 0;  // results fed with a watermark behind the clock (out of order)
   friend class Backtest;
 };
 
@@ -98,12 +100,64 @@ class Backtest {
   std::optional<TimePoint> started_;
 };
 
+/// The order a backtest feeds the results read from ioc.aggregates.v1:
+/// by watermark. A result's watermark is its aggregator unit's (one input
+/// partition of one stream), and a unit writes its results in its
+/// watermark's order; but a partition of the topic interleaves the results
+/// of every unit, and the units of a replay are not in step (the
+/// aggregator reads an hour of transactions far sooner than an hour of
+/// telemetry, so a partition can hold 14:00's transactions before 11:00's
+/// telemetry), nor are the partitions a reader fetches. So a result is
+/// released once every unit seen in every partition still being read has
+/// reached its watermark plus `margin` (a partition nothing was read from
+/// yet holds everything back).
+class ResultOrder {
+ public:
+  struct Held {
+    TimePoint watermark;  // the epoch for a record that does not decode (released first, set aside)
+    bool decoded;
+    std::int32_t partition;
+    std::int64_t offset;
+    std::string value;
+  };
+  /// The partitions that will be read.
+  ResultOrder(const std::vector<std::int32_t>& partitions, Millis margin);
+  /// A result read; `unit` names its aggregator unit (stream, input
+  /// partition); decoded false: `unit` is ignored.
+  void add(Held h, std::pair<int, std::int32_t> unit);
+  /// Nothing more will be read from `partition`.
+  void done(std::int32_t partition);
+  /// The next result that may be fed (lowest watermark, then read order).
+  std::optional<Held> next();
+  std::size_t held() const { return held_.size(); }
+
+ private:
+  struct Entry {
+    Held h;
+    std::uint64_t seq;
+  };
+  struct LaterFirst {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.h.watermark != b.h.watermark ? a.h.watermark > b.h.watermark : a.seq > b.seq;
+    }
+  };
+  void update_limit();
+
+  Millis margin_;
+  std::priority_queue<Entry, std::vector<Entry>, LaterFirst> held_;
+  std::uint64_t seq_ = 0;
+  /// Per partition still being read: the highest watermark of each unit.
+  std::map<std::int32_t, std::map<std::pair<int, std::int32_t>, TimePoint>> reading_;
+  TimePoint limit_{};
+  bool stale_ = true;
+};
+
 struct BacktestOptions {
   std::vector<std::string> rule_files;  // empty: alerter.rules
   std::optional<TimePoint> from, to;
   bool json = false;
-  /// How far behind the highest watermark read a result may still arrive
-  /// (results are fed in watermark order within it).
+  /// ResultOrder's margin: how far behind the slowest unit's watermark a
+  /// result of another unit may still come.
   Millis reorder{std::chrono::hours(1)};
 };
 
@@ -112,7 +166,8 @@ struct BacktestOptions {
 Result<BacktestOptions> take_backtest_args(std::vector<std::string>& args);
 
 /// Reads ioc.aggregates.v1 from its start to its end as it is now, feeds
-/// the results in watermark order (reordered within `reorder`), and prints
+/// the results in watermark order (reordered within `reorder` of the
+/// slowest partition), and prints
 /// the report to `out`. Returns the exit code.
 int run_backtest(const Config& cfg, const BacktestOptions& options, std::ostream& out);
 

@@ -341,6 +341,7 @@ void Pipeline::tick(bool had_records) {
     resend();
     last_resend_ = t;
   }
+  if (!sink_.keeps_state()) return;
   if (view_dirty_) refresh_view();
   // Transitions are checkpointed soon (at most once a second; the topic
   // has them meanwhile), everything else every checkpoint_interval.

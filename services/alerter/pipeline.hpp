@@ -60,6 +60,10 @@ class Sink {
   /// Stores `c`; `commit`: also commits its offsets to the consumer group
   /// (for operators' lag views; the checkpoint is what counts).
   virtual void checkpoint(const Checkpoint& c, bool commit) = 0;
+  /// False for a sink that keeps nothing but the events (a backtest): the
+  /// pipeline then takes no checkpoints and refreshes no API view or gauge,
+  /// each a copy of every alert.
+  virtual bool keeps_state() const { return true; }
 };
 
 class Pipeline {

@@ -355,6 +355,7 @@ void encode(const WindowResult& in, std::string& out) {
   }
   for (const auto& id : in.sample_ids) m.add_sample_ids(id);
   to_proto(in.watermark, m.mutable_watermark());
+  m.set_input_partition(in.input_partition);
   m.SerializeToString(&out);
 }
 
@@ -375,6 +376,7 @@ Status decode(std::string_view bytes, WindowResult& out) {
   for (const auto& v : m.values()) out.values.push_back({v.name(), v.value()});
   out.sample_ids.assign(m.sample_ids().begin(), m.sample_ids().end());
   out.watermark = from_proto(m.watermark());
+  out.input_partition = m.input_partition();
   return {};
 }
 

@@ -82,6 +82,7 @@ TEST(CodecTest, WindowResultRoundTrip) {
   w.values = {{"count", 42}};
   w.sample_ids = {"a", "b"};
   w.watermark = from_epoch_ms(130'000);
+  w.input_partition = 7;
   WindowResult out;
   ASSERT_TRUE(decode(encode(w), out).ok());
   EXPECT_EQ(w, out);

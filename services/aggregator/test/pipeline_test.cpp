@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <random>
 #include <tuple>
 
@@ -277,6 +278,24 @@ TEST(PipelineTest, LateForOneViewStillCountsInTheOthers) {
   std::map<std::int64_t, std::int64_t> ingest;  // window start: count
   for (const auto& r : finals(h.sink().results(), "by_ingest")) ingest[to_epoch_ms(r.window_start) - kBase] = r.count;
   EXPECT_EQ(ingest, (std::map<std::int64_t, std::int64_t>{{0, 1}, {2 * kMinute, 2}}));
+}
+
+// Each input partition has its own watermark, and the results of all of
+// them share the output topic's partitions: a reader following time needs
+// to know whose watermark a result carries.
+TEST(PipelineTest, AResultNamesTheInputPartitionWhoseWatermarkItCarries) {
+  Harness h(testing::parse_views(kTwoViews, "v.yaml"), {{Stream::kReports, 0}, {Stream::kReports, 3}});
+  h.pipeline().set_now(kBase + 3 * kMinute);
+  h.feed(Stream::kReports, 0, report("r1", "380", "flood", kBase + 10'000), kBase + 10'000);
+  h.feed(Stream::kReports, 0, report("r2", "380", "flood", kBase + 2 * kMinute), kBase + 2 * kMinute);
+  h.feed(Stream::kReports, 3, report("r3", "381", "flood", kBase + 20'000), kBase + 20'000);
+  h.feed(Stream::kReports, 3, report("r4", "381", "flood", kBase + 2 * kMinute), kBase + 2 * kMinute);
+  h.advance(kBase + 3 * kMinute);
+  std::map<std::string, std::set<std::int32_t>> from;  // district: input partitions
+  for (const WindowResult& r : h.sink().results()) {
+    if (r.view == "by_event") from[r.group.at(0).value].insert(r.input_partition);
+  }
+  EXPECT_EQ(from, (std::map<std::string, std::set<std::int32_t>>{{"380", {0}}, {"381", {3}}}));
 }
 
 TEST(PipelineTest, UnmatchedRecordsAreCounted) {

@@ -154,6 +154,50 @@ TEST_F(BacktestTest, RulesRunOnTheResultsTime) {
   EXPECT_EQ(j.at("results").as_uint64(), 4u);
 }
 
+// What a replay writes: in partition 0, the transactions unit's results
+// run hours ahead of the telemetry unit's; partition 1 is fetched later.
+TEST(ResultOrderTest, ResultsAreReleasedInWatermarkOrderOnceEveryUnitOfEveryPartitionIsPast) {
+  const TimePoint t0 = from_epoch_ms(1'800'000'000'000);
+  auto at = [&](int minutes) { return t0 + std::chrono::minutes(minutes); };
+  auto held = [&](int minutes, std::int32_t partition) {
+    return ResultOrder::Held{at(minutes), true, partition, 0, std::to_string(minutes)};
+  };
+  auto released = [](ResultOrder& o) {
+    std::vector<std::string> out;
+    while (auto h = o.next()) out.push_back(h->value);
+    return out;
+  };
+  const std::pair<int, std::int32_t> transactions{1, 0}, telemetry{2, 0}, telemetry3{2, 3};
+  ResultOrder o({0, 1}, 1min);
+  o.add(held(300, 0), transactions);
+  o.add(held(301, 0), transactions);
+  o.add(held(10, 0), telemetry);
+  EXPECT_EQ(released(o), std::vector<std::string>{}) << "nothing read from partition 1 yet";
+  o.add(held(12, 1), telemetry3);
+  EXPECT_EQ(released(o), std::vector<std::string>{}) << "every unit is within the margin of 10";
+  o.add(held(20, 0), telemetry);
+  o.add(held(40, 1), telemetry3);
+  // Telemetry of partition 0 reached 20: up to 19 may go, and 10 and 12 are
+  // all that is held at or below it, whatever was read before them.
+  EXPECT_EQ(released(o), (std::vector<std::string>{"10", "12"}));
+  o.done(0);
+  o.done(1);
+  EXPECT_EQ(released(o), (std::vector<std::string>{"20", "40", "300", "301"}));
+  EXPECT_EQ(o.held(), 0u);
+}
+
+// A record that does not decode names no unit and is released first (the
+// pipeline sets it aside).
+TEST(ResultOrderTest, ARecordThatDoesNotDecodeGoesFirst) {
+  ResultOrder o({0}, 0ms);
+  o.add({from_epoch_ms(5'000), true, 0, 0, "a"}, {1, 0});
+  o.add({TimePoint{}, false, 0, 1, "junk"}, {-1, 0});
+  auto h = o.next();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->value, "junk");
+  EXPECT_EQ(o.next()->value, "a");
+}
+
 TEST(BacktestArgsTest, FlagsAreTakenAndTheRestLeftForTheSettings) {
   std::vector<std::string> args{"--backtest", "--rules", "a.yaml", "b.yaml", "--config", "ioc.yaml", "--from",
                                 "2026-12-05T00:00:00Z", "--format", "json", "--set", "x=1"};

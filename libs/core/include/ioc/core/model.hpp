@@ -120,6 +120,7 @@ struct WindowResult {
   std::vector<Value> values;
   std::vector<std::string> sample_ids;
   TimePoint watermark{};
+  std::int32_t input_partition = 0;  // whose watermark `watermark` is (see the proto)
   friend bool operator==(const WindowResult&, const WindowResult&) = default;
 };
 
