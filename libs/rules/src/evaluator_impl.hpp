@@ -92,6 +92,11 @@ struct RuleState {
   std::vector<Alert> alerts;
   std::vector<std::uint32_t> touched;
   std::int64_t observing_since = kNever;
+  /// The newest sign of life of any of the rule's series (never past the
+  /// clock): how far its feed has moved on (SilenceOn::kFeed), and when it
+  /// last came back from an outage.
+  std::int64_t feed_progress = kNever;
+  std::int64_t feed_resumed = kNever;
   std::int64_t max_window = 0;  // longest window seen (for pruning history)
 };
 

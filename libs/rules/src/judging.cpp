@@ -195,13 +195,25 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
   if (wants_samples(a, e.verdict)) collect_samples(rs, a, now, e);
 }
 
+namespace {
+
+/// How long a series last heard at `heard` has been silent: on the clock,
+/// or on its feed (up to the newest record of any series, and not through
+/// the feed's own outage: its series count again from its return).
+std::int64_t silence(const RuleState& rs, const Absence& a, std::int64_t heard, std::int64_t now) {
+  if (a.on == SilenceOn::kClock || rs.feed_progress == kNever) return std::max<std::int64_t>(0, now - heard);
+  return std::max<std::int64_t>(0, std::min(now, rs.feed_progress) - std::max(heard, rs.feed_resumed));
+}
+
+}  // namespace
+
 void Evaluator::Impl::evaluate_absence(const RuleState& rs, const Alert& a, std::int64_t now, Evaluation& e) const {
   const Rule& rule = *rs.rule;
   std::int64_t heard = kNever;
   for (std::uint32_t si : a.series) heard = std::max(heard, rs.series[si].last_heard);
   if (heard == kNever) heard = a.created_at;  // a view never heard from: silent since the alerter looked
   e.has_data = true;
-  const std::int64_t silent = std::max<std::int64_t>(0, now - heard);
+  const std::int64_t silent = silence(rs, rule.absence, heard, now);
   e.value = static_cast<double>(silent) / 1000.0;
   e.threshold = e.clear_threshold = static_cast<double>(rule.absence.silent_for.count()) / 1000.0;
   e.window_end = from_epoch_ms(heard);
@@ -239,7 +251,7 @@ void Evaluator::Impl::evaluate_members(const RuleState& rs, const Alert& a, std:
       breach = breach || members[j].breach;
     }
     if (rule.members.absence) {
-      breach = heard != kNever && now - heard >= rule.members.absence->silent_for.count();
+      breach = heard != kNever && silence(rs, *rule.members.absence, heard, now) >= rule.members.absence->silent_for.count();
     }
     if (breach) {
       ++breaching;

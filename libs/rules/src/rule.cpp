@@ -76,9 +76,11 @@ std::uint64_t Rule::state_hash() const {
     for (const auto& g : *group_by) s += g + ',';
   }
   s += '\x1f' + std::to_string(static_cast<int>(baseline.kind)) + ':' + std::to_string(baseline.period.count());
-  s += '\x1f' + std::to_string(absence.silent_for.count()) + ':' + absence.heartbeat;
-  s += '\x1f' + members.label + ':' + members.value + ':' +
-       (members.absence ? std::to_string(members.absence->silent_for.count()) + members.absence->heartbeat : "");
+  auto silence = [](const Absence& a) {
+    return std::to_string(a.silent_for.count()) + ':' + a.heartbeat + ':' + std::to_string(static_cast<int>(a.on));
+  };
+  s += '\x1f' + silence(absence);
+  s += '\x1f' + members.label + ':' + members.value + ':' + (members.absence ? silence(*members.absence) : "");
   for (const Requirement& r : require) s += '\x1f' + r.value;
   return fnv1a(s);
 }

@@ -10,7 +10,7 @@ const std::vector<std::string> kRuleKeys = {
     "name",     "view",    "match",    "group_by",        "combine",  "value",    "ratio",      "baseline",
     "absent_for", "heartbeat", "members", "fire",         "clear",    "require",  "for",        "keep_firing_for",
     "grace",    "severity", "labels",  "annotations",     "scenario", "category", "sub_category", "category_from",
-    "cap_category", "event"};
+    "cap_category", "event", "silence_on"};
 const std::vector<std::string> kDefaultKeys = {"for", "keep_firing_for", "grace", "severity", "labels"};
 const std::vector<std::string> kCapCategories = {"Geo",    "Met",    "Safety", "Security",  "Rescue", "Fire",
                                                  "Health", "Env",    "Transport", "Infra", "CBRNE",  "Other"};
@@ -272,6 +272,7 @@ class RuleReader {
           rule.absence.silent_for = *d;
         }
         if (n["heartbeat"]) value_name(n["heartbeat"], f("heartbeat"), view, rule.absence.heartbeat);
+        if (n["silence_on"]) rule.absence.on = silence_on(n["silence_on"], f("silence_on"));
         break;
       }
       case ConditionKind::kMembers:
@@ -281,6 +282,7 @@ class RuleReader {
     }
     if (rule.kind != ConditionKind::kAbsence) {
       forbid("heartbeat", "heartbeat belongs to absent_for (or members.absent_for)");
+      forbid("silence_on", "silence_on belongs to absent_for (or members.absent_for)");
       if (!n["fire"]) {
         r_.error(n, f("fire"), "is required for a " + kind + " rule: a comparison like '>= 20'");
       } else if (auto c = r_.comparison(n["fire"], f("fire"))) {
@@ -364,13 +366,23 @@ class RuleReader {
     }
   }
 
+  SilenceOn silence_on(const YAML::Node& n, const std::string& field) {
+    const auto s = r_.scalar(n, field, "clock or feed");
+    if (s && *s == "feed") return SilenceOn::kFeed;
+    if (s && *s != "clock") {
+      r_.error(n, field, "must be clock (time passing) or feed (the view moving on without the series), not '" + *s +
+                             "'");
+    }
+    return SilenceOn::kClock;
+  }
+
   void read_members(const YAML::Node& m, const views::ViewConfig* view, Rule& rule) {
     const std::string field = f("members");
     if (!m.IsMap()) {
       r_.error(m, field, "must be {label: L, absent_for: D} or {label: L, value: V, when: '< 1'}");
       return;
     }
-    r_.only_keys(m, field, {"label", "absent_for", "heartbeat", "value", "when"});
+    r_.only_keys(m, field, {"label", "absent_for", "heartbeat", "silence_on", "value", "when"});
     if (!m["label"]) {
       r_.error(m, field + ".label", "is required: the label naming a member, e.g. source_id");
     } else if (auto l = r_.scalar(m["label"], field + ".label", "a label")) {
@@ -390,6 +402,7 @@ class RuleReader {
       if (auto d = r_.duration(m["absent_for"], field + ".absent_for")) a.silent_for = *d;
       if (a.silent_for.count() <= 0) r_.error(m["absent_for"], field + ".absent_for", "must be positive");
       if (m["heartbeat"]) value_name(m["heartbeat"], field + ".heartbeat", view, a.heartbeat);
+      if (m["silence_on"]) a.on = silence_on(m["silence_on"], field + ".silence_on");
       rule.members.absence = a;
     } else if (m["value"] && m["when"]) {
       value_name(m["value"], field + ".value", view, rule.members.value);

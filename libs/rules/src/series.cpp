@@ -301,6 +301,13 @@ Ingest Evaluator::Impl::apply(RuleState& rs, Series& s, const WindowResult& r, s
       life = std::min(wm > 0 ? wm : now, end);
     }
     life = std::min(life, now);
+    if (life > rs.feed_progress) {
+      // The feed was out (nothing newer for half a silence or more): the
+      // silences of its series count again from now on.
+      const Absence& a = rule.kind == ConditionKind::kMembers ? *rule.members.absence : rule.absence;
+      if (rs.feed_progress != kNever && life - rs.feed_progress >= a.silent_for.count() / 2) rs.feed_resumed = life;
+      rs.feed_progress = life;
+    }
     if (life > s.last_heard) {
       s.last_heard = life;
       changed = true;

@@ -243,6 +243,11 @@ TEST(ParseTest, ConditionShapes) {
   EXPECT_TRUE(has_error(sliding, "baseline: needs a tumbling or hopping view"));
   const auto bad_duration = errors(rule("    for: 5 minutes\n"));
   EXPECT_TRUE(has_error(bad_duration, ":10:10: rules[0] (FloodReportSurge).for: must be a duration like 30s, 5m"));
+  const auto silence_on = errors("rules:\n  - name: S\n    view: station_5m\n    absent_for: 5m\n    silence_on: feeds\n"
+                                 "    category: c\n    annotations: {summary: s}\n    scenario: y\n");
+  EXPECT_TRUE(has_error(silence_on, "(S).silence_on: must be clock (time passing) or feed"));
+  const auto silence_on_threshold = errors(rule("    silence_on: feed\n"));
+  EXPECT_TRUE(has_error(silence_on_threshold, "silence_on: silence_on belongs to absent_for"));
   const auto bad_severity = errors(rule("    severity: urgent\n"));
   EXPECT_TRUE(has_error(bad_severity, "severity: must be info, warning or critical, got 'urgent'"));
 }

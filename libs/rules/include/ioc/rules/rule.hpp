@@ -84,6 +84,20 @@ struct Baseline {
   friend bool operator==(const Baseline&, const Baseline&) = default;
 };
 
+/// What a silence is counted on (`silence_on:`).
+enum class SilenceOn : std::uint8_t {
+  /// The clock: "nothing heard for 10 minutes" of time. For a whole feed
+  /// (a rule without group labels), whose silence is the incident.
+  kClock,
+  /// The feed's progress (the view's watermark, never past the clock): a
+  /// series is silent once the rest of its view has moved on without it.
+  /// For one station among many: while the whole feed is out, no station
+  /// is silent on its own (the feed's rule reports the outage), and when
+  /// it comes back, stations are not reported silent for the seconds
+  /// before each one's next record.
+  kFeed,
+};
+
 /// "Nothing heard for `silent_for`". The last sign of life of a series is
 /// the largest value of `heartbeat` (epoch seconds, e.g. the aggregator's
 /// `last_seen = max(occurred_at)`), or, when `heartbeat` is empty, the
@@ -91,6 +105,7 @@ struct Baseline {
 struct Absence {
   Millis silent_for{0};
   std::string heartbeat;
+  SilenceOn on = SilenceOn::kClock;
   friend bool operator==(const Absence&, const Absence&) = default;
 };
 
