@@ -1,6 +1,7 @@
 """The shipped rules over history, as their author checks them before
-switching them on: `ioc-sim --history` writes 4.5 hours of the steady
+switching them on: `ioc-sim --history` writes 5 hours of the steady
 province with a flood, a BTS outage and a portal outage placed 3.5 hours in,
+then each feed late for a while (transactions at 4 h, telemetry at 4 h 25),
 the real ioc-aggregator computes its views, and `ioc-alerter --backtest`
 runs deploy/config/rules.yaml over the window results.
 
@@ -30,9 +31,11 @@ import yaml
 
 from harness import BIN, CONFIG, DISTRICTS, SOURCE, SystemTestCase, free_port, rfc3339, wait_until
 
-HISTORY = 4 * 3600 + 30 * 60
+HISTORY = 5 * 3600
 SCENARIOS_AT = 3 * 3600 + 30 * 60
 FLOOD, OUTAGE = 20 * 60, 15 * 60
+# Each feed's records delivered 3 hours late (the aggregator sets them aside as late).
+LATE_TRANSACTIONS, LATE_TELEMETRY = (4 * 3600, 20 * 60), (4 * 3600 + 25 * 60, 10 * 60)
 # README, "Alert rules", the stated delays (seconds): fire after the start, resolve after the end.
 EXPECTED = {
     "FloodReportSurge": {"groups": {("386", "flood"), ("386", "landslide")}, "fire": 5 * 60, "resolve": 20 * 60,
@@ -41,6 +44,11 @@ EXPECTED = {
     "BtsStationsDown": {"groups": {("391",)}, "fire": 11 * 60, "resolve": 3 * 60, "ends": OUTAGE},
     "OnlineApplicationsCollapse": {"groups": {(d,) for d in DISTRICTS}, "fire": 10 * 60, "resolve": 15 * 60,
                                    "ends": OUTAGE},
+    # No station alert while the telemetry feed is out, nor as it comes back (silence_on: feed).
+    "TransactionsFeedStale": {"groups": {()}, "at": LATE_TRANSACTIONS[0], "fire": 16 * 60, "resolve": 2 * 60,
+                              "ends": LATE_TRANSACTIONS[1]},
+    "TelemetryFeedStale": {"groups": {()}, "at": LATE_TELEMETRY[0], "fire": 6 * 60, "resolve": 2 * 60,
+                           "ends": LATE_TELEMETRY[1]},
 }
 
 
@@ -82,7 +90,9 @@ class BacktestTest(SystemTestCase):
                             "--set", "sim.reports_per_second=1", "--history", f"{HISTORY}s",
                             "--scenarios", f"flood:386:{SCENARIOS_AT}s:{FLOOD}s,"
                                            f"bts-outage:391:{SCENARIOS_AT}s:{OUTAGE}s,"
-                                           f"portal-outage::{SCENARIOS_AT}s:{OUTAGE}s")
+                                           f"portal-outage::{SCENARIOS_AT}s:{OUTAGE}s,"
+                                           f"late-data:transactions:{LATE_TRANSACTIONS[0]}s:{LATE_TRANSACTIONS[1]}s,"
+                                           f"late-data:telemetry:{LATE_TELEMETRY[0]}s:{LATE_TELEMETRY[1]}s")
         last = out.strip().splitlines()[-1]
         self.assertTrue(last.startswith("history written: "), out)
         start = parse_time(last.split()[2])
@@ -115,10 +125,11 @@ class BacktestTest(SystemTestCase):
             for g in groups:
                 self.assertEqual(g["firing_episodes"], 1, f"{name}: {g}")
                 self.assertEqual(g["flaps"], 0, f"{name}: {g}")
-                fired = parse_time(g["first_fire"]) - scenarios
+                began = start + expected.get("at", SCENARIOS_AT)
+                fired = parse_time(g["first_fire"]) - began
                 self.assertLessEqual(fired, expected["fire"], f"{name} fired {fired:.0f} s after the start: {g}")
                 self.assertFalse(g["still_firing"], f"{name}: {g}")
-                resolved = parse_time(g["first_fire"]) + g["firing_seconds"] - (scenarios + expected["ends"])
+                resolved = parse_time(g["first_fire"]) + g["firing_seconds"] - (began + expected["ends"])
                 self.assertLessEqual(resolved, expected["resolve"],
                                      f"{name} resolved {resolved:.0f} s after the end: {g}")
         # Station alerts of the outage's district only; nothing else at all.
