@@ -270,6 +270,7 @@ void Pipeline::apply_new_rules() {
   metrics_.rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
   now_ = clock_.now();
   resolve_orphans();
+  view_dirty_ = true;  // the API folds by the new rules' inhibitions
   log::info("rules replaced", {{"rules", evaluator_.rules().rules.size()}});
 }
 
@@ -309,6 +310,7 @@ void Pipeline::refresh_view() {
   auto view = std::make_shared<AlertView>();
   view->active = book_.active();
   view->episodes = book_.episodes();
+  view->inhibitions = evaluator_.rules().inhibitions();
   box_.publish(std::move(view));
   view_dirty_ = false;
 }

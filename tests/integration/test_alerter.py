@@ -547,6 +547,35 @@ class AlerterToolsTest(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_rule_inhibitions_are_alertmanagers_inhibit_rules(self):
+        # The API and the wall fold alerts by the rules' `inhibits:`;
+        # Alertmanager mutes notifications by its inhibit_rules. One
+        # incident must look the same in both.
+        import re
+        import yaml
+
+        def alertnames(matchers):
+            self.assertEqual(len(matchers), 1, matchers)
+            m = re.fullmatch(r'alertname(=~?)"([^"]*)"', matchers[0])
+            self.assertIsNotNone(m, matchers[0])
+            return frozenset(m.group(2).split("|")) if m.group(1) == "=~" else frozenset([m.group(2)])
+
+        with open(os.path.join(SOURCE, "deploy/alertmanager/alertmanager.yml")) as f:
+            am = {(next(iter(alertnames(r["source_matchers"]))), alertnames(r["target_matchers"]),
+                   frozenset(r.get("equal", []))) for r in yaml.safe_load(f)["inhibit_rules"]}
+        self.assertTrue(am)
+
+        def inhibitions(*files):
+            rules = {}
+            for name in files:
+                with open(os.path.join(SOURCE, "deploy/config", name)) as f:
+                    rules.update({r["name"]: r for r in yaml.safe_load(f)["rules"]})  # an overlay replaces
+            return {(name, frozenset(i["rules"]), frozenset(i.get("equal", [])))
+                    for name, r in rules.items() for i in r.get("inhibits", [])}
+
+        self.assertEqual(inhibitions("rules.yaml"), am)
+        self.assertEqual(inhibitions("rules.yaml", "rules-demo.yaml"), am, "the demo's overlay drops an inhibition")
+
     def test_readme_check_example_runs_as_written(self):
         import re
         with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:

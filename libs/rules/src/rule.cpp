@@ -90,4 +90,10 @@ const Rule* RuleSet::find(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<Inhibition> RuleSet::inhibitions() const {
+  std::vector<Inhibition> out;
+  for (const Rule& r : rules) out.insert(out.end(), r.inhibits.begin(), r.inhibits.end());
+  return out;
+}
+
 }  // namespace ioc::rules

@@ -115,6 +115,20 @@ struct Requirement {
   friend bool operator==(const Requirement&, const Requirement&) = default;
 };
 
+/// While an alert of `source_rule` fires, the active alerts of
+/// `target_rules` with the same values of the `equal` labels (a label
+/// missing on both sides counts as equal) belong to its incident:
+/// Alertmanager mutes their notifications (inhibit_rules in
+/// deploy/alertmanager/alertmanager.yml state the same relation), and the
+/// alerter's API and the wall fold them into the source's card. Written as
+/// the source rule's `inhibits:`; see inhibition.hpp.
+struct Inhibition {
+  std::string source_rule;
+  std::vector<std::string> target_rules;
+  std::vector<std::string> equal;
+  friend bool operator==(const Inhibition&, const Inhibition&) = default;
+};
+
 /// Where a rule was written, for messages.
 struct SourceLocation {
   std::string file;
@@ -166,6 +180,8 @@ struct Rule {
   /// `category` when empty. And the CAP <event>.
   std::string cap_category;
   std::string event;
+  /// The alerts this rule's firing alerts inhibit (source_rule: this rule).
+  std::vector<Inhibition> inhibits;
 
   /// Hash of everything that decides the rule's state (not its texts): state
   /// saved for a rule is only restored into a rule with the same hash.
@@ -176,6 +192,8 @@ struct Rule {
 struct RuleSet {
   std::vector<Rule> rules;
   const Rule* find(std::string_view name) const;
+  /// Every rule's `inhibits`, in rule order.
+  std::vector<Inhibition> inhibitions() const;
 };
 
 }  // namespace ioc::rules
