@@ -104,6 +104,26 @@ class PrometheusRulesTest(unittest.TestCase):
         targets = cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
         self.assertEqual(len(targets), 2, "Prometheus sends to both Alertmanager instances")
 
+    def test_alertmanager_inhibitions_are_the_rules_inhibits(self):
+        # The alerter orders resolutions by the rules' `inhibits:`; Alertmanager
+        # applies its inhibit_rules: both must say the same.
+        import re
+        with open(ALERTMANAGER_YML) as f:
+            am = yaml.safe_load(f)
+        from_am = set()
+        for r in am.get("inhibit_rules", []):
+            source = re.fullmatch(r'alertname="(\w+)"', r["source_matchers"][0]).group(1)
+            targets = re.fullmatch(r'alertname=~?"([\w|]+)"', r["target_matchers"][0]).group(1).split("|")
+            for t in targets:
+                from_am.add((source, t, tuple(r.get("equal", []))))
+        from_rules = set()
+        with open(os.path.join(SOURCE, "deploy/config/rules.yaml")) as f:
+            for rule in yaml.safe_load(f)["rules"]:
+                inh = rule.get("inhibits", [])
+                for i in inh if isinstance(inh, list) else [inh]:
+                    from_rules.add((rule["name"], i["alertname"], tuple(i.get("equal", []))))
+        self.assertEqual(from_am, from_rules)
+
     def test_alertmanager_config_and_routes(self):
         out = run(["amtool", "check-config", ALERTMANAGER_YML])
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)

@@ -89,6 +89,15 @@ Parsed load_rules(const std::vector<std::string>& files, const views::Catalog* c
       }
     }
   }
+  // Inhibitions name rules, which may come from another file (an overlay).
+  for (const Rule& rule : out.rules.rules) {
+    for (const Inhibition& i : rule.inhibits) {
+      if (out.rules.find(i.alertname) == nullptr) {
+        out.errors.push_back({rule.where.file, rule.where.line, 0, "rules (" + rule.name + ").inhibits.alertname",
+                              "no rule named '" + i.alertname + "'"});
+      }
+    }
+  }
   return out;
 }
 

@@ -62,6 +62,31 @@ const char* to_string(Combine c) {
   return "?";
 }
 
+const char* to_string(CapScope s) {
+  switch (s) {
+    case CapScope::kPublic: return "Public";
+    case CapScope::kRestricted: return "Restricted";
+  }
+  return "Public";
+}
+
+bool inhibits(const Inhibition& i, const std::vector<Label>& source_labels, std::string_view target_rule,
+              const std::vector<Label>& target_labels) {
+  if (i.alertname != target_rule) return false;
+  auto value = [](const std::vector<Label>& ls, const std::string& name) -> const std::string* {
+    for (const Label& l : ls) {
+      if (l.name == name) return &l.value;
+    }
+    return nullptr;
+  };
+  for (const std::string& name : i.equal) {
+    const std::string* a = value(source_labels, name);
+    const std::string* b = value(target_labels, name);
+    if ((a == nullptr) != (b == nullptr) || (a != nullptr && *a != *b)) return false;
+  }
+  return true;
+}
+
 std::uint64_t Rule::state_hash() const {
   // Everything that shapes the series and windows a rule keeps.
   std::string s = name + '\x1f' + view + '\x1f' + to_string(kind) + '\x1f' + value + '\x1f' + denominator + '\x1f' +

@@ -307,5 +307,58 @@ TEST(ParseTest, LaterFilesReplaceRulesOfTheSameName) {
   }(), "missing.yaml: cannot open the file"));
 }
 
+// Internal KPIs and the system's own feeds are not for public warning
+// hubs: a rule says so, and CAP carries it as scope Restricted.
+TEST(ParseTest, ReadsTheCapScope) {
+  const views::Catalog views = catalog();
+  Parsed p = test::parse(rule("    cap: {scope: restricted}\n"), &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kRestricted);
+  EXPECT_FALSE(p.rules.rules[0].cap_restriction.empty());  // CAP requires the text with Restricted
+  p = test::parse(rule("    cap: {scope: restricted, restriction: Operations center only}\n"), &views);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.rules.rules[0].cap_restriction, "Operations center only");
+  p = test::parse(rule(), &views);
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kPublic);
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: private}\n")), "cap.scope: must be public or restricted, got 'private'"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: public, restriction: x}\n")), "cap.restriction: belongs to scope: restricted"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {audience: all}\n")), "audience"));
+}
+
+TEST(ParseTest, ReadsInhibitionsAndChecksTheirLabelsAndTargets) {
+  const views::Catalog views = catalog();
+  const std::string other = "  - name: DistrictQuiet\n    view: reports_15m\n    group_by: [district]\n"
+                            "    value: count\n    fire: '> 1'\n    category: c\n    annotations: {summary: s}\n"
+                            "    scenario: y\n    inhibits: {alertname: FloodReportSurge, equal: [district]}\n";
+  Parsed p = test::parse(rule() + other, &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  ASSERT_EQ(p.rules.rules[1].inhibits.size(), 1u);
+  EXPECT_EQ(p.rules.rules[1].inhibits[0], (Inhibition{"FloodReportSurge", {"district"}}));
+  EXPECT_TRUE(has_error(errors(rule() + other + "  - name: X\n    view: reports_15m\n    group_by: [district]\n"
+                                                "    value: count\n    fire: '> 1'\n    category: c\n"
+                                                "    annotations: {summary: s}\n    scenario: y\n"
+                                                "    inhibits: [{alertname: DistrictQuiet, equal: [category]}]\n"),
+                        "inhibits.equal: 'category' is not a label of the alert (labels: district)"));
+  // The target may live in another file: it is checked once all files are read.
+  const std::string dir = ::testing::TempDir();
+  const std::string a = dir + "/inhibits.yaml";
+  std::FILE* f = std::fopen(a.c_str(), "w");
+  std::fputs(("rules:\n" + other).c_str(), f);
+  std::fclose(f);
+  std::vector<std::string> errs;
+  for (const auto& e : load_rules({a}, &views).errors) errs.push_back(e.to_string());
+  EXPECT_TRUE(has_error(errs, "rules (DistrictQuiet).inhibits.alertname: no rule named 'FloodReportSurge'"));
+}
+
+TEST(InhibitionTest, MatchesTheNamedRuleWithEqualLabels) {
+  const Inhibition i{"BtsStationSilent", {"district"}};
+  const std::vector<Label> source = {{"alertname", "BtsStationsDown"}, {"district", "380"}};
+  EXPECT_TRUE(inhibits(i, source, "BtsStationSilent", {{"district", "380"}, {"source_id", "bts-1"}}));
+  EXPECT_FALSE(inhibits(i, source, "BtsStationSilent", {{"district", "381"}, {"source_id", "bts-1"}}));
+  EXPECT_FALSE(inhibits(i, source, "WaterLevelHigh", {{"district", "380"}}));
+  EXPECT_FALSE(inhibits(i, source, "BtsStationSilent", {{"source_id", "bts-1"}}));
+  EXPECT_TRUE(inhibits({"BtsStationSilent", {}}, {}, "BtsStationSilent", {{"district", "381"}}));
+}
+
 }  // namespace
 }  // namespace ioc::rules

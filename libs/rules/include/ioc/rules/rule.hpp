@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ioc/core/clock.hpp"
+#include "ioc/core/model.hpp"
 #include "ioc/rules/template.hpp"
 
 namespace ioc::rules {
@@ -115,6 +116,32 @@ struct Requirement {
   friend bool operator==(const Requirement&, const Requirement&) = default;
 };
 
+/// Who may see a rule's alerts as CAP 1.2 messages: the public (hazards:
+/// floods, water levels, mobile coverage) or, Restricted, the operations
+/// center and the agencies it reports to (internal KPIs, the system's own
+/// feeds), which public-warning hubs must not relay.
+enum class CapScope : std::uint8_t { kPublic, kRestricted };
+/// "Public", "Restricted": CAP's <scope>.
+const char* to_string(CapScope s);
+
+/// An alert of the rule inhibits (silences, at Alertmanager) the alerts of
+/// rule `alertname` that carry the same values of the `equal` labels (all
+/// of them when `equal` is empty): deploy/alertmanager's inhibit_rules, as
+/// a rule states them. The alerter uses it to order resolutions, so that a
+/// source never resolves while its targets still fire.
+struct Inhibition {
+  std::string alertname;
+  std::vector<std::string> equal;
+  friend bool operator==(const Inhibition&, const Inhibition&) = default;
+};
+
+/// True when an alert with `source_labels` of a rule with inhibition `i`
+/// inhibits an alert of rule `target_rule` with `target_labels`: the rule
+/// is the one named, and each `equal` label has the same value in both (or
+/// is missing from both, as Alertmanager has it).
+bool inhibits(const Inhibition& i, const std::vector<Label>& source_labels, std::string_view target_rule,
+              const std::vector<Label>& target_labels);
+
 /// Where a rule was written, for messages.
 struct SourceLocation {
   std::string file;
@@ -166,6 +193,12 @@ struct Rule {
   /// `category` when empty. And the CAP <event>.
   std::string cap_category;
   std::string event;
+  /// `cap: {scope: public | restricted, restriction: text}`; the restriction
+  /// (CAP <restriction>) has a default text when restricted.
+  CapScope cap_scope = CapScope::kPublic;
+  std::string cap_restriction;
+  /// `inhibits:` one {alertname, equal} or a list of them.
+  std::vector<Inhibition> inhibits;
 
   /// Hash of everything that decides the rule's state (not its texts): state
   /// saved for a rule is only restored into a rule with the same hash.
