@@ -77,8 +77,9 @@ struct Config {
   std::string state_dir = "alerter-state";
   std::chrono::milliseconds checkpoint_interval{5'000};
   std::chrono::milliseconds evaluation_interval{1'000};
-  /// A firing alert whose value changed is published again (CAP Update) at
-  /// most this often; 0: never.
+  /// A firing alert whose value changed is published again on the alerts
+  /// topic at most this often (a CAP Update only when the change is
+  /// material: CapConfig::update_step); 0: never.
   std::chrono::milliseconds update_interval{300'000};
   std::size_t batch_size = 2000;
   std::chrono::milliseconds delivery_timeout{30'000};
