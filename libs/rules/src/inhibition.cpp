@@ -23,11 +23,15 @@ bool targets(const Inhibition& i, const AlertEvent& a) {
 
 }  // namespace
 
-bool inhibits(const Inhibition& inhibition, const AlertEvent& source, const AlertEvent& target) {
-  if (source.state != AlertEvent::State::kFiring || source.rule != inhibition.source_rule) return false;
+bool reaches(const Inhibition& inhibition, const AlertEvent& source, const AlertEvent& target) {
+  if (source.rule != inhibition.source_rule) return false;
   if (source.fingerprint == target.fingerprint || !targets(inhibition, target)) return false;
   return std::all_of(inhibition.equal.begin(), inhibition.equal.end(),
                      [&](const std::string& l) { return label(source, l) == label(target, l); });
+}
+
+bool inhibits(const Inhibition& inhibition, const AlertEvent& source, const AlertEvent& target) {
+  return source.state == AlertEvent::State::kFiring && reaches(inhibition, source, target);
 }
 
 const AlertEvent* inhibited_by(const AlertEvent& alert, std::span<const AlertEvent* const> active,

@@ -10,7 +10,7 @@ const std::vector<std::string> kRuleKeys = {
     "name",     "view",    "match",    "group_by",        "combine",  "value",    "ratio",      "baseline",
     "absent_for", "heartbeat", "members", "fire",         "clear",    "require",  "for",        "keep_firing_for",
     "grace",    "severity", "labels",  "annotations",     "scenario", "category", "sub_category", "category_from",
-    "cap_category", "event", "inhibits"};
+    "cap_category", "event", "cap", "inhibits"};
 const std::vector<std::string> kDefaultKeys = {"for", "keep_firing_for", "grace", "severity", "labels"};
 const std::vector<std::string> kCapCategories = {"Geo",    "Met",    "Safety", "Security",  "Rescue", "Fire",
                                                  "Health", "Env",    "Transport", "Infra", "CBRNE",  "Other"};
@@ -509,6 +509,37 @@ class RuleReader {
     if (!rule.cap_category.empty() &&
         std::find(kCapCategories.begin(), kCapCategories.end(), rule.cap_category) == kCapCategories.end()) {
       r_.error(n["cap_category"], f("cap_category"), "must be a CAP 1.2 category: " + join(kCapCategories));
+    }
+    read_cap(n["cap"], rule);
+  }
+
+  void read_cap(const YAML::Node& c, Rule& rule) {
+    if (!c) return;
+    const std::string field = f("cap");
+    if (!c.IsMap()) {
+      r_.error(c, field, "must be {scope: public | restricted, restriction: text}");
+      return;
+    }
+    r_.only_keys(c, field, {"scope", "restriction"});
+    if (c["scope"]) {
+      if (auto s = r_.scalar(c["scope"], field + ".scope", "public or restricted")) {
+        if (*s == "public") {
+          rule.cap_scope = CapScope::kPublic;
+        } else if (*s == "restricted") {
+          rule.cap_scope = CapScope::kRestricted;
+        } else {
+          r_.error(c["scope"], field + ".scope", "must be public or restricted, got '" + *s + "'");
+        }
+      }
+    }
+    if (c["restriction"]) {
+      if (auto s = r_.scalar(c["restriction"], field + ".restriction", "a text")) rule.cap_restriction = *s;
+      if (rule.cap_scope != CapScope::kRestricted) {
+        r_.error(c["restriction"], field + ".restriction", "belongs to scope: restricted");
+      }
+    }
+    if (rule.cap_scope == CapScope::kRestricted && rule.cap_restriction.empty()) {
+      rule.cap_restriction = "For the operations center and the agencies it reports to; not for public release.";
     }
   }
 

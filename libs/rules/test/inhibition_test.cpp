@@ -41,6 +41,15 @@ TEST(InhibitionTest, AFiringSourceInhibitsTargetsWithEqualLabels) {
   AlertEvent pending_down = down;
   pending_down.state = AlertEvent::State::kPending;
   EXPECT_FALSE(inhibits(kInhibitions[0], pending_down, here)) << "only a firing alert inhibits (Alertmanager sees no other)";
+  // A resolved source inhibits nothing, but its targets are still in its
+  // reach: the alerter holds its resolution back while they fire.
+  AlertEvent resolved_down = down;
+  resolved_down.state = AlertEvent::State::kResolved;
+  EXPECT_FALSE(inhibits(kInhibitions[0], resolved_down, here));
+  EXPECT_TRUE(reaches(kInhibitions[0], resolved_down, here));
+  EXPECT_FALSE(reaches(kInhibitions[0], resolved_down, there));
+  EXPECT_FALSE(reaches(kInhibitions[0], resolved_down, flood));
+  EXPECT_FALSE(reaches(kInhibitions[0], here, resolved_down));
   // The alert's labels count before its group labels; a label missing on both sides is equal.
   AlertEvent labelled = there;
   labelled.labels = {{"district", "384"}};

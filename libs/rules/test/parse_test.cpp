@@ -371,5 +371,23 @@ TEST(ParseTest, InhibitionsAreCheckedAgainstTheRulesAndTheirLabels) {
                                                "StationsDown -> StationSilent)"));
 }
 
+// Internal KPIs and the system's own feeds are not for public warning
+// hubs: a rule says so, and CAP carries it as scope Restricted.
+TEST(ParseTest, ReadsTheCapScope) {
+  const views::Catalog views = catalog();
+  Parsed p = test::parse(rule("    cap: {scope: restricted}\n"), &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kRestricted);
+  EXPECT_FALSE(p.rules.rules[0].cap_restriction.empty());  // CAP requires the text with Restricted
+  p = test::parse(rule("    cap: {scope: restricted, restriction: Operations center only}\n"), &views);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.rules.rules[0].cap_restriction, "Operations center only");
+  p = test::parse(rule(), &views);
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kPublic);
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: private}\n")), "cap.scope: must be public or restricted, got 'private'"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: public, restriction: x}\n")), "cap.restriction: belongs to scope: restricted"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {audience: all}\n")), "audience"));
+}
+
 }  // namespace
 }  // namespace ioc::rules

@@ -14,11 +14,17 @@
 
 namespace ioc::rules {
 
-/// Whether `source` inhibits `target` under `inhibition`: `source` is a
-/// firing alert of its source rule, `target` another alert of one of its
-/// target rules, and both have the same value for every `equal` label (the
-/// alert's labels, else its group labels; missing reads as empty, as in
-/// Alertmanager). `target`'s own state is not looked at.
+/// Whether `target` is in the reach of `source` under `inhibition`,
+/// whatever either alert's state: `source` is an alert of its source rule,
+/// `target` another alert of one of its target rules, and both have the
+/// same value for every `equal` label (the alert's labels, else its group
+/// labels; missing reads as empty, as in Alertmanager). The alerter holds
+/// a resolved source's resolution back while a target in its reach fires.
+bool reaches(const Inhibition& inhibition, const AlertEvent& source, const AlertEvent& target);
+
+/// Whether `source` inhibits `target` under `inhibition`: `source` fires
+/// and `target` is in its reach (reaches()). `target`'s own state is not
+/// looked at.
 bool inhibits(const Inhibition& inhibition, const AlertEvent& source, const AlertEvent& target);
 
 /// The first alert of `active` that inhibits `alert` under one of

@@ -115,13 +115,23 @@ struct Requirement {
   friend bool operator==(const Requirement&, const Requirement&) = default;
 };
 
+/// Who may see a rule's alerts as CAP 1.2 messages: the public (hazards:
+/// floods, water levels, mobile coverage) or, Restricted, the operations
+/// center and the agencies it reports to (internal KPIs, the system's own
+/// feeds), which public-warning hubs must not relay.
+enum class CapScope : std::uint8_t { kPublic, kRestricted };
+/// "Public", "Restricted": CAP's <scope>.
+const char* to_string(CapScope s);
+
 /// While an alert of `source_rule` fires, the active alerts of
 /// `target_rules` with the same values of the `equal` labels (a label
 /// missing on both sides counts as equal) belong to its incident:
 /// Alertmanager mutes their notifications (inhibit_rules in
 /// deploy/alertmanager/alertmanager.yml state the same relation), and the
-/// alerter's API and the wall fold them into the source's card. Written as
-/// the source rule's `inhibits:`; see inhibition.hpp.
+/// alerter's API and the wall fold them into the source's card; the
+/// alerter's pipeline holds a source's resolution back from Alertmanager
+/// while its targets still fire. Written as the source rule's `inhibits:`;
+/// see inhibition.hpp.
 struct Inhibition {
   std::string source_rule;
   std::vector<std::string> target_rules;
@@ -180,6 +190,10 @@ struct Rule {
   /// `category` when empty. And the CAP <event>.
   std::string cap_category;
   std::string event;
+  /// `cap: {scope: public | restricted, restriction: text}`; the restriction
+  /// (CAP <restriction>) has a default text when restricted.
+  CapScope cap_scope = CapScope::kPublic;
+  std::string cap_restriction;
   /// The alerts this rule's firing alerts inhibit (source_rule: this rule).
   std::vector<Inhibition> inhibits;
 
