@@ -11,6 +11,7 @@ namespace {
 constexpr auto kAdminTimeout = std::chrono::seconds(5);
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
 constexpr auto kCommitTimeout = std::chrono::seconds(2);
+constexpr const char* kHistoryFile = "episodes.history";
 
 }  // namespace
 
@@ -39,6 +40,7 @@ Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const views::Catalog& 
       health_("results", cfg.stall_timeout,
               "no partitions of " + cfg.input_topic + " assigned (waiting for the broker)",
               {metrics_->lag, metrics_->broker_reachable, metrics_->consumer_errors}, &cluster_),
+      box_(box),
       pipeline_(cfg, std::move(rules), views, registry, clock, *metrics_, *this, std::move(channels), box) {
   writer_ = std::make_unique<CheckpointWriter>(cfg.state_dir, [this](const Status& s) {
     if (!s.ok()) {
@@ -49,6 +51,12 @@ Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const views::Catalog& 
     metrics_->checkpoints.Add({{"outcome", "ok"}}).Increment();
     metrics_->checkpoint_time.Set(static_cast<double>(to_epoch_ms(clock_.now())) / 1000.0);
   });
+  history_writer_ = std::make_unique<CheckpointWriter>(
+      cfg.state_dir,
+      [this](const Status& s) {
+        if (!s.ok()) log::error("episode history not written", {{"error", s.error().message}, {"dir", cfg_.state_dir}});
+      },
+      kHistoryFile);
 }
 
 Alerter::~Alerter() = default;
@@ -196,6 +204,8 @@ void Alerter::publish(const AlertEvent& e) {
   if (!s.ok()) pipeline_.publication_failed(e);
 }
 
+void Alerter::save_history(std::string bytes) { history_writer_->submit(std::move(bytes)); }
+
 void Alerter::dead_letter(const kafka::RecordView& record, std::string_view reason) {
   (void)dead_letters_.send(record, reason);
 }
@@ -216,6 +226,15 @@ void Alerter::checkpoint(const Checkpoint& c, bool commit) {
 
 bool Alerter::run(const std::atomic<bool>& stop) {
   auto saved = load_checkpoint(cfg_.state_dir);
+  auto history = load_state_file(cfg_.state_dir, kHistoryFile);
+  if (history.ok() && *history) {
+    if (Status s = box_.history().restore(**history); !s.ok()) history = s.error();
+  }
+  if (!history.ok()) {
+    log::error("episode history unreadable; starting it afresh", {{"error", history.error().message}});
+  } else {
+    log::info("episode history restored", {{"episodes", box_.history().size()}});
+  }
   std::optional<std::map<std::string, AlertEvent>> published;
   try {
     published = read_published();
@@ -253,6 +272,7 @@ bool Alerter::run(const std::atomic<bool>& stop) {
   }
   pipeline_.finish();
   writer_->flush();
+  history_writer_->flush();
   consumer_.close();
   return true;
 }

@@ -71,6 +71,7 @@ class Alerter : public kafka::RebalanceListener, private Sink {
   void publish(const AlertEvent& e) override;
   void dead_letter(const kafka::RecordView& record, std::string_view reason) override;
   void checkpoint(const Checkpoint& c, bool commit) override;
+  void save_history(std::string bytes) override;
 
   /// Reads ioc.alerts.v1 from its start to its end: the last event per fingerprint.
   std::map<std::string, AlertEvent> read_published();
@@ -94,9 +95,11 @@ class Alerter : public kafka::RebalanceListener, private Sink {
   kafka::DeadLetters dead_letters_;
   kafka::Consumer consumer_;
   std::unique_ptr<CheckpointWriter> writer_;
+  std::unique_ptr<CheckpointWriter> history_writer_;  // episodes.history
   std::unique_ptr<kafka::Admin> admin_;
   kafka::ClusterWatch cluster_;  // asks admin_ (once it exists)
   kafka::ConsumerHealth health_;
+  AlertViewBox& box_;
   Pipeline pipeline_;
   int partitions_ = 0;
   std::string scratch_;

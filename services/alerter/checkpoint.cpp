@@ -17,7 +17,7 @@ namespace ioc::alerter {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x4b434f49;  // "IOCK"
-constexpr std::uint32_t kVersion = 2;  // 2: with the cluster id
+constexpr std::uint32_t kVersion = 3;  // 2: with the cluster id; 3: with the CAP messages
 constexpr const char* kFile = "alerter.checkpoint";
 
 Status fsync_path(const std::string& path, int flags) {
@@ -52,6 +52,14 @@ std::string encode_checkpoint(const Checkpoint& c) {
     codec::encode(e, scratch);
     w.str(scratch);
   }
+  w.u32(static_cast<std::uint32_t>(c.cap.size()));
+  for (const CapMessage& m : c.cap) {
+    w.u32(m.n);
+    w.u8(static_cast<std::uint8_t>(m.type));
+    w.i64(to_epoch_ms(m.sent));
+    codec::encode(m.event, scratch);
+    w.str(scratch);
+  }
   w.u32(crc32(out));
   return out;
 }
@@ -65,7 +73,7 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
   ByteReader in(body);
   if (in.u32() != kMagic) return data_loss("not an alerter checkpoint");
   const auto version = in.u32();
-  if (version != 1 && version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return data_loss("checkpoint version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
   }
   Checkpoint c;
@@ -84,6 +92,17 @@ Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
     if (Status s = codec::decode(in.view(), e); !s.ok()) return data_loss("checkpoint event: " + s.error().message);
     c.events.push_back(std::move(e));
   }
+  const auto ncap = version >= 3 ? in.u32() : 0;
+  for (std::uint32_t i = 0; i < ncap && in.ok(); ++i) {
+    CapMessage m;
+    m.n = in.u32();
+    const auto type = in.u8();
+    if (type > static_cast<std::uint8_t>(CapMsgType::kCancel)) return data_loss("checkpoint: unknown CAP message type");
+    m.type = static_cast<CapMsgType>(type);
+    m.sent = from_epoch_ms(in.i64());
+    if (Status s = codec::decode(in.view(), m.event); !s.ok()) return data_loss("checkpoint CAP message: " + s.error().message);
+    c.cap.push_back(std::move(m));
+  }
   if (!in.ok()) return data_loss("checkpoint truncated");
   return c;
 }
@@ -92,11 +111,11 @@ Status save_checkpoint(const std::string& dir, const Checkpoint& c) {
   return save_checkpoint_bytes(dir, encode_checkpoint(c));
 }
 
-Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes) {
+Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes, const std::string& file) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return unavailable("create " + dir + ": " + ec.message());
-  const std::string path = (std::filesystem::path(dir) / kFile).string();
+  const std::string path = (std::filesystem::path(dir) / file).string();
   const std::string tmp = path + ".tmp";
   {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -123,14 +142,22 @@ Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes) {
   return fsync_path(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir) {
-  const std::string path = (std::filesystem::path(dir) / kFile).string();
+Result<std::optional<std::string>> load_state_file(const std::string& dir, const std::string& file) {
+  const std::string path = (std::filesystem::path(dir) / file).string();
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::optional<Checkpoint>{};
+  if (!in) return std::optional<std::string>{};
   std::stringstream ss;
   ss << in.rdbuf();
-  auto c = decode_checkpoint(ss.str());
-  if (!c.ok()) return data_loss(path + ": " + c.error().message);
+  if (in.bad()) return unavailable("read " + path);
+  return std::optional<std::string>(ss.str());
+}
+
+Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir) {
+  auto bytes = load_state_file(dir, kFile);
+  if (!bytes.ok()) return bytes.error();
+  if (!*bytes) return std::optional<Checkpoint>{};
+  auto c = decode_checkpoint(**bytes);
+  if (!c.ok()) return data_loss((std::filesystem::path(dir) / kFile).string() + ": " + c.error().message);
   return std::optional<Checkpoint>(std::move(c).value());
 }
 
@@ -138,8 +165,8 @@ Result<std::optional<Checkpoint>> load_checkpoint(const std::string& dir) {
 
 namespace ioc::alerter {
 
-CheckpointWriter::CheckpointWriter(std::string dir, std::function<void(const Status&)> done)
-    : dir_(std::move(dir)), done_(std::move(done)), thread_([this] { loop(); }) {}
+CheckpointWriter::CheckpointWriter(std::string dir, std::function<void(const Status&)> done, std::string file)
+    : dir_(std::move(dir)), file_(std::move(file)), done_(std::move(done)), thread_([this] { loop(); }) {}
 
 CheckpointWriter::~CheckpointWriter() {
   {
@@ -172,7 +199,7 @@ void CheckpointWriter::loop() {
     pending_.reset();
     writing_ = true;
     lock.unlock();
-    const Status s = save_checkpoint_bytes(dir_, bytes);
+    const Status s = save_checkpoint_bytes(dir_, bytes, file_);
     if (done_) done_(s);
     lock.lock();
     writing_ = false;

@@ -21,6 +21,7 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/model.hpp"
 #include "ioc/core/result.hpp"
+#include "alert_book.hpp"
 
 namespace ioc::alerter {
 
@@ -32,6 +33,7 @@ struct Checkpoint {
   std::map<std::int32_t, std::int64_t> offsets;  // partition -> next offset to read
   std::string rules;                             // Evaluator::snapshot()
   std::vector<AlertEvent> events;                // AlertBook::events()
+  std::vector<CapMessage> cap;                   // AlertBook::cap_messages()
   TimePoint written_at{};
 };
 
@@ -40,8 +42,11 @@ std::string encode_checkpoint(const Checkpoint& c);
 
 /// Writes `dir`/alerter.checkpoint atomically (creating `dir`).
 [[nodiscard]] Status save_checkpoint(const std::string& dir, const Checkpoint& c);
-/// The same with bytes from encode_checkpoint().
-[[nodiscard]] Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes);
+/// The same with bytes from encode_checkpoint(), or any other state file `file`.
+[[nodiscard]] Status save_checkpoint_bytes(const std::string& dir, const std::string& bytes,
+                                           const std::string& file = "alerter.checkpoint");
+/// The bytes of state file `file` in `dir`; nullopt when there is none.
+[[nodiscard]] Result<std::optional<std::string>> load_state_file(const std::string& dir, const std::string& file);
 
 /// Writes checkpoints on its own thread, so the poll loop never waits for
 /// the disk: submit() hands over the encoded bytes (a newer checkpoint
@@ -49,7 +54,7 @@ std::string encode_checkpoint(const Checkpoint& c);
 /// disk. `done` runs on the writer thread after each write. Thread-safe.
 class CheckpointWriter {
  public:
-  CheckpointWriter(std::string dir, std::function<void(const Status&)> done);
+  CheckpointWriter(std::string dir, std::function<void(const Status&)> done, std::string file = "alerter.checkpoint");
   ~CheckpointWriter();
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
@@ -62,6 +67,7 @@ class CheckpointWriter {
   void loop();
 
   std::string dir_;
+  std::string file_;
   std::function<void(const Status&)> done_;
   std::mutex mu_;
   std::condition_variable cv_;

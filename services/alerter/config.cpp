@@ -103,6 +103,9 @@ Config load_config(config::Source& src) {
   c.fetch_wait_max = src.get_duration("alerter.fetch_wait_max", c.fetch_wait_max, std::chrono::milliseconds(1));
   c.restore_timeout = src.get_duration("alerter.restore_timeout", c.restore_timeout, std::chrono::milliseconds(100));
   c.external_url = src.get_string("alerter.external_url", c.external_url);
+  c.history_retention = src.get_duration("alerter.history.retention", c.history_retention, std::chrono::minutes(1));
+  c.history_max_episodes =
+      static_cast<std::size_t>(src.get_int("alerter.history.max_episodes", 10'000, 1, 1'000'000));
   while (!c.external_url.empty() && c.external_url.back() == '/') c.external_url.pop_back();
 
   AlertmanagerConfig& am = c.alertmanager;
@@ -124,6 +127,8 @@ Config load_config(config::Source& src) {
   c.cap.sender = src.get_string("alerter.cap.sender", c.cap.sender);
   c.cap.sender_name = src.get_string("alerter.cap.sender_name", c.cap.sender_name);
   c.cap.language = src.get_string("alerter.cap.language", c.cap.language);
+  c.cap.expires = src.get_duration("alerter.cap.expires", c.cap.expires, std::chrono::minutes(1));
+  c.cap.update_step = src.get_double("alerter.cap.update_step", c.cap.update_step, 0.0, 100.0);
   for (char ch : c.cap.sender) {
     if (ch == ' ' || ch == ',' || ch == '<' || ch == '&') {
       throw ConfigError(source, "alerter.cap.sender", "must not contain spaces, commas, '<' or '&' (CAP 1.2)");

@@ -55,6 +55,14 @@ struct CapConfig {
   std::string sender = "ioc-alerter@ioc.local";
   std::string sender_name = "Intelligent Operations Center";
   std::string language = "en-US";
+  /// <expires> of every message: sent + this. A firing episode whose latest
+  /// message has used half of it gets an Update, so a hub never drops an
+  /// incident that is still on.
+  std::chrono::milliseconds expires{3'600'000};
+  /// A firing episode gets an Update when its peak moved past the last
+  /// message's value by this fraction of the threshold (|threshold|, or 1
+  /// when the threshold is 0), or when its severity changed.
+  double update_step = 0.25;
 };
 
 struct Config {
@@ -69,8 +77,9 @@ struct Config {
   std::string state_dir = "alerter-state";
   std::chrono::milliseconds checkpoint_interval{5'000};
   std::chrono::milliseconds evaluation_interval{1'000};
-  /// A firing alert whose value changed is published again (CAP Update) at
-  /// most this often; 0: never.
+  /// A firing alert whose value changed is published again on the alerts
+  /// topic at most this often (a CAP Update only when the change is
+  /// material: CapConfig::update_step); 0: never.
   std::chrono::milliseconds update_interval{300'000};
   std::size_t batch_size = 2000;
   std::chrono::milliseconds delivery_timeout{30'000};
@@ -84,6 +93,10 @@ struct Config {
   std::chrono::milliseconds restore_timeout{30'000};
   /// Base of links in alerts (Alertmanager's generatorURL, CAP <web>).
   std::string external_url = "http://127.0.0.1:9102";
+  /// Episodes that fired are kept this long after they ended, at most
+  /// this many (GET /api/v1/episodes, EpisodeHistory).
+  std::chrono::milliseconds history_retention{30LL * 86'400'000};
+  std::size_t history_max_episodes = 10'000;
   AlertmanagerConfig alertmanager;
   CapConfig cap;
   Province province;

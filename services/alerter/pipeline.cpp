@@ -6,6 +6,7 @@
 #include "ioc/codec/codec.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/time_format.hpp"
+#include "ioc/rules/inhibition.hpp"
 #include "metrics.hpp"
 
 namespace ioc::alerter {
@@ -49,6 +50,7 @@ Pipeline::Pipeline(const Config& cfg, rules::RuleSet rules, const views::Catalog
       box_(box),
       evaluator_(std::move(rules), &views, &registry, evaluator_options(cfg)) {
   metrics_.rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
+  box_.history().set_limits({cfg.history_retention, cfg.history_max_episodes});
 }
 
 Pipeline::~Pipeline() = default;
@@ -70,6 +72,7 @@ void Pipeline::restore(const Result<std::optional<Checkpoint>>& cp,
       log::error("rule state in the checkpoint unusable; starting the rules afresh", {{"error", s.error().message}});
     }
     for (const AlertEvent& e : c.events) book_.record(e);
+    for (const CapMessage& m : c.cap) book_.add_cap(m);
     log::info("checkpoint restored", {{"written_at", format_rfc3339(c.written_at)},
                                       {"partitions", c.offsets.size()},
                                       {"alerts", book_.size()},
@@ -77,6 +80,13 @@ void Pipeline::restore(const Result<std::optional<Checkpoint>>& cp,
   }
   if (published) {
     for (const auto& [fp, e] : *published) book_.record(e);  // newer ones win
+  }
+  // Episodes the checkpoint knew no CAP messages of (it is older, or gone)
+  // start their CAP sequence from what is known; the history hears of all.
+  for (const auto& [id, ep] : book_.episodes()) {
+    if (ep.cap.empty() && ep.first_firing) record_cap(*ep.first_firing);
+    if (ep.latest.state == AlertEvent::State::kResolved) record_cap(ep.latest);
+    box_.history().record(*book_.episode(id));
   }
   // The book now holds the latest known state of every alert: the rules take it.
   std::vector<AlertEvent> orphans;
@@ -213,18 +223,71 @@ void Pipeline::notify(const AlertEvent& e, bool resend) {
   for (AlertChannel* c : channels_) c->notify(e, resend);
 }
 
+void Pipeline::record_cap(const AlertEvent& e) {
+  const AlertBook::Episode* ep = book_.episode(e.id);
+  if (ep == nullptr) return;
+  if (auto m = next_cap_message(*ep, e, cfg_.cap)) book_.add_cap(*m);
+  box_.history().record(*ep);
+}
+
+void Pipeline::refresh_cap() {
+  std::vector<CapMessage> due;
+  for (const auto& [id, ep] : book_.episodes()) {
+    if (auto m = refresh_cap_message(ep, now_, cfg_.cap)) due.push_back(std::move(*m));
+  }
+  for (const CapMessage& m : due) {
+    book_.add_cap(m);
+    box_.history().record(*book_.episode(m.event.id));
+    view_dirty_ = true;
+    checkpoint_due_ = true;
+  }
+}
+
+bool Pipeline::inhibits_firing(const AlertEvent& e) const {
+  if (e.state != AlertEvent::State::kResolved) return false;
+  const rules::Rule* rule = evaluator_.rules().find(e.rule);
+  if (rule == nullptr || rule->inhibits.empty()) return false;
+  for (const AlertEvent& target : book_.active()) {
+    if (target.state != AlertEvent::State::kFiring) continue;
+    for (const rules::Inhibition& i : rule->inhibits) {
+      if (rules::reaches(i, e, target)) return true;
+    }
+  }
+  return false;
+}
+
+void Pipeline::release_held() {
+  if (held_.empty()) return;
+  const MonotonicTime t = clock_.monotonic();
+  std::erase_if(held_, [&](const Held& h) {
+    const AlertEvent* latest = book_.latest(h.resolution.fingerprint);
+    // A newer event (the alert fired again) supersedes the held resolution.
+    if (latest == nullptr || !(*latest == h.resolution)) return true;
+    if (t < h.until && inhibits_firing(h.resolution)) return false;
+    notify(h.resolution, false);
+    return true;
+  });
+}
+
 void Pipeline::publish(std::vector<AlertEvent>& events) {
   for (const AlertEvent& e : events) {
     book_.record(e);
+    record_cap(e);
     sink_.publish(e);
     metrics_.transitions.Add({{"state", to_string(e.state)}}).Increment();
     log::info("alert " + std::string(to_string(e.state)),
               {{"rule", e.rule}, {"id", e.id}, {"fingerprint", e.fingerprint}, {"revision", e.revision},
                {"value", e.value}, {"summary", e.summary}});
-    if (is_notified(e)) notify(e, false);
+    if (inhibits_firing(e)) {
+      held_.push_back({e, clock_.monotonic() + 5 * cfg_.evaluation_interval});
+    } else if (is_notified(e)) {
+      notify(e, false);
+    }
     view_dirty_ = true;
     checkpoint_due_ = true;
   }
+  // Targets resolved later in the same evaluation release their sources now, after them.
+  release_held();
 }
 
 void Pipeline::publication_failed(const AlertEvent& e) {
@@ -270,6 +333,7 @@ void Pipeline::apply_new_rules() {
   metrics_.rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
   now_ = clock_.now();
   resolve_orphans();
+  view_dirty_ = true;  // the API folds by the new rules' inhibitions
   log::info("rules replaced", {{"rules", evaluator_.rules().rules.size()}});
 }
 
@@ -284,9 +348,14 @@ void Pipeline::resolve_orphans() {
 
 void Pipeline::resend() {
   book_.prune(now_, cfg_.alertmanager.resolved_retention);
+  box_.history().prune(now_);
   view_dirty_ = true;
   if (channels_.empty()) return;
-  for (const AlertEvent& e : book_.notifiable(now_, cfg_.alertmanager.resolved_retention)) notify(e, true);
+  for (const AlertEvent& e : book_.notifiable(now_, cfg_.alertmanager.resolved_retention)) {
+    const bool held = std::any_of(held_.begin(), held_.end(),
+                                  [&](const Held& h) { return h.resolution.fingerprint == e.fingerprint; });
+    if (!held) notify(e, true);
+  }
 }
 
 void Pipeline::checkpoint(bool commit) {
@@ -301,14 +370,17 @@ void Pipeline::checkpoint(bool commit) {
   for (const auto& [p, o] : restored_offsets_) c.offsets.try_emplace(p, o);
   c.rules = evaluator_.snapshot();
   c.events = book_.events();
+  c.cap = book_.cap_messages();
   c.written_at = now_;
   sink_.checkpoint(c, commit);
+  if (box_.history().take_changed()) sink_.save_history(box_.history().encode());
 }
 
 void Pipeline::refresh_view() {
   auto view = std::make_shared<AlertView>();
   view->active = book_.active();
   view->episodes = book_.episodes();
+  view->inhibitions = evaluator_.rules().inhibitions();
   box_.publish(std::move(view));
   view_dirty_ = false;
 }
@@ -334,9 +406,11 @@ void Pipeline::tick(bool had_records) {
     if (had_records) evaluate(false);
     if (t - last_eval_ >= cfg_.evaluation_interval) {
       evaluate(true);
+      refresh_cap();
       last_eval_ = t;
     }
   }
+  release_held();
   if (t - last_resend_ >= cfg_.alertmanager.resend_interval) {
     resend();
     last_resend_ = t;

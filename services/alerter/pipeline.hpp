@@ -21,6 +21,18 @@
 /// restore_timeout passed), results are taken in but nothing is evaluated,
 /// so a replay cannot raise alerts from half the data.
 ///
+/// CAP: each recorded event may issue its episode's next CAP message
+/// (cap.hpp decides), kept in the AlertBook and told to the episode
+/// history (the box's EpisodeHistory).
+///
+/// Inhibitions (a rule's `inhibits:`, as Alertmanager's inhibit_rules): the
+/// resolution of an alert that inhibits others is held back from the
+/// channels while an alert it inhibits still fires, so that Alertmanager
+/// never lifts the inhibition before the targets resolved and notifies a
+/// target that is about to resolve; released once they resolved, and after
+/// 5 evaluation intervals at most (a target that stays firing is a real
+/// alert of its own). The topic gets the resolution at once.
+///
 /// Not thread-safe: owned by the poll thread, except replace_rules(),
 /// reload_rejected() and publication_failed(), which any thread may call.
 
@@ -64,6 +76,8 @@ class Sink {
   /// pipeline then takes no checkpoints and refreshes no API view or gauge,
   /// each a copy of every alert.
   virtual bool keeps_state() const { return true; }
+  /// Stores the episode history (EpisodeHistory::encode()), which changed.
+  virtual void save_history(std::string bytes) { (void)bytes; }
 };
 
 class Pipeline {
@@ -143,6 +157,13 @@ class Pipeline {
   void resolve_orphans();
   void resend();
   void notify(const AlertEvent& e, bool resend);
+  /// True when `e` resolves an alert that inhibits one still firing.
+  bool inhibits_firing(const AlertEvent& e) const;
+  /// Notifies the held resolutions whose targets resolved or whose time is up.
+  void release_held();
+  /// CAP Updates of firing episodes whose latest message has used half its validity.
+  void refresh_cap();
+  void record_cap(const AlertEvent& e);
   void checkpoint(bool commit);
   void refresh_view();
   void update_gauges();
@@ -169,6 +190,11 @@ class Pipeline {
   bool checkpoint_due_ = false;
   std::uint64_t evaluations_seen_ = 0;
   std::vector<AlertEvent> scratch_events_;
+  struct Held {
+    AlertEvent resolution;
+    MonotonicTime until;
+  };
+  std::vector<Held> held_;
   MonotonicTime assigned_at_{};
   MonotonicTime last_eval_{};
   MonotonicTime last_checkpoint_{};

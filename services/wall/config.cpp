@@ -1,5 +1,10 @@
 #include "config.hpp"
 
+#include <filesystem>
+
+#include "ioc/core/config_error.hpp"
+#include "ioc/rules/parse.hpp"
+
 namespace ioc::wall {
 
 Config load_config(config::Source& src) {
@@ -16,7 +21,8 @@ Config load_config(config::Source& src) {
   w.views.stations = src.get_string("wall.views.stations", w.views.stations);
   w.views.water_level = src.get_string("wall.views.water_level", w.views.water_level);
   w.views.rainfall = src.get_string("wall.views.rainfall", w.views.rainfall);
-  w.online_target = src.get_double("wall.online_target", w.online_target, 0, 1);
+  w.targets.online = src.get_double("wall.online_target", w.targets.online, 0, 1);
+  w.targets.overdue = src.get_double("wall.overdue_target", w.targets.overdue, 0, 1);
   const std::chrono::milliseconds second(1000);
   w.stale_reports = src.get_duration("wall.stale_after.reports", w.stale_reports, second);
   w.stale_transactions = src.get_duration("wall.stale_after.transactions", w.stale_transactions, second);
@@ -46,8 +52,25 @@ Config load_config(config::Source& src) {
   s.write_timeout = src.get_duration("wall.sse.write_timeout", s.write_timeout, std::chrono::milliseconds(100));
   c.views_file = src.get_path("wall.views_file", src.get_string("aggregator.views", "views.yaml"),
                               daemon::default_config_dir());
+  // The alerter's rule files unless the wall is told otherwise: the wall
+  // folds alerts by the same inhibitions the alerter's API does.
+  const std::filesystem::path base =
+      src.file() ? std::filesystem::path(*src.file()).parent_path() : std::filesystem::path(daemon::default_config_dir());
+  for (const std::string& f : src.get_list("wall.rules", src.get_list("alerter.rules", {"rules.yaml"}))) {
+    const std::filesystem::path p = f;
+    c.rule_files.push_back((p.is_relative() ? base / p : p).lexically_normal().string());
+  }
   daemon::finish(src, "wall");
-  views::require(views::Catalog::load(c.views_file, "wall.views_file"), needs(w.views));
+  const views::Catalog catalog = views::Catalog::load(c.views_file, "wall.views_file");
+  views::require(catalog, needs(w.views));
+  if (!c.rule_files.empty()) {  // wall.rules: [] shows every alert as its own card
+    rules::Parsed parsed = rules::load_rules(c.rule_files, &catalog);
+    if (!parsed.ok()) {
+      throw ConfigError(c.rule_files.front(), "wall.rules",
+                        parsed.errors.front().to_string() + " (check with: ioc-alerter --check FILE...)");
+    }
+    w.inhibitions = parsed.rules.inhibitions();
+  }
   return c;
 }
 

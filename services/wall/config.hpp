@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ioc/config/source.hpp"
 #include "ioc/daemon/daemon.hpp"
@@ -20,6 +21,9 @@ struct Config {
   /// The aggregator's views (wall.views_file, else aggregator.views): the
   /// values the wall shows are checked against it at start.
   std::string views_file;
+  /// The rule files whose inhibitions fold the alerts (wall.rules, else
+  /// alerter.rules).
+  std::vector<std::string> rule_files;
   std::string title = "IOC operations wall";
   std::string aggregates_topic = kafka::topics::kAggregates;
   std::string alerts_topic = kafka::topics::kAlerts;

@@ -37,7 +37,7 @@ std::size_t Publisher::tick() {
   out.emplace_back("service", json::serialize(json::object{{"title", title_},
                                                            {"restored", st.restored},
                                                            {"broker_connected", st.broker_connected},
-                                                           {"online_target", shared_.state.options().online_target}}));
+                                                           {"online_target", shared_.state.options().targets.online}}));
   if (sections) {
     out.emplace_back("districts", json::serialize(sections->districts));
     out.emplace_back("kpis", json::serialize(sections->kpis));

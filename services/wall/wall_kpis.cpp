@@ -48,14 +48,10 @@ WallState::Kpis WallState::compute(TimePoint now) const {
     k.reports_total += n;
     if (auto c = registry_.category_index(g.label("category"))) k.reports_by_category[*c] += n;
   });
-  each(options_.views.transactions, k.transactions_window, [&](const Group&, const Stored& s) {
-    k.tx_count += s.value(value::kCount).value_or(0);
-    k.tx_online += s.value(value::kOnline).value_or(0);
-    k.tx_completed += s.value(value::kCompleted).value_or(0);
-    k.tx_overdue += s.value(value::kOverdue).value_or(0);
-  });
-  if (k.tx_count > 0) k.online_rate = k.tx_online / k.tx_count;
-  if (k.tx_completed + k.tx_overdue > 0) k.overdue_ratio = k.tx_overdue / (k.tx_completed + k.tx_overdue);
+  each(options_.views.transactions, k.transactions_window, [&](const Group&, const Stored& s) { k.tx += s.transactions(); });
+  const Standing province = standing(k.tx, options_.targets);
+  k.online_rate = province.online_rate;
+  k.overdue_ratio = province.overdue_ratio;
   each(options_.views.processing, k.processing_window, [&](const Group& g, const Stored& s) {
     const std::optional<double> p95 = s.value(value::kProcessingP95);
     const std::string_view district = g.label("district");

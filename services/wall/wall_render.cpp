@@ -3,6 +3,8 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <algorithm>
+#include <map>
 
 #include "ioc/codec/json.hpp"
 #include "wall_labels.hpp"
@@ -41,16 +43,33 @@ std::string WallState::district_of(const AlertEvent& a) const {
 
 Sections WallState::render(TimePoint now) const {
   const Kpis k = compute(now);
-  return {render_districts(k, now), render_kpis(k), render_alerts(now), render_reports(), render_freshness(now)};
+  const Cards c = fold_alerts();
+  return {render_districts(k, c, now), render_kpis(k), render_alerts(c, now), render_reports(), render_freshness(now)};
 }
 
-json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
+WallState::Cards WallState::fold_alerts() const {
+  Cards c;
+  c.firing.reserve(active_.size());
+  for (const auto& [fp, a] : active_) {
+    if (a.state == AlertEvent::State::kFiring) c.firing.push_back(&a);  // pending ones are not shown
+  }
+  std::sort(c.firing.begin(), c.firing.end(), [](const AlertEvent* x, const AlertEvent* y) {
+    const int sx = severity_rank(severity_name(x->severity)), sy = severity_rank(severity_name(y->severity));
+    if (sx != sy) return sx > sy;
+    if (x->starts_at != y->starts_at) return x->starts_at < y->starts_at;
+    return x->fingerprint < y->fingerprint;
+  });
+  c.folds = rules::fold(c.firing, options_.inhibitions);
+  return c;
+}
+
+json::value WallState::render_districts(const Kpis& k, const Cards& cards, TimePoint now) const {
   const std::size_t n = registry_.districts().size();
   struct Row {
     int worst = -1;  // severity rank of the worst firing alert, -1: none
     std::size_t firing = 0;
     std::int64_t reports = 0;
-    double tx_count = 0, tx_online = 0;
+    TransactionTotals tx;
     std::optional<double> water, rain;
     std::size_t reporting = 0, total = 0;
   };
@@ -60,10 +79,12 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
     return i ? &rows[*i] : nullptr;
   };
   // Pending alerts are the alerter's business until they fire: a district
-  // is coloured by what fired only.
-  for (const auto& [fp, a] : active_) {
+  // is coloured by what fired only, and by incidents (cards): stations
+  // silent under a stale telemetry feed are not each a district's fault.
+  for (std::size_t i = 0; i < cards.firing.size(); ++i) {
+    const AlertEvent& a = *cards.firing[i];
     Row* r = row(district_of(a));
-    if (r == nullptr || a.state != AlertEvent::State::kFiring) continue;
+    if (r == nullptr || cards.folds[i].card != nullptr) continue;
     ++r->firing;
     r->worst = std::max(r->worst, severity_rank(severity_name(a.severity)));
   }
@@ -78,10 +99,8 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
   };
   each(options_.views.reports, k.reports_window,
        [](Row& r, const Group&, const Stored& s) { r.reports += static_cast<std::int64_t>(s.value(value::kCount).value_or(0)); });
-  each(options_.views.transactions, k.transactions_window, [](Row& r, const Group&, const Stored& s) {
-    r.tx_count += s.value(value::kCount).value_or(0);
-    r.tx_online += s.value(value::kOnline).value_or(0);
-  });
+  each(options_.views.transactions, k.transactions_window,
+       [](Row& r, const Group&, const Stored& s) { r.tx += s.transactions(); });
   each(options_.views.water_level, k.water_window, [](Row& r, const Group&, const Stored& s) {
     if (auto m = s.value(value::kMax); m && (!r.water || *m > *r.water)) r.water = m;
   });
@@ -104,13 +123,16 @@ json::value WallState::render_districts(const Kpis& k, TimePoint now) const {
   for (std::size_t i = 0; i < n; ++i) {
     const District& d = registry_.district(static_cast<Registry::Index>(i));
     const Row& r = rows[i];
+    const Standing st = standing(r.tx, options_.targets);
     json::object o;
     o["code"] = d.code;
     o["name"] = d.name;
     o["status"] = r.worst == 3 ? "critical" : r.worst == 2 ? "warning" : r.worst >= 0 ? "info" : "ok";
     o["firing"] = static_cast<std::int64_t>(r.firing);
     o["reports"] = r.reports;
-    o["online_rate"] = r.tx_count > 0 ? json::value(r.tx_online / r.tx_count) : json::value(nullptr);
+    o["online_rate"] = or_null(st.online_rate);
+    // The KPI targets: a status beside the alert status, never one of its levels.
+    o["targets"] = standing_json(st, options_.targets);
     o["water_level_m"] = or_null(r.water);
     o["rainfall_mm"] = or_null(r.rain);
     o["stations_reporting"] = static_cast<std::int64_t>(r.reporting);
@@ -153,16 +175,17 @@ json::value WallState::render_kpis(const Kpis& k) const {
   out["online_rate"] = json::object{{"view", options_.views.transactions},
                                     {"window", window(k.transactions_window)},
                                     {"value", or_null(k.online_rate)},
-                                    {"target", options_.online_target},
-                                    {"below_target", k.online_rate && *k.online_rate < options_.online_target},
-                                    {"online", k.tx_online},
-                                    {"count", k.tx_count},
+                                    {"target", options_.targets.online},
+                                    {"below_target", k.online_rate && *k.online_rate < options_.targets.online},
+                                    {"online", k.tx.online},
+                                    {"count", k.tx.count},
                                     {"history", history("online_rate")}};
   out["overdue_ratio"] = json::object{{"view", options_.views.transactions},
                                       {"window", window(k.transactions_window)},
                                       {"value", or_null(k.overdue_ratio)},
-                                      {"overdue", k.tx_overdue},
-                                      {"closed", k.tx_completed + k.tx_overdue},
+                                      {"target", options_.targets.overdue},
+                                      {"overdue", k.tx.overdue},
+                                      {"closed", k.tx.completed + k.tx.overdue},
                                       {"history", history("overdue_ratio")}};
   out["processing_p95"] = json::object{{"view", options_.views.processing},
                                        {"window", window(k.processing_window)},
@@ -218,25 +241,33 @@ json::value WallState::render_alert(const AlertEvent& a, TimePoint /*now*/) cons
   return o;
 }
 
-json::value WallState::render_alerts(TimePoint now) const {
-  std::vector<const AlertEvent*> active;
-  active.reserve(active_.size());
-  for (const auto& [fp, a] : active_) {
-    if (a.state == AlertEvent::State::kFiring) active.push_back(&a);  // pending ones are not shown
+json::value WallState::render_alerts(const Cards& cards, TimePoint now) const {
+  // Each card's folded alerts, briefly: enough to list and find them.
+  std::map<const AlertEvent*, json::array> folded;
+  for (std::size_t i = 0; i < cards.firing.size(); ++i) {
+    const AlertEvent* card = cards.folds[i].card;
+    if (card == nullptr) continue;
+    const AlertEvent& a = *cards.firing[i];
+    folded[card].push_back(json::object{{"fingerprint", a.fingerprint},
+                                        {"id", a.id},
+                                        {"rule", a.rule},
+                                        {"group", codec::labels_json(a.group)},
+                                        {"summary", a.summary},
+                                        {"starts_at", ms_or_null(a.starts_at)},
+                                        {"inhibited_by", cards.folds[i].inhibited_by->fingerprint}});
   }
-  // The most severe first, then the longest-standing.
-  std::sort(active.begin(), active.end(), [](const AlertEvent* x, const AlertEvent* y) {
-    const int sx = severity_rank(severity_name(x->severity)), sy = severity_rank(severity_name(y->severity));
-    if (sx != sy) return sx > sy;
-    if (x->starts_at != y->starts_at) return x->starts_at < y->starts_at;
-    return x->fingerprint < y->fingerprint;
-  });
   json::object counts{{"critical", 0}, {"warning", 0}, {"info", 0}};
   json::array list;
-  for (const AlertEvent* a : active) {
-    const std::string_view bucket = severity_name(a->severity);
+  for (std::size_t i = 0; i < cards.firing.size(); ++i) {
+    if (cards.folds[i].card != nullptr) continue;
+    const AlertEvent& a = *cards.firing[i];
+    const std::string_view bucket = severity_name(a.severity);
     counts[bucket] = counts[bucket].as_int64() + 1;
-    list.push_back(render_alert(*a, now));
+    json::value v = render_alert(a, now);
+    auto f = folded.find(&a);
+    v.as_object()["folded_count"] = f == folded.end() ? 0 : static_cast<std::int64_t>(f->second.size());
+    v.as_object()["folded"] = f == folded.end() ? json::array() : std::move(f->second);
+    list.push_back(std::move(v));
   }
   json::array resolved;
   for (const AlertEvent& a : resolved_) {

@@ -76,6 +76,11 @@ const char* to_string(Outcome outcome) {
 
 std::optional<double> WallState::Stored::value(std::string_view name) const { return value_of(values, count, name); }
 
+TransactionTotals WallState::Stored::transactions() const {
+  return {value(value::kCount).value_or(0), value(value::kOnline).value_or(0), value(value::kCompleted).value_or(0),
+          value(value::kOverdue).value_or(0)};
+}
+
 std::string_view WallState::Group::label(std::string_view name) const { return label_of(labels, name); }
 
 WallState::WallState(WallOptions options, const Registry& registry)

@@ -10,7 +10,10 @@
 ///   - citizen reports (ioc.reports.v1): the latest few, and a bounded index
 ///     by id so an alert's evidence (report ids) can show what was reported.
 /// From them it renders the wall's sections as JSON: districts, KPIs with
-/// sparklines, alerts, latest reports and per-feed freshness.
+/// sparklines, alerts, latest reports and per-feed freshness. Alerts are
+/// shown one card per incident: a firing alert that another one inhibits
+/// (WallOptions::inhibitions) is folded into that one's card, and colours
+/// no district of its own.
 ///
 /// Which window a KPI shows: of the view's windows that contain `now`, the
 /// one that started first (for hopping windows the most complete, e.g. the
@@ -40,7 +43,9 @@
 #include "ioc/core/clock.hpp"
 #include "ioc/core/model.hpp"
 #include "ioc/core/registry.hpp"
+#include "ioc/rules/inhibition.hpp"
 #include "ioc/views/catalog.hpp"
+#include "kpi_standing.hpp"
 
 namespace ioc::wall {
 
@@ -80,7 +85,7 @@ const char* to_string(Feed feed);
 
 struct WallOptions {
   ViewNames views;
-  double online_target = 0.80;  // online applications / all applications
+  KpiTargets targets;  // each district's standing (districts[].targets), and the province's online tile
   /// A feed is stale when none of its results arrived for this long.
   std::chrono::milliseconds stale_reports{std::chrono::minutes(2)};
   std::chrono::milliseconds stale_transactions{std::chrono::minutes(2)};
@@ -96,6 +101,9 @@ struct WallOptions {
   std::chrono::milliseconds sparkline_interval{std::chrono::seconds(10)};
   std::size_t sparkline_points = 90;
   std::chrono::milliseconds resolved_visible{std::chrono::minutes(15)};
+  /// The rules' inhibitions (the alerter's rule files): a firing alert
+  /// another one inhibits is shown folded into that one's card.
+  std::vector<rules::Inhibition> inhibitions;
   std::size_t max_alerts = 1000;
   std::size_t max_resolved = 50;
   std::size_t max_windows_per_group = 24;
@@ -165,6 +173,7 @@ class WallState {
     std::int64_t count = 0;
     std::vector<WindowResult::Value> values;
     std::optional<double> value(std::string_view name) const;
+    TransactionTotals transactions() const;  // of a transactions view's result
   };
   struct Group {
     std::vector<Label> labels;
@@ -210,7 +219,7 @@ class WallState {
     std::int64_t reports_total = 0;
     std::vector<std::int64_t> reports_by_category;  // registry order
     std::optional<Window> transactions_window;
-    double tx_count = 0, tx_online = 0, tx_completed = 0, tx_overdue = 0;
+    TransactionTotals tx;
     std::optional<double> online_rate;
     std::optional<double> overdue_ratio;
     std::optional<Window> processing_window;
@@ -224,7 +233,15 @@ class WallState {
     std::string water_station;
   };
 
+  /// The firing alerts, most severe first, then the longest-standing, and
+  /// where each is folded (one card per incident).
+  struct Cards {
+    std::vector<const AlertEvent*> firing;
+    std::vector<rules::Folded> folds;
+  };
+
   std::optional<Window> window_at(const View& view, TimePoint now) const;
+  Cards fold_alerts() const;
   Kpis compute(TimePoint now) const;
   const View* view(const std::string& name) const;
   std::optional<Feed> feed_of(std::string_view view) const;
@@ -232,9 +249,9 @@ class WallState {
   void apply_station(const WindowResult& r, TimePoint arrival);
   void evict_group(View& view);
   void push_point(const std::string& series, std::int64_t t, std::optional<double> v);
-  boost::json::value render_districts(const Kpis& k, TimePoint now) const;
+  boost::json::value render_districts(const Kpis& k, const Cards& cards, TimePoint now) const;
   boost::json::value render_kpis(const Kpis& k) const;
-  boost::json::value render_alerts(TimePoint now) const;
+  boost::json::value render_alerts(const Cards& cards, TimePoint now) const;
   boost::json::value render_reports() const;
   boost::json::value render_freshness(TimePoint now) const;
   boost::json::value render_alert(const AlertEvent& a, TimePoint now) const;

@@ -16,6 +16,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ET
 
 from harness import (CONFIG, SOURCE, BIN, SystemTestCase, free_port, http, metric, produce, proto_modules, read_topic,
                      wait_until)
@@ -341,6 +342,74 @@ class AlertLifecycleTest(AlerterTestCase):
         self.assertEqual(metric(text, "ioc_alerter_alerts", {"state": "firing", "severity": "critical"}), 0)
         self.passed()
 
+    def test_an_episode_is_one_cap_sequence_in_the_feed_and_the_history(self):
+        am = self.start_alertmanager()
+        alerter, port = self.start_alerter(am, None, "--set", "alerter.update_interval=1s")
+        base = f"http://127.0.0.1:{port}"
+        w = self.window_start()
+        self.result("380", "flood", w, 1, 12)
+        alert = wait_until(lambda: json.loads(http("GET", f"{base}/api/v1/alerts")[2])["alerts"], 30, "the alert")[0]
+        self.assertEqual(alert["cap_messages"], [f"/api/v1/alerts/{alert['id']}/cap/1"])
+        self.result("380", "flood", w, 2, 30)  # far past the last message's 12: an Update
+        urls = wait_until(lambda: (lambda a: len(a[0]["cap_messages"]) == 2 and a[0]["cap_messages"])(
+            json.loads(http("GET", f"{base}/api/v1/alerts")[2])["alerts"]), 30, "the CAP Update")
+        self.result("380", "flood", w, 3, 31)  # 1 more is not material
+        self.result("380", "flood", w, 4, 1, final=True)
+        wait_until(lambda: json.loads(http("GET", f"{base}/api/v1/alerts")[2])["count"] == 0, 30, "the resolution")
+        episode = json.loads(http("GET", f"{base}/api/v1/alerts/{alert['id']}")[2])
+        urls = episode["cap_messages"]
+        self.assertEqual(len(urls), 3, urls)
+        caps = [http("GET", base + u) for u in urls]
+        self.assertEqual([c[0] for c in caps], [200, 200, 200])
+        for status, headers, xml in caps:
+            self.assertEqual(headers["Content-Type"], "application/cap+xml")
+            rc, err = self.xmllint(xml)
+            self.assertEqual(rc, 0, err + xml)
+        alert_xml, update_xml, cancel_xml = (c[2] for c in caps)
+        self.assertIn("<msgType>Alert</msgType>", alert_xml)
+        self.assertNotIn("<references>", alert_xml)
+        self.assertIn("<msgType>Update</msgType>", update_xml)
+        self.assertIn("<references>ioc-alerter@ioc.local,ioc-" + alert["id"] + "-1,", update_xml)
+        self.assertIn("<headline>30 Ngập lụt reports", update_xml)
+        self.assertIn("<msgType>Cancel</msgType>", cancel_xml)
+        self.assertIn(f"ioc-{alert['id']}-2,", cancel_xml)
+        self.assertIn("<headline>Ended: ", cancel_xml)
+        self.assertNotIn("<instruction>", cancel_xml)
+        self.assertIn("<expires>", cancel_xml)
+        self.assertEqual(http("GET", f"{base}/api/v1/alerts/{alert['id']}.cap")[2], cancel_xml)  # the latest
+        self.assertEqual(http("GET", f"{base}/api/v1/alerts/{alert['id']}/cap/9")[0], 404)
+
+        # The Atom feed: well-formed, one entry linking the latest message.
+        status, headers, feed = http("GET", f"{base}/api/v1/cap.atom")
+        self.assertEqual((status, headers["Content-Type"]), (200, "application/atom+xml"))
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        root = ET.fromstring(feed.encode())
+        entries = root.findall("a:entry", ns)
+        self.assertEqual(len(entries), 1, feed)
+        link = entries[0].find("a:link", ns)
+        self.assertEqual((link.get("rel"), link.get("type"), link.get("href")),
+                         ("alternate", "application/cap+xml", base + urls[2]))
+        self.assertEqual(entries[0].find("a:id", ns).text, base + urls[2])
+
+        # The history, by day and by time; bad bounds are 400s naming the field.
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        body = json.loads(http("GET", f"{base}/api/v1/episodes?from={today}&to={today}&district=380")[2])
+        self.assertEqual([e["id"] for e in body["episodes"]], [alert["id"]])
+        e = body["episodes"][0]
+        self.assertEqual((e["rule"], e["cap_messages"]), ("FloodReportSurge", urls))
+        self.assertIn(e["peak_value"], (30, 31))
+        self.assertIsNotNone(e["ended"])
+        self.assertEqual(json.loads(http("GET", f"{base}/api/v1/episodes?rule=Other")[2])["count"], 0)
+        status, _, err = http("GET", f"{base}/api/v1/episodes?from=2024-13-01")
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(err)["errors"][0]["field"], "from")
+        # It survives a restart.
+        alerter.stop()
+        alerter2, port2 = self.start_alerter(am)
+        body = json.loads(http("GET", f"http://127.0.0.1:{port2}/api/v1/episodes?from={today}")[2])
+        self.assertEqual([e["id"] for e in body["episodes"]], [alert["id"]])
+        self.passed()
+
     def test_kill_9_while_firing_neither_renotifies_nor_loses_the_resolution(self):
         am = self.start_alertmanager()
         alerter, port = self.start_alerter(am)
@@ -546,6 +615,36 @@ class AlerterToolsTest(unittest.TestCase):
             self.assertIn(f"{f.name}:5:11: rules[0] (X).fire: must be a comparison like '>= 20'", p.stderr)
         finally:
             os.unlink(f.name)
+
+    def test_rule_inhibitions_are_alertmanagers_inhibit_rules(self):
+        # The API and the wall fold alerts by the rules' `inhibits:`, and the
+        # alerter holds an inhibiting alert's resolution back by them;
+        # Alertmanager mutes notifications by its inhibit_rules. One
+        # incident must look the same in both.
+        import re
+        import yaml
+
+        def alertnames(matchers):
+            self.assertEqual(len(matchers), 1, matchers)
+            m = re.fullmatch(r'alertname(=~?)"([^"]*)"', matchers[0])
+            self.assertIsNotNone(m, matchers[0])
+            return frozenset(m.group(2).split("|")) if m.group(1) == "=~" else frozenset([m.group(2)])
+
+        with open(os.path.join(SOURCE, "deploy/alertmanager/alertmanager.yml")) as f:
+            am = {(next(iter(alertnames(r["source_matchers"]))), alertnames(r["target_matchers"]),
+                   frozenset(r.get("equal", []))) for r in yaml.safe_load(f)["inhibit_rules"]}
+        self.assertTrue(am)
+
+        def inhibitions(*files):
+            rules = {}
+            for name in files:
+                with open(os.path.join(SOURCE, "deploy/config", name)) as f:
+                    rules.update({r["name"]: r for r in yaml.safe_load(f)["rules"]})  # an overlay replaces
+            return {(name, frozenset(i["rules"]), frozenset(i.get("equal", [])))
+                    for name, r in rules.items() for i in r.get("inhibits", [])}
+
+        self.assertEqual(inhibitions("rules.yaml"), am)
+        self.assertEqual(inhibitions("rules.yaml", "rules-demo.yaml"), am, "the demo's overlay drops an inhibition")
 
     def test_readme_check_example_runs_as_written(self):
         import re

@@ -41,6 +41,7 @@ ALERTER = os.path.join(BIN, "ioc-alerter")
 RULES = os.path.join(SOURCE, "deploy/config/rules.yaml")
 SILENCE_MS = 90_000  # wall.station_silence
 HORIZON_MS = 3_600_000  # wall.station_horizon
+ONLINE_TARGET, OVERDUE_TARGET = 0.80, 0.05  # wall.online_target, wall.overdue_target (deploy/config/ioc.yaml)
 
 
 class SseClient:
@@ -156,6 +157,18 @@ class Aggregates:
         out["online_rate"] = {"window": w, "value": s["online"] / s["count"] if s["count"] else None}
         closed = s["completed"] + s["overdue"]
         out["overdue_ratio"] = {"window": w, "value": s["overdue"] / closed if closed else None}
+        # Each district against the targets (wall.online_target, wall.overdue_target), over the same hour.
+        out["targets"] = {}
+        for g, v in rows:
+            t = out["targets"].setdefault(g["district"], {"count": 0, "online": 0, "completed": 0, "overdue": 0})
+            for k in t:
+                t[k] += v.get(k, 0)
+        for d, t in out["targets"].items():
+            closed = t["completed"] + t["overdue"]
+            online = t["online"] / t["count"] if t["count"] else None
+            overdue = t["overdue"] / closed if closed else None
+            out["targets"][d] = (online, None if online is None else online >= ONLINE_TARGET,
+                                 overdue, None if overdue is None else overdue <= OVERDUE_TARGET)
         w, rows = self.shown("processing_1h", now)
         p95 = [(v["processing_ms_p95"], g["district"]) for g, v in rows if "processing_ms_p95" in v]
         top = max(p95, key=lambda x: (x[0], -int(x[1]))) if p95 else None  # ties: the lower district code
@@ -350,7 +363,7 @@ class WallTest(SystemTestCase):
         self.assertEqual(stranger.next_event()["event"], "snapshot")
         stranger.close()
 
-        # Three stations of one district silent: one card, counted.
+        # Three stations of one district silent.
         for i in range(3):
             a = ae.AlertEvent(fingerprint=f"bts-silent-384-{i}", state=ae.AlertEvent.STATE_FIRING, severity="warning",
                               revision=1, rule="BtsStationSilent", view="station_5m",
@@ -359,6 +372,14 @@ class WallTest(SystemTestCase):
             a.group.add(name="source_id", value=f"bts-384-000{i}")
             a.starts_at.FromMilliseconds(int(time.time() * 1000) - 600_000)
             produce(producer, "ioc.alerts.v1", a.SerializeToString(), key=a.fingerprint)
+        # Their district down as a whole: one incident, the stations folded into its card.
+        down = ae.AlertEvent(fingerprint="bts-down-384", state=ae.AlertEvent.STATE_FIRING, severity="critical",
+                             revision=1, rule="BtsStationsDown", view="station_5m",
+                             summary="3 BTS stations down in Mường Lát")
+        down.group.add(name="district", value="384")
+        down.starts_at.FromMilliseconds(int(time.time() * 1000) - 300_000)
+        down.id = f"bts-down-384-{down.starts_at.ToMilliseconds()}"
+        produce(producer, "ioc.alerts.v1", down.SerializeToString(), key=down.fingerprint)
         producer.flush(10)
 
         # ---- The page, on the wall's screen, while the flood goes on.
@@ -380,9 +401,16 @@ class WallTest(SystemTestCase):
         if card["fingerprint"] == flood_fp:
             self.assertIn(scenario, card["text"])
             self.assertTrue(any(i[:13] in card["text"] for i in evidence), card["text"])
-        bts = next(a for a in v["alerts"] if "bts-silent-384-0" in a["fingerprints"])
-        self.assertEqual((bts["count"], bts["severity"], bts["district"]), (3, "warning", "384"))
-        self.assertIn("WARNING", next(d for d in v["districts"] if d["code"] == "384")["text"])
+        self.assertFalse([a for a in v["alerts"] if any(f.startswith("bts-silent-384-") for f in a["fingerprints"])],
+                         "a silent station of 384 has a card of its own next to BtsStationsDown")
+        bts = next(a for a in v["alerts"] if "bts-down-384" in a["fingerprints"])
+        self.assertEqual((bts["count"], bts["severity"], bts["district"]), (1, "critical", "384"))
+        self.assertEqual(sorted(bts["folded"]), [f"bts-silent-384-{i}" for i in range(3)])
+        self.assertIn("+3 stations", bts["text"])
+        card = next(a for a in state()["sections"]["alerts"]["active"] if a["fingerprint"] == "bts-down-384")
+        self.assertEqual(card["folded_count"], 3)
+        self.assertEqual({f["inhibited_by"] for f in card["folded"]}, {"bts-down-384"})
+        self.assertIn("CRITICAL", next(d for d in v["districts"] if d["code"] == "384")["text"])
         self.assertEqual([f["stale"] for f in v["feeds"]], [False, False, False], v["feeds"])
         self.assertTrue(all("FRESH" in f["text"] for f in v["feeds"]))
         self.assertGreater(len(v["reports"]), 0)
@@ -418,6 +446,9 @@ class WallTest(SystemTestCase):
                 "processing_p95": (k["processing_p95"]["value_ms"], k["processing_p95"]["district"]),
                 "water_level": (k["water_level"]["value_m"],),
                 "stations": (k["stations"]["reporting"], k["stations"]["total"]),
+                "targets": {d["code"]: (d["targets"]["online_rate"]["value"], d["targets"]["online_rate"]["meets"],
+                                        d["targets"]["overdue_ratio"]["value"], d["targets"]["overdue_ratio"]["meets"])
+                            for d in st["sections"]["districts"] if d["targets"]["online_rate"]["value"] is not None},
             }
             expect = {
                 "reports": (want["reports"]["window"][0], want["reports"]["total"], want["reports"]["by_category"]),
@@ -426,10 +457,19 @@ class WallTest(SystemTestCase):
                 "processing_p95": (want["processing_p95"]["value"], want["processing_p95"]["district"]),
                 "water_level": (want["water_level"]["value"],),
                 "stations": (want["stations"]["reporting"], want["stations"]["total"]),
+                "targets": {d: t for d, t in want["targets"].items() if t[0] is not None},
             }
             self.last_compare = (got, expect, page)
-            if not all(close(got[k2], expect[k2]) for k2 in got):
+            if not all(close(got[k2], expect[k2]) for k2 in got if k2 != "targets"):
                 return None
+            if got["targets"].keys() != expect["targets"].keys() or not all(
+                    close(got["targets"][d], expect["targets"][d]) for d in got["targets"]):
+                return None
+            # ... and the page shows each district's standing as the state says.
+            for d in v["districts"]:
+                meets = got["targets"].get(d["code"], (None, None))[1]
+                if d["online_meets"] != ("" if meets is None else str(meets).lower()):
+                    return None
             return v, got
 
 
@@ -442,6 +482,16 @@ class WallTest(SystemTestCase):
         self.assertGreaterEqual(got["reports"][2]["flood"], 20)
         self.assertGreater(got["stations"][1], 1000)
         self.assertEqual(v["report_categories"].get("flood"), got["reports"][2]["flood"])
+        # Every district has transactions (the simulator's): each stands against the targets, on the
+        # page too, and a district below target is a status, not an alert.
+        self.assertEqual(len(got["targets"]), 27, got["targets"])
+        below = {d for d, t in got["targets"].items() if t[1] is False}
+        alerting = {a["district"] for a in v["state"]["sections"]["alerts"]["active"]}
+        self.assertTrue(below - alerting, "no district below the online target without an alert to check")
+        for d in v["districts"]:
+            self.assertIn("online", d["text"])
+            if d["code"] in below - alerting:
+                self.assertEqual(d["status"], "ok", d)
 
         # ---- A feed that stops turns red (telemetry: stale after 20 s here).
         self.browse(f"{base}/", 1280, 800, timeout=90)  # fits the laptop screen

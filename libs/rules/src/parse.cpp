@@ -1,6 +1,8 @@
 #include "ioc/rules/parse.hpp"
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "rule_reader.hpp"
@@ -8,6 +10,73 @@
 namespace ioc::rules {
 
 using detail::Reader;
+
+namespace {
+
+// What one file cannot tell: that every rule an inhibition names exists in
+// the whole set, carries the `equal` labels, and that no rules inhibit
+// each other in a circle (their alerts would hide one another).
+void check_inhibitions(const RuleSet& set, const views::Catalog* catalog, std::vector<Diagnostic>& errors) {
+  auto labels_of = [&](const Rule& r) -> std::optional<std::vector<std::string>> {
+    if (r.group_by) return r.group_by;
+    if (const views::ViewConfig* v = catalog ? catalog->find(r.view) : nullptr) return v->group_names;
+    return std::nullopt;
+  };
+  for (const Rule& rule : set.rules) {
+    for (std::size_t k = 0; k < rule.inhibits.size(); ++k) {
+      const Inhibition& inh = rule.inhibits[k];
+      const std::string field = "rules (" + rule.name + ").inhibits[" + std::to_string(k) + "]";
+      for (const std::string& t : inh.target_rules) {
+        const Rule* target = set.find(t);
+        if (target == nullptr) {
+          errors.push_back({rule.where.file, rule.where.line, 0, field + ".rules", "no rule named '" + t + "'"});
+          continue;
+        }
+        const auto labels = labels_of(*target);
+        for (const std::string& l : inh.equal) {
+          if (labels && std::find(labels->begin(), labels->end(), l) == labels->end()) {
+            errors.push_back({rule.where.file, rule.where.line, 0, field + ".equal",
+                              "'" + l + "' is not a label of " + t + "'s alerts (labels: " + detail::join(*labels) + ")"});
+          }
+        }
+      }
+    }
+  }
+  // Depth-first search for a circle: 0 unvisited, 1 on the path, 2 done.
+  std::map<std::string, int, std::less<>> mark;
+  std::vector<std::string> path;
+  std::function<bool(const Rule&)> visit = [&](const Rule& r) {
+    int& m = mark[r.name];
+    if (m == 2) return false;
+    if (m == 1) {
+      path.push_back(r.name);
+      return true;
+    }
+    m = 1;
+    path.push_back(r.name);
+    for (const Inhibition& inh : r.inhibits) {
+      for (const std::string& t : inh.target_rules) {
+        if (const Rule* target = set.find(t); target != nullptr && visit(*target)) return true;
+      }
+    }
+    path.pop_back();
+    mark[r.name] = 2;
+    return false;
+  };
+  for (const Rule& rule : set.rules) {
+    path.clear();
+    if (visit(rule)) {
+      path.erase(path.begin(), std::find(path.begin(), path.end(), path.back()));  // the circle only
+      const Rule& at = *set.find(path.back());
+      errors.push_back({at.where.file, at.where.line, 0, "rules (" + at.name + ").inhibits",
+                        "rules inhibit each other in a circle (" + detail::join(path, " -> ") +
+                            "): their alerts would hide one another"});
+      return;
+    }
+  }
+}
+
+}  // namespace
 
 const std::vector<std::string>& template_variables() {
   static const std::vector<std::string> kVars = {
@@ -89,6 +158,7 @@ Parsed load_rules(const std::vector<std::string>& files, const views::Catalog* c
       }
     }
   }
+  check_inhibitions(out.rules, catalog, out.errors);
   return out;
 }
 

@@ -126,6 +126,10 @@ AlertEvent Evaluator::Impl::make_event(const RuleState& rs, Alert& a, AlertEvent
   if (cap.empty() && options.cap_category) cap = options.cap_category(ev.category, ev.sub_category);
   if (!cap.empty()) ev.annotations.push_back({"cap_category", std::move(cap)});
   if (!rule.event.empty()) ev.annotations.push_back({"event", rule.event});
+  if (rule.cap_scope == CapScope::kRestricted) {
+    ev.annotations.push_back({"cap_scope", to_string(rule.cap_scope)});
+    ev.annotations.push_back({"cap_restriction", rule.cap_restriction});
+  }
   ev.starts_at = a.lc.active_at;
   if (state == AlertEvent::State::kResolved || state == AlertEvent::State::kInactive) ev.ends_at = now;
   ev.sent_at = now;

@@ -62,6 +62,14 @@ const char* to_string(Combine c) {
   return "?";
 }
 
+const char* to_string(CapScope s) {
+  switch (s) {
+    case CapScope::kPublic: return "Public";
+    case CapScope::kRestricted: return "Restricted";
+  }
+  return "Public";
+}
+
 std::uint64_t Rule::state_hash() const {
   // Everything that shapes the series and windows a rule keeps.
   std::string s = name + '\x1f' + view + '\x1f' + to_string(kind) + '\x1f' + value + '\x1f' + denominator + '\x1f' +
@@ -90,6 +98,12 @@ const Rule* RuleSet::find(std::string_view name) const {
     if (r.name == name) return &r;
   }
   return nullptr;
+}
+
+std::vector<Inhibition> RuleSet::inhibitions() const {
+  std::vector<Inhibition> out;
+  for (const Rule& r : rules) out.insert(out.end(), r.inhibits.begin(), r.inhibits.end());
+  return out;
 }
 
 }  // namespace ioc::rules

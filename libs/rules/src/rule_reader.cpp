@@ -10,7 +10,7 @@ const std::vector<std::string> kRuleKeys = {
     "name",     "view",    "match",    "group_by",        "combine",  "value",    "ratio",      "baseline",
     "absent_for", "heartbeat", "members", "fire",         "clear",    "require",  "for",        "keep_firing_for",
     "grace",    "severity", "labels",  "annotations",     "scenario", "category", "sub_category", "category_from",
-    "cap_category", "event", "silence_on"};
+    "cap_category", "event", "silence_on", "cap", "inhibits"};
 const std::vector<std::string> kDefaultKeys = {"for", "keep_firing_for", "grace", "severity", "labels"};
 const std::vector<std::string> kCapCategories = {"Geo",    "Met",    "Safety", "Security",  "Rescue", "Fire",
                                                  "Health", "Env",    "Transport", "Infra", "CBRNE",  "Other"};
@@ -140,6 +140,7 @@ class RuleReader {
     read_condition(n, view, rule);
     read_timers(n, rule);
     read_presentation(n, view, rule);
+    read_inhibits(n["inhibits"], view, rule);
     if (errors() != errors_before) return std::nullopt;
     return rule;
   }
@@ -521,6 +522,85 @@ class RuleReader {
     if (!rule.cap_category.empty() &&
         std::find(kCapCategories.begin(), kCapCategories.end(), rule.cap_category) == kCapCategories.end()) {
       r_.error(n["cap_category"], f("cap_category"), "must be a CAP 1.2 category: " + join(kCapCategories));
+    }
+    read_cap(n["cap"], rule);
+  }
+
+  void read_cap(const YAML::Node& c, Rule& rule) {
+    if (!c) return;
+    const std::string field = f("cap");
+    if (!c.IsMap()) {
+      r_.error(c, field, "must be {scope: public | restricted, restriction: text}");
+      return;
+    }
+    r_.only_keys(c, field, {"scope", "restriction"});
+    if (c["scope"]) {
+      if (auto s = r_.scalar(c["scope"], field + ".scope", "public or restricted")) {
+        if (*s == "public") {
+          rule.cap_scope = CapScope::kPublic;
+        } else if (*s == "restricted") {
+          rule.cap_scope = CapScope::kRestricted;
+        } else {
+          r_.error(c["scope"], field + ".scope", "must be public or restricted, got '" + *s + "'");
+        }
+      }
+    }
+    if (c["restriction"]) {
+      if (auto s = r_.scalar(c["restriction"], field + ".restriction", "a text")) rule.cap_restriction = *s;
+      if (rule.cap_scope != CapScope::kRestricted) {
+        r_.error(c["restriction"], field + ".restriction", "belongs to scope: restricted");
+      }
+    }
+    if (rule.cap_scope == CapScope::kRestricted && rule.cap_restriction.empty()) {
+      rule.cap_restriction = "For the operations center and the agencies it reports to; not for public release.";
+    }
+  }
+
+  // Which rules exist and whether they form a circle is known only once
+  // every file is read (load_rules, check_inhibitions).
+  void read_inhibits(const YAML::Node& list, const views::ViewConfig* view, Rule& rule) {
+    if (!list) return;
+    const std::string field = f("inhibits");
+    if (!list.IsSequence()) {
+      r_.error(list, field, "must be a list of {rules: [names], equal: [labels]}");
+      return;
+    }
+    std::optional<std::vector<std::string>> alert_labels = rule.group_by;
+    if (!alert_labels && view != nullptr) alert_labels = view->group_names;
+    std::size_t k = 0;
+    for (const auto& item : list) {
+      const std::string at = field + "[" + std::to_string(k++) + "]";
+      if (!item.IsMap()) {
+        r_.error(item, at, "must be {rules: [names], equal: [labels]}");
+        continue;
+      }
+      r_.only_keys(item, at, {"rules", "equal"});
+      Inhibition inh;
+      inh.source_rule = rule.name;
+      if (!item["rules"]) {
+        r_.error(item, at + ".rules", "is required: the rules whose alerts this one inhibits, e.g. [BtsStationSilent]");
+      } else if (auto names = r_.string_list(item["rules"], at + ".rules")) {
+        if (names->empty()) r_.error(item["rules"], at + ".rules", "must name at least one rule");
+        for (const std::string& t : *names) {
+          if (!is_identifier(t)) r_.error(item["rules"], at + ".rules", "'" + t + "' is not a rule name");
+          if (t == rule.name) r_.error(item["rules"], at + ".rules", "a rule cannot inhibit its own alerts");
+        }
+        inh.target_rules = std::move(*names);
+      }
+      if (item["equal"]) {
+        if (auto labels = r_.string_list(item["equal"], at + ".equal")) {
+          for (const std::string& l : *labels) {
+            // A label the source's alerts lack reads as empty: such an
+            // inhibition would only ever hold for targets lacking it too.
+            if (alert_labels && std::find(alert_labels->begin(), alert_labels->end(), l) == alert_labels->end()) {
+              r_.error(item["equal"], at + ".equal",
+                       "'" + l + "' is not a label of this rule's alerts (labels: " + join(*alert_labels) + ")");
+            }
+          }
+          inh.equal = std::move(*labels);
+        }
+      }
+      rule.inhibits.push_back(std::move(inh));
     }
   }
 

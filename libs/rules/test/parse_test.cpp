@@ -312,5 +312,87 @@ TEST(ParseTest, LaterFilesReplaceRulesOfTheSameName) {
   }(), "missing.yaml: cannot open the file"));
 }
 
+// Two rules of station_5m: one per station, one per district, the latter
+// inhibiting the former in the same district.
+std::string station_rules(const std::string& inhibits) {
+  return "rules:\n"
+         "  - name: StationSilent\n"
+         "    view: station_5m\n"
+         "    group_by: [district, source_id]\n"
+         "    absent_for: 10m\n"
+         "    category: infrastructure\n"
+         "    annotations: {summary: s}\n"
+         "    scenario: y\n"
+         "  - name: StationsDown\n"
+         "    view: station_5m\n"
+         "    group_by: [district]\n"
+         "    members: {label: source_id, absent_for: 10m}\n"
+         "    fire: '>= 5'\n"
+         "    category: infrastructure\n"
+         "    annotations: {summary: s}\n"
+         "    scenario: y\n" + inhibits;
+}
+
+std::vector<std::string> loaded_errors(const std::string& yaml) {
+  const std::string file = ::testing::TempDir() + "/inhibits.yaml";
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs(yaml.c_str(), f);
+  std::fclose(f);
+  const views::Catalog views = catalog();
+  std::vector<std::string> out;
+  for (const auto& e : load_rules({file}, &views).errors) out.push_back(e.to_string());
+  return out;
+}
+
+TEST(ParseTest, ReadsInhibitions) {
+  const views::Catalog views = catalog();
+  Parsed p = test::parse(station_rules("    inhibits:\n      - {rules: [StationSilent], equal: [district]}\n"), &views);
+  ASSERT_TRUE(p.ok()) << p.errors.front().to_string();
+  const Inhibition want{"StationsDown", {"StationSilent"}, {"district"}};
+  EXPECT_EQ(p.rules.rules[1].inhibits, std::vector<Inhibition>{want});
+  EXPECT_EQ(p.rules.inhibitions(), std::vector<Inhibition>{want});
+  EXPECT_TRUE(p.rules.rules[0].inhibits.empty());
+}
+
+TEST(ParseTest, InhibitionsAreCheckedAgainstTheRulesAndTheirLabels) {
+  EXPECT_TRUE(has_error(errors(station_rules("    inhibits: [{rules: [StationSilent], equal: [source_id]}]\n")),
+                        "rules[1] (StationsDown).inhibits[0].equal: 'source_id' is not a label of this rule's alerts"));
+  EXPECT_TRUE(has_error(errors(station_rules("    inhibits: [{rules: StationsDown}]\n")),
+                        "inhibits[0].rules: a rule cannot inhibit its own alerts"));
+  EXPECT_TRUE(has_error(errors(station_rules("    inhibits: [{equal: [district]}]\n")), "inhibits[0].rules: is required"));
+  EXPECT_TRUE(has_error(errors(station_rules("    inhibits: [{rules: [StationSilent], when: x}]\n")),
+                        "inhibits[0].when: unknown key; allowed: rules, equal"));
+  // Only the whole set tells whether a rule exists and what labels it has.
+  EXPECT_TRUE(has_error(loaded_errors(station_rules("    inhibits: [{rules: [StationGone]}]\n")),
+                        "rules (StationsDown).inhibits[0].rules: no rule named 'StationGone'"));
+  const std::string circle = station_rules("    inhibits: [{rules: [StationSilent]}]\n") +
+                             "  - name: Feed\n    view: station_5m\n    group_by: []\n    absent_for: 5m\n"
+                             "    category: c\n    annotations: {summary: s}\n    scenario: y\n"
+                             "    inhibits: [{rules: [StationsDown]}]\n";
+  EXPECT_TRUE(loaded_errors(circle).empty());
+  std::string looped = circle;
+  looped.replace(looped.find("    absent_for: 10m\n"), 0, "    inhibits: [{rules: [Feed]}]\n");
+  EXPECT_TRUE(has_error(loaded_errors(looped), "rules inhibit each other in a circle (StationSilent -> Feed -> "
+                                               "StationsDown -> StationSilent)"));
+}
+
+// Internal KPIs and the system's own feeds are not for public warning
+// hubs: a rule says so, and CAP carries it as scope Restricted.
+TEST(ParseTest, ReadsTheCapScope) {
+  const views::Catalog views = catalog();
+  Parsed p = test::parse(rule("    cap: {scope: restricted}\n"), &views);
+  ASSERT_TRUE(p.ok()) << p.errors[0].to_string();
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kRestricted);
+  EXPECT_FALSE(p.rules.rules[0].cap_restriction.empty());  // CAP requires the text with Restricted
+  p = test::parse(rule("    cap: {scope: restricted, restriction: Operations center only}\n"), &views);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.rules.rules[0].cap_restriction, "Operations center only");
+  p = test::parse(rule(), &views);
+  EXPECT_EQ(p.rules.rules[0].cap_scope, CapScope::kPublic);
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: private}\n")), "cap.scope: must be public or restricted, got 'private'"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {scope: public, restriction: x}\n")), "cap.restriction: belongs to scope: restricted"));
+  EXPECT_TRUE(has_error(errors(rule("    cap: {audience: all}\n")), "audience"));
+}
+
 }  // namespace
 }  // namespace ioc::rules

@@ -89,7 +89,7 @@ class PipelineTest : public ::testing::Test {
   Pipeline& start(const Result<std::optional<Checkpoint>>& checkpoint = std::optional<Checkpoint>{},
                   const std::optional<std::map<std::string, AlertEvent>>& published =
                       std::map<std::string, AlertEvent>{}) {
-    pipeline_ = std::make_unique<Pipeline>(cfg_, rules(surge_rule()), views_, registry_, clock_, metrics_, sink_,
+    pipeline_ = std::make_unique<Pipeline>(cfg_, rules(rules_yaml_), views_, registry_, clock_, metrics_, sink_,
                                            std::vector<AlertChannel*>{&channel_}, box_);
     pipeline_->restore(checkpoint, published);
     pipeline_->assigning("cluster-A");
@@ -128,6 +128,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   Config cfg_;
+  std::string rules_yaml_ = surge_rule();
   views::Catalog views_;
   Registry registry_ = test::one_district();
   ManualClock clock_{from_epoch_ms(kT0 + 30'000)};
@@ -362,6 +363,105 @@ TEST_F(PipelineTest, FiringAlertsAreResentToTheChannelsEachResendInterval) {
   ASSERT_EQ(channel_.heard.size(), 1u);
   EXPECT_TRUE(channel_.heard[0].second);
   EXPECT_EQ(channel_.heard[0].first.state, S::kFiring);
+}
+
+constexpr std::uint64_t kFinalRevision = std::uint64_t{1} << 31;
+
+TEST_F(PipelineTest, AnEpisodesCapMessagesAndHistorySurviveARestart) {
+  start();
+  poll(0, 23, 1);
+  poll(0, 2, kFinalRevision | 2);
+  idle(1s);  // resolved
+  const AlertBook::Episode* ep = pipeline_->book().episode(sink_.published[0].id);
+  ASSERT_NE(ep, nullptr);
+  ASSERT_EQ(ep->cap.size(), 2u);
+  EXPECT_EQ(ep->cap[0].type, CapMsgType::kAlert);
+  EXPECT_EQ(ep->cap[1].type, CapMsgType::kCancel);
+  const auto history = box_.history().between(TimePoint::min(), TimePoint::max());
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].cap_messages, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_TRUE(history[0].ended);
+  idle(5s);
+  ASSERT_FALSE(sink_.checkpoints.empty());
+  const Checkpoint c = sink_.checkpoints.back().first;
+  EXPECT_EQ(c.cap.size(), 2u);
+
+  AlertViewBox fresh;
+  Pipeline restarted(cfg_, rules(rules_yaml_), views_, registry_, clock_, metrics_, sink_, {}, fresh);
+  auto decoded = decode_checkpoint(encode_checkpoint(c));
+  ASSERT_TRUE(decoded.ok());
+  restarted.restore(std::optional<Checkpoint>(*decoded), std::map<std::string, AlertEvent>{});
+  EXPECT_EQ(restarted.book().episode(ep->latest.id)->cap, ep->cap);
+  EXPECT_EQ(fresh.history().between(TimePoint::min(), TimePoint::max()), history);
+}
+
+/// A count only proves a clear once its window is final.
+constexpr std::uint64_t kFinal = kFinalRevision;
+
+/// A district alert inhibiting its stations' alerts (as BtsStationsDown does
+/// BtsStationSilent), with hysteresis that lets the district resolve first.
+std::string inhibiting_rules() {
+  return R"y(rules:
+  - name: DistrictDown
+    view: reports_1m
+    group_by: [district]
+    value: count
+    fire: ">= 20"
+    clear: "< 15"
+    grace: 10s
+    category: infrastructure
+    annotations: {summary: "{{value}} in {{district_name}}"}
+    scenario: Call the operators.
+    inhibits: [{rules: [StationSilent], equal: [district]}]
+  - name: StationSilent
+    view: reports_1m
+    group_by: [district, category]
+    value: count
+    fire: ">= 10"
+    clear: "< 5"
+    grace: 10s
+    category: infrastructure
+    annotations: {summary: "{{value}} in {{district_name}}"}
+    scenario: Call the station.
+)y";
+}
+
+std::vector<std::string> heard(const std::vector<std::pair<AlertEvent, bool>>& h) {
+  std::vector<std::string> out;
+  for (const auto& [e, resend] : h) out.push_back(e.rule + " " + to_string(e.state));
+  return out;
+}
+
+// Before: the district alert resolved at Alertmanager while its station
+// alerts still fired, lifting the inhibition, and Alertmanager notified
+// "StationSilent firing" just before the stations resolved too.
+TEST_F(PipelineTest, AnInhibitingAlertResolvesAtTheChannelsOnlyAfterTheAlertsItInhibits) {
+  rules_yaml_ = inhibiting_rules();
+  start();
+  poll(0, 23, 1);
+  EXPECT_EQ(heard(channel_.heard), (std::vector<std::string>{"DistrictDown firing", "StationSilent firing"}));
+  channel_.heard.clear();
+  poll(0, 8, kFinal | 2);  // the district clears; its station holds (hysteresis)
+  idle(1s);
+  EXPECT_EQ(states(sink_.published), "firing,firing,resolved");  // the topic has it at once
+  EXPECT_TRUE(heard(channel_.heard).empty());
+  idle(1s);
+  EXPECT_TRUE(heard(channel_.heard).empty());
+  poll(0, 2, kFinal | 3);  // the station resolves: then the district
+  idle(1s);
+  EXPECT_EQ(heard(channel_.heard), (std::vector<std::string>{"StationSilent resolved", "DistrictDown resolved"}));
+}
+
+TEST_F(PipelineTest, AHeldResolutionGoesOutAfterFiveEvaluationIntervalsAtMost) {
+  rules_yaml_ = inhibiting_rules();
+  start();
+  poll(0, 23, 1);
+  channel_.heard.clear();
+  poll(0, 8, kFinal | 2);  // the district resolves, held
+  for (int i = 0; i < 4; ++i) idle(1s);
+  EXPECT_TRUE(heard(channel_.heard).empty());
+  idle(1s);
+  EXPECT_EQ(heard(channel_.heard), (std::vector<std::string>{"DistrictDown resolved"}));
 }
 
 }  // namespace

@@ -192,25 +192,43 @@
     sparkline($("spark-water"), w.history, { label: "highest water level" });
   }
 
+  // A district against the KPI targets: a status in words and marks (✓ at
+  // target, ▼ below), kept apart from the alert colours on purpose.
+  function standing(t) {
+    const part = (name, k, cmp) => {
+      if (k.value === null) return null;
+      return el("span", { class: k.meets ? "meets" : "below", title: `${name} ${pct(k.value)}, target ${cmp} ${pct(k.target)}` },
+        `${name} `, el("b", { text: pct(k.value) }), k.meets ? " ✓" : " ▼");
+    };
+    return el("span", { class: "targets" }, part("online", t.online_rate, "≥"), " ", part("late", t.overdue_ratio, "≤"));
+  }
+
   function renderDistricts(list) {
     const counts = {};
     $("districts").replaceChildren(...list.map((d) => {
       counts[d.status] = (counts[d.status] || 0) + 1;
       const facts = el("div", { class: "facts" });
       facts.append(el("span", {}, el("b", { text: fmtInt.format(d.reports) }), " reports"));
+      // Second, so that a laptop's smaller tiles keep it.
+      const t = d.targets;
+      if (t && (t.online_rate.value !== null || t.overdue_ratio.value !== null)) facts.append(standing(t));
       if (d.water_level_m !== null) facts.append(el("span", {}, el("b", { text: d.water_level_m.toFixed(1) + " m" }), " river"));
       if (d.stations_total) {
         const silent = d.stations_total - d.stations_reporting;
         facts.append(el("span", { class: silent > 0 ? "alarm" : null },
           el("b", { text: `${d.stations_reporting}/${d.stations_total}` }), silent > 0 ? " BTS up" : " BTS"));
       }
-      return el("div", { class: "district", "data-code": d.code, "data-status": d.status, title: `${d.name} (${d.code})` },
+      const meets = (k) => (d.targets && d.targets[k].meets !== null ? String(d.targets[k].meets) : "");
+      return el("div", { class: "district", "data-code": d.code, "data-status": d.status, title: `${d.name} (${d.code})`,
+        "data-online-meets": meets("online_rate"), "data-overdue-meets": meets("overdue_ratio") },
         el("div", { class: "name", text: shortName(d.name) }),
         el("div", { class: "status" }, icon(d.status), STATUS_LABELS[d.status]),
         facts);
     }));
     const parts = ["critical", "warning"].filter((s) => counts[s]).map((s) => `${counts[s]} ${STATUS_LABELS[s]}`);
-    $("districts-summary").textContent = parts.length ? "· " + parts.join(" · ") : `· all ${list.length} OK`;
+    const known = list.filter((d) => d.targets && d.targets.online_rate.meets !== null);
+    const onTarget = known.length ? ` · ${known.filter((d) => d.targets.online_rate.meets).length}/${known.length} at the online target` : "";
+    $("districts-summary").textContent = (parts.length ? "· " + parts.join(" · ") : `· all ${list.length} OK`) + onTarget;
   }
 
   // Alerts of one rule in one district and state (e.g. every silent BTS
@@ -225,8 +243,25 @@
     return [...groups.values()];
   }
 
+  // What a card's folded alerts are called: stations when each names one.
+  function foldedText(folded) {
+    const what = folded.every((f) => f.group && f.group.source_id) ? "station" : "alert";
+    return `+${folded.length} ${what}${folded.length === 1 ? "" : "s"}`;
+  }
+
+  // The alerts folded into a card (the ones its alert inhibits), listed on
+  // demand: the card stays one line of the wall, the alerts stay findable.
+  function foldedList(folded) {
+    const d = el("details", { class: "folded" }, el("summary", { text: `${foldedText(folded)} folded into this incident` }));
+    const shown = folded.slice(0, 30);
+    d.append(el("ol", {}, ...shown.map((f) => el("li", { "data-fingerprint": f.fingerprint, text: f.summary || f.rule }))));
+    if (folded.length > shown.length) d.append(el("div", { class: "measure", text: `and ${folded.length - shown.length} more` }));
+    return d;
+  }
+
   function renderAlert(group, resolved) {
     const a = group[0];
+    const folded = resolved ? [] : group.flatMap((x) => x.folded || []);
     const sev = resolved ? "ok" : a.severity;
     const sevText = resolved ? "RESOLVED" : STATUS_LABELS[a.severity];
     const where = a.district ? shortName(a.district_name) : "Province";
@@ -234,11 +269,13 @@
     const measure = a.view && a.comparator ? `${a.rule} · ${a.view}: ${num(a.value)} ${a.comparator} ${num(a.threshold)}`
       : a.view ? `${a.rule} · ${a.view}` : a.rule;
     const li = el("li", { class: "alert", "data-fingerprint": a.fingerprint, "data-fingerprints": group.map((x) => x.fingerprint).join(" "),
-      "data-count": String(group.length), "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
+      "data-count": String(group.length), "data-folded-count": String(folded.length),
+      "data-folded": folded.map((f) => f.fingerprint).join(" "), "data-severity": a.severity, "data-state": resolved ? "resolved" : a.state, "data-district": a.district || "" },
       el("div", { class: "head" },
         el("span", { class: "sev" }, icon(sev), sevText),
         el("span", { class: "where", text: where }),
         group.length > 1 ? el("span", { class: "count", text: `× ${group.length}` }) : null,
+        folded.length ? el("span", { class: "count", text: foldedText(folded) }) : null,
         el("span", { class: "age", "data-since": String(resolved ? a.ends_at || "" : a.starts_at || ""), "data-prefix": resolved ? "resolved " : "for " })),
       el("div", { class: "summary", text: a.summary || a.description || a.rule }));
     if (group.length > 1 && !resolved) {
@@ -246,6 +283,7 @@
       li.append(el("div", { class: "measure", text: `and ${group.length - 1} more: ${others.slice(0, 8).join(", ")}${others.length > 8 ? ", …" : ""}` }));
     }
     if (!resolved) li.append(el("div", { class: "measure", text: measure }));
+    if (folded.length) li.append(foldedList(folded));
     if (a.scenario && !resolved) li.append(el("div", { class: "scenario", text: a.scenario }));
     if (a.evidence && a.evidence.length && !resolved) {
       const ev = el("ol", { class: "evidence", "aria-label": "evidence" });

@@ -186,6 +186,38 @@ TEST_F(WallStateTest, OnlineRateAndOverdueRatioAreRatiosOfProvinceSums) {
   }
 }
 
+// Each district against the targets, over the hour the tiles show: a
+// status beside the alert status, which stays OK.
+TEST_F(WallStateTest, EachDistrictStandsAgainstTheKpiTargets) {
+  const TimePoint now = kT0 + 20min;
+  state_.apply(transactions("380", kT0, 1000, 850, 380, 20), now);  // 85% online, 5% overdue: meets both
+  state_.apply(transactions("384", kT0, 200, 60, 90, 10), now);     // 30% online, 10% overdue: below both
+  state_.apply(transactions("384", kT0 - 1h, 500, 500, 500, 0), now);  // the hour before: not this one
+  auto targets = [&](std::string_view code) {
+    for (const auto& d : districts(now)) {
+      if (d.at("code").as_string() == code) return d.at("targets").as_object();
+    }
+    return json::object();
+  };
+  const json::object t380 = targets("380");
+  EXPECT_DOUBLE_EQ(t380.at("online_rate").at("value").as_double(), 0.85);
+  EXPECT_DOUBLE_EQ(t380.at("online_rate").at("target").as_double(), 0.80);
+  EXPECT_TRUE(t380.at("online_rate").at("meets").as_bool());
+  EXPECT_DOUBLE_EQ(t380.at("overdue_ratio").at("value").as_double(), 0.05);
+  EXPECT_DOUBLE_EQ(t380.at("overdue_ratio").at("target").as_double(), 0.05);
+  EXPECT_TRUE(t380.at("overdue_ratio").at("meets").as_bool());
+  const json::object t384 = targets("384");
+  EXPECT_DOUBLE_EQ(t384.at("online_rate").at("value").as_double(), 0.30);
+  EXPECT_FALSE(t384.at("online_rate").at("meets").as_bool());
+  EXPECT_DOUBLE_EQ(t384.at("overdue_ratio").at("value").as_double(), 0.10);
+  EXPECT_FALSE(t384.at("overdue_ratio").at("meets").as_bool());
+  EXPECT_EQ(status(now, "384"), "ok") << "a target missed is not an alert";
+  const json::object t386 = targets("386");
+  EXPECT_TRUE(t386.at("online_rate").at("value").is_null());
+  EXPECT_TRUE(t386.at("online_rate").at("meets").is_null()) << "no applications: unknown, not missed";
+  EXPECT_DOUBLE_EQ(kpis(now).at("overdue_ratio").at("target").as_double(), 0.05);
+}
+
 TEST_F(WallStateTest, ProcessingTimeShowsTheSlowestDistrictAndWaterLevelTheHighest) {
   const TimePoint now = kT0 + 20min;
   state_.apply(result("processing_1h", {{"district", "380"}}, kT0, 1h, 1, {{"processing_ms_p95", 5e6}}), now);
@@ -460,6 +492,54 @@ TEST_F(WallStateTest, AProvinceWideAlertColoursNoDistrictButIsListed) {
   const json::object x = alerts(kT0).at("active").at(0).as_object();
   EXPECT_EQ(x.at("district").as_string(), "");
   EXPECT_EQ(x.at("severity").as_string(), "warning");
+}
+
+// A BTS outage: 48 silent stations and their district's BtsStationsDown
+// are one incident, one card; a stale telemetry feed takes them all.
+TEST_F(WallStateTest, AnIncidentIsOneCardWithItsInhibitedAlertsFolded) {
+  WallOptions o = options();
+  o.inhibitions = {{"BtsStationsDown", {"BtsStationSilent"}, {"district"}},
+                   {"TelemetryFeedStale", {"BtsStationSilent", "BtsStationsDown"}, {}}};
+  WallState wall(o, registry_);
+  auto bts = [](std::string rule, std::string fp, std::string severity, std::vector<Label> group) {
+    AlertEvent a = alert(std::move(fp), AlertEvent::State::kFiring, std::move(severity), "", kT0 - 10min, 1);
+    a.rule = std::move(rule);
+    a.group = std::move(group);
+    return a;
+  };
+  for (int i = 0; i < 48; ++i) {
+    const std::string id = "bts-384-" + std::to_string(i);
+    wall.apply(bts("BtsStationSilent", "silent-" + id, "warning", {{"district", "384"}, {"source_id", id}}), kT0);
+  }
+  wall.apply(bts("BtsStationSilent", "silent-bts-386-1", "warning", {{"district", "386"}, {"source_id", "bts-386-1"}}), kT0);
+  auto cards = [&] { return wall.render(kT0).alerts.as_object().at("active").as_array(); };
+  EXPECT_EQ(cards().size(), 49u) << "no BtsStationsDown yet: every station is a card";
+
+  wall.apply(bts("BtsStationsDown", "down-384", "critical", {{"district", "384"}}), kT0);
+  json::array shown = cards();
+  ASSERT_EQ(shown.size(), 2u);
+  const json::object& down = shown[0].as_object();
+  EXPECT_EQ(down.at("fingerprint").as_string(), "down-384");
+  EXPECT_EQ(down.at("folded_count").as_int64(), 48);
+  const json::object& first = down.at("folded").at(0).as_object();
+  EXPECT_EQ(first.at("rule").as_string(), "BtsStationSilent");
+  EXPECT_EQ(first.at("inhibited_by").as_string(), "down-384");
+  EXPECT_EQ(first.at("group").at("district").as_string(), "384");
+  EXPECT_EQ(shown[1].at("fingerprint").as_string(), "silent-bts-386-1");
+  EXPECT_EQ(shown[1].at("folded_count").as_int64(), 0);
+  const json::object counts = wall.render(kT0).alerts.as_object().at("counts").as_object();
+  EXPECT_EQ(counts.at("critical").as_int64(), 1);
+  EXPECT_EQ(counts.at("warning").as_int64(), 1) << "counts are of cards (incidents)";
+
+  wall.apply(bts("TelemetryFeedStale", "feed", "critical", {}), kT0 - 20min);
+  shown = cards();
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].at("fingerprint").as_string(), "feed");
+  EXPECT_EQ(shown[0].at("folded_count").as_int64(), 50);
+  const Sections now = wall.render(kT0);
+  for (const auto& d : now.districts.as_array()) {
+    EXPECT_EQ(d.at("status").as_string(), "ok") << "stations under a stale feed are no district's fault";
+  }
 }
 
 TEST(WallNeedsTest, TheShippedViewsHaveWhatTheWallShows) {

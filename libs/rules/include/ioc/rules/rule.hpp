@@ -130,6 +130,30 @@ struct Requirement {
   friend bool operator==(const Requirement&, const Requirement&) = default;
 };
 
+/// Who may see a rule's alerts as CAP 1.2 messages: the public (hazards:
+/// floods, water levels, mobile coverage) or, Restricted, the operations
+/// center and the agencies it reports to (internal KPIs, the system's own
+/// feeds), which public-warning hubs must not relay.
+enum class CapScope : std::uint8_t { kPublic, kRestricted };
+/// "Public", "Restricted": CAP's <scope>.
+const char* to_string(CapScope s);
+
+/// While an alert of `source_rule` fires, the active alerts of
+/// `target_rules` with the same values of the `equal` labels (a label
+/// missing on both sides counts as equal) belong to its incident:
+/// Alertmanager mutes their notifications (inhibit_rules in
+/// deploy/alertmanager/alertmanager.yml state the same relation), and the
+/// alerter's API and the wall fold them into the source's card; the
+/// alerter's pipeline holds a source's resolution back from Alertmanager
+/// while its targets still fire. Written as the source rule's `inhibits:`;
+/// see inhibition.hpp.
+struct Inhibition {
+  std::string source_rule;
+  std::vector<std::string> target_rules;
+  std::vector<std::string> equal;
+  friend bool operator==(const Inhibition&, const Inhibition&) = default;
+};
+
 /// Where a rule was written, for messages.
 struct SourceLocation {
   std::string file;
@@ -181,6 +205,12 @@ struct Rule {
   /// `category` when empty. And the CAP <event>.
   std::string cap_category;
   std::string event;
+  /// `cap: {scope: public | restricted, restriction: text}`; the restriction
+  /// (CAP <restriction>) has a default text when restricted.
+  CapScope cap_scope = CapScope::kPublic;
+  std::string cap_restriction;
+  /// The alerts this rule's firing alerts inhibit (source_rule: this rule).
+  std::vector<Inhibition> inhibits;
 
   /// Hash of everything that decides the rule's state (not its texts): state
   /// saved for a rule is only restored into a rule with the same hash.
@@ -191,6 +221,8 @@ struct Rule {
 struct RuleSet {
   std::vector<Rule> rules;
   const Rule* find(std::string_view name) const;
+  /// Every rule's `inhibits`, in rule order.
+  std::vector<Inhibition> inhibitions() const;
 };
 
 }  // namespace ioc::rules
