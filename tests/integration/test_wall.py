@@ -509,6 +509,66 @@ class WallTest(SystemTestCase):
         producer.flush(10)
         self.passed()
 
+    def test_a_steady_history_after_the_demos_scenarios_leaves_the_wall_quiet(self):
+        """The demo's scenarios (a flood in 380, the BTS of 384 silent, the
+        portal down), then two steady hours, then the province live: the
+        shipped rules with the demo's overlay raise nothing, the wall shows no
+        alert, no PENDING tile and no district in WARNING, while each
+        district's standing against the KPI targets is there."""
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        bootstrap = f"127.0.0.1:{free_port()}"
+        self.start_broker(bootstrap)
+        # The embedded broker keeps about 5 MB per partition: results spread over 24.
+        common = ["--config", CONFIG, "--set", f"kafka.bootstrap_servers={bootstrap}",
+                  "--set", "topics.partitions.ioc.aggregates.v1=24"]
+        rates = ["--set", "sim.stations=162", "--set", "sim.telemetry_per_second=30",
+                 "--set", "sim.reports_per_second=1", "--set", "sim.transactions_per_second=10", "--seed", "5"]
+        aport = free_port()
+        self.system.start("ioc-aggregator", *common, "--set", f"http.listen=127.0.0.1:{aport}").wait_http(
+            f"http://127.0.0.1:{aport}/readyz", 60)
+        # The demo's scripted sequence (README "Scenarios"), then two steady hours.
+        hist = subprocess.run([os.path.join(BIN, "ioc-sim"), *common, "--set", f"http.listen=127.0.0.1:{free_port()}",
+                               *rates, "--history", "2h5m", "--scenarios",
+                               "flood:380:20s:150s,bts-outage:384:40s:120s,portal-outage::60s:120s"],
+                              capture_output=True, text=True, timeout=600)
+        self.assertEqual(hist.returncode, 0, hist.stderr[-3000:])
+
+        def caught_up():
+            text = http("GET", f"http://127.0.0.1:{aport}/metrics")[2]
+            lags = [float(line.split()[-1]) for line in text.splitlines()
+                    if line.startswith("ioc_aggregator_consumer_lag{")]
+            return lags and max(lags) == 0
+        wait_until(caught_up, 180, "the aggregator through the history")
+        # The province goes on live.
+        iport = free_port()
+        self.system.start("ioc-intake", *intake_args(bootstrap, iport)).wait_http(f"http://127.0.0.1:{iport}/readyz")
+        self.system.start("ioc-sim", *common, "--set", f"http.listen=127.0.0.1:{free_port()}", *rates,
+                          "--set", f"sim.intake=127.0.0.1:{iport}")
+        lport = free_port()
+        alerter = self.system.start("ioc-alerter", *common, "--set", f"http.listen=127.0.0.1:{lport}",
+                                    "--set", f"alerter.state_dir={self.system.workdir}/alerter-state",
+                                    "--set", "alerter.rules=rules.yaml,rules-demo.yaml",
+                                    "--set", f"alerter.external_url=http://127.0.0.1:{lport}")
+        alerter.wait_http(f"http://127.0.0.1:{lport}/readyz", 120)
+        wport = free_port()
+        wall = self.system.start("ioc-wall", *common, "--set", f"http.listen=127.0.0.1:{wport}")
+        base = f"http://127.0.0.1:{wport}"
+        wall.wait_http(f"{base}/readyz", 120)
+        time.sleep(20)  # evaluations of the live data
+
+        alerts = json.loads(http("GET", f"http://127.0.0.1:{lport}/api/v1/alerts?fold=false")[2])
+        self.assertEqual(alerts["count"], 0, json.dumps(alerts)[:3000])
+        shot = os.path.join(ARTIFACTS, "wall-steady-1920x1080.png")
+        v = self.browse(f"{base}/", 1920, 1080, screenshot=shot, timeout=90)
+        self.assertEqual(v["alerts"], [], "no alert card")
+        self.assertNotIn("PENDING", json.dumps(v["alerts"]).upper(), "no pending tile")
+        self.assertEqual({d["status"] for d in v["districts"]}, {"ok"},
+                         [(d["code"], d["status"]) for d in v["districts"]])
+        self.assertEqual(len(v["districts"]), 27)
+        # The KPI standing is shown for every district (a target miss is not a status).
+        self.assertTrue(all(d["online_meets"] in ("true", "false") for d in v["districts"]), v["districts"][:3])
+        self.passed()
+
     def test_restarted_wall_restores_and_counts_malformed_records(self):
         bootstrap = f"127.0.0.1:{free_port()}"
         self.start_broker(bootstrap)
