@@ -191,9 +191,9 @@ struct Evaluator::Impl {
   static bool ended_recently(const Slot& slot, std::int64_t now, std::int64_t grace) {
     return slot.end > now - (slot.end - slot.start) - grace;
   }
-  /// Whether the latest ended window of the alert's series clears its rule
-  /// (false when none has ended yet).
-  bool ended_window_clears(const RuleState& rs, const Alert& a, std::int64_t now) const;
+  /// The verdict of the latest ended window of the alert's series (none
+  /// when no window ended within a window length and grace).
+  std::optional<Verdict> ended_window_verdict(const RuleState& rs, const Alert& a, std::int64_t now) const;
   static double combine(Combine c, double acc, double x, bool first);
   /// The baseline of one series for a current window starting at `start`.
   std::optional<double> series_baseline(const RuleState& rs, const Series& s, std::int64_t start,

@@ -18,7 +18,8 @@ const Slot* Evaluator::Impl::current(const Series& s, std::int64_t now, std::int
   return best;
 }
 
-bool Evaluator::Impl::ended_window_clears(const RuleState& rs, const Alert& a, std::int64_t now) const {
+std::optional<Verdict> Evaluator::Impl::ended_window_verdict(const RuleState& rs, const Alert& a,
+                                                            std::int64_t now) const {
   double value = 0;
   bool any = false;
   for (std::uint32_t si : a.series) {
@@ -33,7 +34,8 @@ bool Evaluator::Impl::ended_window_clears(const RuleState& rs, const Alert& a, s
     value = combine(rs.rule->combine, value, last->v[static_cast<std::size_t>(rs.i_value)], !any);
     any = true;
   }
-  return any && judge(*rs.rule, value) == Verdict::kClear;
+  if (!any) return std::nullopt;
+  return judge(*rs.rule, value);
 }
 
 double Evaluator::Impl::combine(Combine c, double acc, double x, bool first) {
@@ -136,7 +138,11 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
     if (window == nullptr || slot->end < window->end) window = slot;
   }
   if (!any) {
-    e.verdict = Verdict::kClear;  // no current window: nothing to alert on
+    // No current window: nothing to alert on, unless the count or maximum
+    // of the window that just ended does not clear: the next window starts
+    // at 0 and has no result until its first records are counted.
+    const std::optional<Verdict> ended = rs.clears_only_when_final ? ended_window_verdict(rs, a, now) : std::nullopt;
+    e.verdict = ended && *ended != Verdict::kClear ? Verdict::kHold : Verdict::kClear;
     return;
   }
   e.has_data = true;
@@ -153,7 +159,8 @@ void Evaluator::Impl::evaluate_values(const RuleState& rs, const Alert& a, std::
         e.verdict = judge(rule, value);
         // An open window's count or maximum only grows: it says nothing yet
         // about the incident's end. The window before it, once ended, does.
-        if (e.verdict == Verdict::kClear && open && rs.clears_only_when_final && !ended_window_clears(rs, a, now)) {
+        if (e.verdict == Verdict::kClear && open && rs.clears_only_when_final &&
+            ended_window_verdict(rs, a, now) != Verdict::kClear) {
           e.verdict = Verdict::kHold;
         }
         break;

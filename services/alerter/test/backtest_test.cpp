@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "ioc/codec/codec.hpp"
@@ -56,8 +57,8 @@ class BacktestTest : public ::testing::Test {
  protected:
   BacktestTest() : views_(views::Catalog::parse(test::kReportsViews, "views.yaml")) {}
 
-  rules::RuleSet rules() {
-    rules::Parsed p = rules::parse_rules(kRules, "rules.yaml", &views_);
+  rules::RuleSet rules(const std::string& yaml = kRules) {
+    rules::Parsed p = rules::parse_rules(yaml, "rules.yaml", &views_);
     for (const auto& e : p.errors) ADD_FAILURE() << e.to_string();
     return std::move(p.rules);
   }
@@ -152,6 +153,30 @@ TEST_F(BacktestTest, RulesRunOnTheResultsTime) {
   EXPECT_EQ(quiet.at("first_fire").as_string(), "2023-11-14T22:07:30.000Z");
   EXPECT_TRUE(quiet.at("still_firing").as_bool());
   EXPECT_EQ(j.at("results").as_uint64(), 4u);
+}
+
+// A4 as its author would meet it: 25, 12, 25, 12, 25 flood reports a
+// minute, 12 inside the band (fire >= 20, clear < 10) that keeps the alert
+// firing. Each minute starts at 0, so its first early results sit under the
+// clear line: one episode, not fire/resolve every minute.
+TEST_F(BacktestTest, AValueOscillatingAroundTheThresholdIsOneEpisode) {
+  std::string no_keep = kRules;  // nothing but the hysteresis holds it
+  no_keep.replace(no_keep.find("keep_firing_for: 2m"), 19, "keep_firing_for: 0s");
+  Backtest bt(cfg_, rules(no_keep), views_, registry_, kFrom, kFrom + 1h);
+  const std::int64_t per_minute[] = {25, 12, 25, 12, 25, 2, 1, 0, 0};
+  for (int m = 0; m < 9; ++m) {
+    const std::int64_t n = per_minute[m];
+    EXPECT_TRUE(feed(bt, result(m, n / 4, 1, m * 60 + 15)));
+    EXPECT_TRUE(feed(bt, result(m, n / 2, 2, m * 60 + 30)));
+    EXPECT_TRUE(feed(bt, result(m, n, 3, m * 60 + 59)));
+    EXPECT_TRUE(feed(bt, result(m, n, kFinalRevision | 4, m * 60 + 70)));
+  }
+  const BacktestReport& report = bt.finish(kFrom + 10min);
+  const boost::json::value j = report.to_json();
+  const auto& surge = j.at("rules").as_array()[1];
+  EXPECT_EQ(surge.at("firing_episodes").as_int64(), 1) << boost::json::serialize(surge);
+  EXPECT_EQ(surge.at("flaps").as_int64(), 0);
+  EXPECT_FALSE(surge.at("still_firing").as_bool());
 }
 
 // What a replay writes: in partition 0, the transactions unit's results
