@@ -1,6 +1,7 @@
 #include "summary.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -30,10 +31,11 @@ boost::json::object row_json(const SummaryRow& r, const KpiTargets& targets) {
   boost::json::object o;
   if (!r.district.empty()) o["district"] = r.district;
   o["name"] = r.name;
-  o["applications"] = r.totals.count;
-  o["online"] = r.totals.online;
-  o["completed"] = r.totals.completed;
-  o["overdue"] = r.totals.overdue;
+  // Counts of applications: whole numbers, written as such.
+  o["applications"] = std::llround(r.totals.count);
+  o["online"] = std::llround(r.totals.online);
+  o["completed"] = std::llround(r.totals.completed);
+  o["overdue"] = std::llround(r.totals.overdue);
   o["online_rate"] = optional_json(s.online_rate);
   o["meets_online"] = optional_json(s.online_meets);
   o["overdue_ratio"] = optional_json(s.overdue_ratio);

@@ -94,7 +94,7 @@ TEST_F(SummaryTest, JsonHasEveryDistrictAgainstTheTargetsTheProvinceAndTheDaysEp
   ASSERT_EQ(d.size(), 3u);
   EXPECT_EQ(d[0].at("district"), "380");
   EXPECT_EQ(d[0].at("name"), "Thành phố Thanh Hóa");
-  EXPECT_EQ(d[0].at("applications").as_double(), 100);
+  EXPECT_EQ(d[0].at("applications").as_int64(), 100);
   EXPECT_DOUBLE_EQ(d[0].at("online_rate").as_double(), 0.85);
   EXPECT_EQ(d[0].at("meets_online"), true);
   EXPECT_DOUBLE_EQ(d[0].at("overdue_ratio").as_double(), 2.0 / 62.0);
@@ -107,7 +107,7 @@ TEST_F(SummaryTest, JsonHasEveryDistrictAgainstTheTargetsTheProvinceAndTheDaysEp
   EXPECT_TRUE(d[2].at("online_rate").is_null());
   EXPECT_TRUE(d[2].at("meets_online").is_null());
   const json::object& p = o.at("province").as_object();
-  EXPECT_EQ(p.at("applications").as_double(), 150);
+  EXPECT_EQ(p.at("applications").as_int64(), 150);
   EXPECT_DOUBLE_EQ(p.at("online_rate").as_double(), 115.0 / 150.0);
   EXPECT_EQ(p.at("complete"), false);  // 381's day is not final yet
   const json::array& e = o.at("episodes").as_array();
