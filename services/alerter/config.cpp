@@ -149,6 +149,7 @@ Config load_config(config::Source& src) {
     }
   }
   daemon::finish(src, "alerter");
+  src.finish({"kpi"});
   c.province = load_province(c.common.districts_file);
   return c;
 }

@@ -60,6 +60,7 @@ Config load_config(config::Source& src) {
     c.rule_files.push_back((p.is_relative() ? base / p : p).lexically_normal().string());
   }
   daemon::finish(src, "wall");
+  src.finish({"kpi"});
   const views::Catalog catalog = views::Catalog::load(c.views_file, "wall.views_file");
   views::require(catalog, needs(w.views));
   if (!c.rule_files.empty()) {  // wall.rules: [] shows every alert as its own card

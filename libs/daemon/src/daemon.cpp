@@ -102,7 +102,7 @@ KpiTargets load_kpi_targets(config::Source& src) {
 }
 
 void finish(const config::Source& src, const std::string& service_section) {
-  src.finish({"log", "http", "kafka", "registry", "process", "topics", "kpi", service_section});
+  src.finish({"log", "http", "kafka", "registry", "process", "topics", service_section});
 }
 
 const char* default_config_dir() { return IOC_DEFAULT_CONFIG_DIR; }

@@ -55,7 +55,8 @@ CommonConfig load_common(config::Source& src, const std::string& service, std::s
 
 /// The section `kpi:` (online_target, overdue_target), shared by the
 /// services that judge transactions against the targets (the wall, the
-/// alerter's summary). Throws ConfigError for a value outside [0, 1].
+/// alerter's summary). Throws ConfigError for a value outside [0, 1]. A
+/// service that reads it checks the section with `src.finish({"kpi"})`.
 KpiTargets load_kpi_targets(config::Source& src);
 
 /// Checks at start that the topics a service uses exist as planned.
