@@ -47,6 +47,7 @@ RULES = """rules:
     sub_category: overdueApplications
     cap_category: Other
     annotations: {summary: "{{value}} overdue applications in {{district_name}} <today>"}
+    scenario: Ask {{district_name}} to clear its overdue applications.
 """
 
 OFFSET = datetime.timedelta(hours=7)
@@ -101,7 +102,7 @@ class SummaryTest(SystemTestCase):
 
         from confluent_kafka import Producer
         producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-        T = pb["transaction"].Transaction
+        T = pb["transaction"].ServiceTransaction
         rng = random.Random(7)
         # district: (applications, online share, completed, overdue); 380 misses both targets
         # and piles up overdue applications (an alert), 381 meets both, 382 only closed ones.
