@@ -12,6 +12,7 @@ constexpr auto kAdminTimeout = std::chrono::seconds(5);
 constexpr auto kFlushTimeout = std::chrono::seconds(5);
 constexpr auto kCommitTimeout = std::chrono::seconds(2);
 constexpr const char* kHistoryFile = "episodes.history";
+constexpr const char* kLedgerFile = "kpi.ledger";
 
 }  // namespace
 
@@ -57,6 +58,12 @@ Alerter::Alerter(const Config& cfg, rules::RuleSet rules, const views::Catalog& 
         if (!s.ok()) log::error("episode history not written", {{"error", s.error().message}, {"dir", cfg_.state_dir}});
       },
       kHistoryFile);
+  ledger_writer_ = std::make_unique<CheckpointWriter>(
+      cfg.state_dir,
+      [this](const Status& s) {
+        if (!s.ok()) log::error("KPI ledger not written", {{"error", s.error().message}, {"dir", cfg_.state_dir}});
+      },
+      kLedgerFile);
 }
 
 Alerter::~Alerter() = default;
@@ -205,6 +212,7 @@ void Alerter::publish(const AlertEvent& e) {
 }
 
 void Alerter::save_history(std::string bytes) { history_writer_->submit(std::move(bytes)); }
+void Alerter::save_ledger(std::string bytes) { ledger_writer_->submit(std::move(bytes)); }
 
 void Alerter::dead_letter(const kafka::RecordView& record, std::string_view reason) {
   (void)dead_letters_.send(record, reason);
@@ -234,6 +242,15 @@ bool Alerter::run(const std::atomic<bool>& stop) {
     log::error("episode history unreadable; starting it afresh", {{"error", history.error().message}});
   } else {
     log::info("episode history restored", {{"episodes", box_.history().size()}});
+  }
+  auto ledger = load_state_file(cfg_.state_dir, kLedgerFile);
+  if (ledger.ok() && *ledger) {
+    if (Status s = box_.ledger().restore(**ledger); !s.ok()) ledger = s.error();
+  }
+  if (!ledger.ok()) {
+    log::error("KPI ledger unreadable; starting it afresh", {{"error", ledger.error().message}});
+  } else {
+    log::info("KPI ledger restored", {{"days", box_.ledger().size()}});
   }
   std::optional<std::map<std::string, AlertEvent>> published;
   try {
@@ -273,6 +290,7 @@ bool Alerter::run(const std::atomic<bool>& stop) {
   pipeline_.finish();
   writer_->flush();
   history_writer_->flush();
+  ledger_writer_->flush();
   consumer_.close();
   return true;
 }

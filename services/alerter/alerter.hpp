@@ -72,6 +72,7 @@ class Alerter : public kafka::RebalanceListener, private Sink {
   void dead_letter(const kafka::RecordView& record, std::string_view reason) override;
   void checkpoint(const Checkpoint& c, bool commit) override;
   void save_history(std::string bytes) override;
+  void save_ledger(std::string bytes) override;
 
   /// Reads ioc.alerts.v1 from its start to its end: the last event per fingerprint.
   std::map<std::string, AlertEvent> read_published();
@@ -96,6 +97,7 @@ class Alerter : public kafka::RebalanceListener, private Sink {
   kafka::Consumer consumer_;
   std::unique_ptr<CheckpointWriter> writer_;
   std::unique_ptr<CheckpointWriter> history_writer_;  // episodes.history
+  std::unique_ptr<CheckpointWriter> ledger_writer_;   // kpi.ledger
   std::unique_ptr<kafka::Admin> admin_;
   kafka::ClusterWatch cluster_;  // asks admin_ (once it exists)
   kafka::ConsumerHealth health_;

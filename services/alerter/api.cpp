@@ -54,6 +54,12 @@ boost::json::array cap_urls(const AlertBook::Episode& ep) {
   return cap_urls(ep.latest.id, numbers);
 }
 
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
 http::Response bad_request(std::string_view field, std::string_view reason) {
   boost::json::object o;
   o["error"] = "bad_request";
@@ -61,12 +67,6 @@ http::Response bad_request(std::string_view field, std::string_view reason) {
   o["errors"] = boost::json::array{boost::json::object{{"field", field}, {"reason", reason}}};
   return http::make_response(http::Status::bad_request, boost::json::serialize(o));
 }
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-}  // namespace
 
 boost::json::object alert_json(const AlertEvent& e) {
   boost::json::object o;

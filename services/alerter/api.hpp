@@ -30,6 +30,7 @@
 #include "alert_book.hpp"
 #include "cap.hpp"
 #include "episode_history.hpp"
+#include "kpi_ledger.hpp"
 #include "ioc/http/server.hpp"
 #include "ioc/rules/rule.hpp"
 
@@ -47,6 +48,8 @@ class AlertViewBox {
  public:
   EpisodeHistory& history() { return history_; }
   const EpisodeHistory& history() const { return history_; }
+  KpiLedger& ledger() { return ledger_; }
+  const KpiLedger& ledger() const { return ledger_; }
 
   void publish(std::shared_ptr<const AlertView> v) {
     std::lock_guard lock(mu_);
@@ -61,9 +64,12 @@ class AlertViewBox {
   mutable std::mutex mu_;
   std::shared_ptr<const AlertView> view_ = std::make_shared<AlertView>();
   EpisodeHistory history_;
+  KpiLedger ledger_;
 };
 
 boost::json::object alert_json(const AlertEvent& e);
+/// 400 {"error": "bad_request", "message", "errors": [{"field", "reason"}]}.
+http::Response bad_request(std::string_view field, std::string_view reason);
 boost::json::object episode_json(const EpisodeRecord& r);
 
 /// A bound of /api/v1/episodes: an RFC 3339 date-time, or a date

@@ -11,6 +11,7 @@
 #include "ioc/core/config_error.hpp"
 #include "ioc/core/log.hpp"
 #include "notifier.hpp"
+#include "summary.hpp"
 
 #ifndef IOC_DEFAULT_CONFIG_DIR
 #error "IOC_DEFAULT_CONFIG_DIR must be defined by the build"
@@ -103,6 +104,8 @@ int run(const Config& cfg) {
   daemon::Front front(cfg.common);
   AlertViewBox box;
   add_routes(front.router(), box, CapContext{cfg.cap, registry, cfg.province, cfg.external_url});
+  add_summary_routes(front.router(), box.ledger(), box.history(),
+                     SummaryContext{cfg.kpi, cfg.summary_utc_offset, cfg.summary_offset, &registry, cfg.province.name});
 
   // One sink and one notifier per Alertmanager instance, as Prometheus sends.
   std::vector<std::unique_ptr<AlertmanagerSink>> sinks;

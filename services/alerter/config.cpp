@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "ioc/core/config_error.hpp"
+#include "ioc/core/time_format.hpp"
 
 #ifndef IOC_DEFAULT_CONFIG_DIR
 #error "IOC_DEFAULT_CONFIG_DIR must be defined by the build"
@@ -106,6 +107,19 @@ Config load_config(config::Source& src) {
   c.history_retention = src.get_duration("alerter.history.retention", c.history_retention, std::chrono::minutes(1));
   c.history_max_episodes =
       static_cast<std::size_t>(src.get_int("alerter.history.max_episodes", 10'000, 1, 1'000'000));
+  c.summary_view = src.get_string("alerter.summary.view", c.summary_view);
+  c.summary_utc_offset = src.get_string("alerter.summary.utc_offset", c.summary_utc_offset);
+  {
+    // "+HH:MM" or "-HH:MM", as RFC 3339 writes it.
+    auto local = parse_rfc3339("1970-01-02T00:00:00" + c.summary_utc_offset);
+    const auto& o = c.summary_utc_offset;
+    if (o.size() != 6 || (o[0] != '+' && o[0] != '-') || !local.ok()) {
+      throw ConfigError(source, "alerter.summary.utc_offset",
+                        "must be an offset from UTC like +07:00 or -03:30, got '" + o + "'");
+    }
+    c.summary_offset = from_epoch_ms(86'400'000) - *local;
+  }
+  c.kpi = daemon::load_kpi_targets(src);
   while (!c.external_url.empty() && c.external_url.back() == '/') c.external_url.pop_back();
 
   AlertmanagerConfig& am = c.alertmanager;
@@ -135,6 +149,7 @@ Config load_config(config::Source& src) {
     }
   }
   daemon::finish(src, "alerter");
+  src.finish({"kpi"});
   c.province = load_province(c.common.districts_file);
   return c;
 }

@@ -97,6 +97,15 @@ struct Config {
   /// this many (GET /api/v1/episodes, EpisodeHistory).
   std::chrono::milliseconds history_retention{30LL * 86'400'000};
   std::size_t history_max_episodes = 10'000;
+  /// The leadership summary (GET /api/v1/summary): the view whose 24 h
+  /// window starting at a local midnight is that day, the province's
+  /// offset from UTC ("+07:00", and as a duration), the KPI targets
+  /// (section `kpi:`, shared with the wall). Days are kept as long as
+  /// the episode history's retention.
+  std::string summary_view = "transactions_24h";
+  std::string summary_utc_offset = "+07:00";
+  std::chrono::milliseconds summary_offset{7LL * 3'600'000};
+  KpiTargets kpi;
   AlertmanagerConfig alertmanager;
   CapConfig cap;
   Province province;

@@ -51,6 +51,7 @@ Pipeline::Pipeline(const Config& cfg, rules::RuleSet rules, const views::Catalog
       evaluator_(std::move(rules), &views, &registry, evaluator_options(cfg)) {
   metrics_.rules.Set(static_cast<double>(evaluator_.rules().rules.size()));
   box_.history().set_limits({cfg.history_retention, cfg.history_max_episodes});
+  box_.ledger().set_options({cfg.summary_view, cfg.summary_offset, cfg.history_retention});
 }
 
 Pipeline::~Pipeline() = default;
@@ -189,6 +190,8 @@ void Pipeline::handle(const kafka::RecordView& m) {
     dead_letter(m, "invalid record: " + s.error().message);
     return;
   }
+  // The day's figures for the summary, whether or not a rule reads them.
+  if (sink_.keeps_state()) (void)box_.ledger().add(r);
   switch (evaluator_.add(r, now_)) {
     case rules::Ingest::kApplied: metrics_.applied.Increment(); return;
     case rules::Ingest::kStale: metrics_.stale.Increment(); return;
@@ -349,6 +352,7 @@ void Pipeline::resolve_orphans() {
 void Pipeline::resend() {
   book_.prune(now_, cfg_.alertmanager.resolved_retention);
   box_.history().prune(now_);
+  box_.ledger().prune(now_);
   view_dirty_ = true;
   if (channels_.empty()) return;
   for (const AlertEvent& e : book_.notifiable(now_, cfg_.alertmanager.resolved_retention)) {
@@ -374,6 +378,7 @@ void Pipeline::checkpoint(bool commit) {
   c.written_at = now_;
   sink_.checkpoint(c, commit);
   if (box_.history().take_changed()) sink_.save_history(box_.history().encode());
+  if (box_.ledger().take_changed()) sink_.save_ledger(box_.ledger().encode());
 }
 
 void Pipeline::refresh_view() {

@@ -78,6 +78,8 @@ class Sink {
   virtual bool keeps_state() const { return true; }
   /// Stores the episode history (EpisodeHistory::encode()), which changed.
   virtual void save_history(std::string bytes) { (void)bytes; }
+  /// Stores the KPI ledger (KpiLedger::encode()), which changed.
+  virtual void save_ledger(std::string bytes) { (void)bytes; }
 };
 
 class Pipeline {

@@ -21,8 +21,7 @@ Config load_config(config::Source& src) {
   w.views.stations = src.get_string("wall.views.stations", w.views.stations);
   w.views.water_level = src.get_string("wall.views.water_level", w.views.water_level);
   w.views.rainfall = src.get_string("wall.views.rainfall", w.views.rainfall);
-  w.targets.online = src.get_double("wall.online_target", w.targets.online, 0, 1);
-  w.targets.overdue = src.get_double("wall.overdue_target", w.targets.overdue, 0, 1);
+  w.targets = daemon::load_kpi_targets(src);
   const std::chrono::milliseconds second(1000);
   w.stale_reports = src.get_duration("wall.stale_after.reports", w.stale_reports, second);
   w.stale_transactions = src.get_duration("wall.stale_after.transactions", w.stale_transactions, second);
@@ -61,6 +60,7 @@ Config load_config(config::Source& src) {
     c.rule_files.push_back((p.is_relative() ? base / p : p).lexically_normal().string());
   }
   daemon::finish(src, "wall");
+  src.finish({"kpi"});
   const views::Catalog catalog = views::Catalog::load(c.views_file, "wall.views_file");
   views::require(catalog, needs(w.views));
   if (!c.rule_files.empty()) {  // wall.rules: [] shows every alert as its own card

@@ -1,48 +1,19 @@
 #pragma once
-/// A district's standing against the KPI targets — online share of
-/// applications at least `online`, overdue share of closed applications at
-/// most `overdue` — from the sums of one window's transactions (the wall's
-/// current hour; a day's sums serve a daily summary alike). A standing is
-/// a status shown beside the numbers: below target is not an incident and
-/// raises no alert (ARCHITECTURE.md, "Incidents alert; targets report").
+/// The wall's JSON of a district's standing against the KPI targets
+/// (ioc/core/kpi.hpp: the targets, the sums, standing()).
 ///
 /// Pure; thread-safe.
 
 #include <boost/json/object.hpp>
-#include <optional>
+
+#include "ioc/core/kpi.hpp"
 
 namespace ioc::wall {
 
-struct KpiTargets {
-  double online = 0.80;   // online applications / all applications, at least
-  double overdue = 0.05;  // overdue / closed (completed + overdue) applications, at most
-};
-
-/// Sums of the transactions view's values over a district's window(s).
-struct TransactionTotals {
-  double count = 0;
-  double online = 0;
-  double completed = 0;
-  double overdue = 0;
-  TransactionTotals& operator+=(const TransactionTotals& o) {
-    count += o.count;
-    online += o.online;
-    completed += o.completed;
-    overdue += o.overdue;
-    return *this;
-  }
-};
-
-/// Each ratio and whether it meets its target; nullopt when there is nothing
-/// to divide (no applications, none closed): unknown, neither met nor missed.
-struct Standing {
-  std::optional<double> online_rate;
-  std::optional<bool> online_meets;
-  std::optional<double> overdue_ratio;
-  std::optional<bool> overdue_meets;
-};
-
-Standing standing(const TransactionTotals& totals, const KpiTargets& targets);
+using ioc::KpiTargets;
+using ioc::Standing;
+using ioc::TransactionTotals;
+using ioc::standing;
 
 /// {"online_rate": {"value", "target", "meets"}, "overdue_ratio": {...}},
 /// null for what is unknown.

@@ -33,7 +33,8 @@ class CheckConfigTest(unittest.TestCase):
             ("ioc-sim", ["--set", "sim.scenario.kind=bts-outage"], "needs a district code"),
             ("ioc-broker", ["--set", "registry.districts=/nonexistent.yaml"], "/nonexistent.yaml"),
             ("ioc-topics", ["--set", "topics.default_partitions=0"], "topics.default_partitions"),
-            ("ioc-wall", ["--set", "wall.online_target=1.5"], "wall.online_target"),
+            ("ioc-wall", ["--set", "kpi.online_target=1.5"], "kpi.online_target"),
+            ("ioc-alerter", ["--set", "alerter.summary.utc_offset=7"], "alerter.summary.utc_offset"),
             ("ioc-wall", ["--set", "wall.sse.keepalive=often"], "wall.sse.keepalive"),
         ]
         for name, args, expected in cases:

@@ -41,7 +41,7 @@ ALERTER = os.path.join(BIN, "ioc-alerter")
 RULES = os.path.join(SOURCE, "deploy/config/rules.yaml")
 SILENCE_MS = 90_000  # wall.station_silence
 HORIZON_MS = 3_600_000  # wall.station_horizon
-ONLINE_TARGET, OVERDUE_TARGET = 0.80, 0.05  # wall.online_target, wall.overdue_target (deploy/config/ioc.yaml)
+ONLINE_TARGET, OVERDUE_TARGET = 0.80, 0.05  # kpi.online_target, kpi.overdue_target (deploy/config/ioc.yaml)
 
 
 class SseClient:
@@ -157,7 +157,7 @@ class Aggregates:
         out["online_rate"] = {"window": w, "value": s["online"] / s["count"] if s["count"] else None}
         closed = s["completed"] + s["overdue"]
         out["overdue_ratio"] = {"window": w, "value": s["overdue"] / closed if closed else None}
-        # Each district against the targets (wall.online_target, wall.overdue_target), over the same hour.
+        # Each district against the targets (kpi.online_target, kpi.overdue_target), over the same hour.
         out["targets"] = {}
         for g, v in rows:
             t = out["targets"].setdefault(g["district"], {"count": 0, "online": 0, "completed": 0, "overdue": 0})

@@ -94,6 +94,13 @@ void check_topics(const CommonConfig& cfg, const std::vector<std::string>& names
   }
 }
 
+KpiTargets load_kpi_targets(config::Source& src) {
+  KpiTargets t;
+  t.online = src.get_double("kpi.online_target", t.online, 0, 1);
+  t.overdue = src.get_double("kpi.overdue_target", t.overdue, 0, 1);
+  return t;
+}
+
 void finish(const config::Source& src, const std::string& service_section) {
   src.finish({"log", "http", "kafka", "registry", "process", "topics", service_section});
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ioc/config/source.hpp"
+#include "ioc/core/kpi.hpp"
 #include "ioc/core/log.hpp"
 #include "ioc/core/registry.hpp"
 #include "ioc/http/server.hpp"
@@ -51,6 +52,12 @@ struct CommonConfig {
 /// Reads the common sections. `default_listen` is the service's port (e.g.
 /// ":8080"). Registry paths default to the shipped deploy/config files.
 CommonConfig load_common(config::Source& src, const std::string& service, std::string_view default_listen);
+
+/// The section `kpi:` (online_target, overdue_target), shared by the
+/// services that judge transactions against the targets (the wall, the
+/// alerter's summary). Throws ConfigError for a value outside [0, 1]. A
+/// service that reads it checks the section with `src.finish({"kpi"})`.
+KpiTargets load_kpi_targets(config::Source& src);
 
 /// Checks at start that the topics a service uses exist as planned.
 /// Missing topics throw ConfigError (a cluster with automatic topic creation
