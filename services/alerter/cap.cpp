@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ioc/core/text.hpp"
 #include "ioc/core/time_format.hpp"
 #include "ioc/rules/evaluator.hpp"
 
@@ -11,31 +12,12 @@ namespace ioc::alerter {
 
 namespace {
 
-void escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 has no place for most control characters.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
 void element(std::string& out, int indent, const char* name, std::string_view text) {
   out.append(static_cast<std::size_t>(indent), ' ');
   out += '<';
   out += name;
   out += '>';
-  escaped(out, text);
+  append_markup_escaped(out, text);
   out += "</";
   out += name;
   out += ">\n";
@@ -264,7 +246,7 @@ std::string render_cap_feed(const std::map<std::string, AlertBook::Episode, std:
   element(out, 4, "name", ctx.cap.sender_name);
   out += "  </author>\n";
   out += "  <link rel=\"self\" type=\"application/atom+xml\" href=\"";
-  escaped(out, self);
+  append_markup_escaped(out, self);
   out += "\"/>\n";
   for (const auto& [ep, m] : latest) {
     const std::string url = ctx.external_url + cap_message_path(m->event.id, m->n);
@@ -279,7 +261,7 @@ std::string render_cap_feed(const std::map<std::string, AlertBook::Episode, std:
     element(out, 4, "updated", format_rfc3339(m->sent));
     element(out, 4, "summary", std::string(to_string(m->type)) + ", " + severity(m->event.severity) + ": " + title);
     out += "    <link rel=\"alternate\" type=\"application/cap+xml\" href=\"";
-    escaped(out, url);
+    append_markup_escaped(out, url);
     out += "\"/>\n";
     out += "  </entry>\n";
   }

@@ -11,6 +11,7 @@
 
 #include "api.hpp"
 #include "ioc/codec/json.hpp"
+#include "ioc/core/text.hpp"
 #include "ioc/core/time_format.hpp"
 
 namespace ioc::alerter {
@@ -52,19 +53,6 @@ std::optional<std::int64_t> duration_seconds(const EpisodeRecord& e) {
   return std::chrono::duration_cast<std::chrono::seconds>(*e.ended - e.started).count();
 }
 
-void escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-}
-
 std::string percent(const std::optional<double>& v) {
   if (!v) return "–";
   char buf[32];
@@ -86,10 +74,10 @@ std::string verdict(const std::optional<bool>& meets) {
 void html_row(std::string& out, const SummaryRow& r, const KpiTargets& targets, bool province) {
   const Standing s = standing(r.totals, targets);
   out += province ? "<tr class=\"province\"><th scope=\"row\">" : "<tr><td>";
-  escaped(out, r.name);
+  append_markup_escaped(out, r.name);
   if (!r.district.empty()) {
     out += " <span class=\"code\">";
-    escaped(out, r.district);
+    append_markup_escaped(out, r.district);
     out += "</span>";
   }
   out += province ? "</th>" : "</td>";
@@ -193,9 +181,9 @@ std::string summary_html(const Summary& s, const SummaryContext& ctx) {
   std::string out;
   out.reserve(16 * 1024);
   out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>";
-  escaped(out, s.province.name);
+  append_markup_escaped(out, s.province.name);
   out += " · summary of ";
-  escaped(out, s.date);
+  append_markup_escaped(out, s.date);
   out += "</title>\n<style>\n"
          "body{font:11pt/1.35 system-ui,sans-serif;margin:1.5em;color:#111}\n"
          "h1{font-size:16pt;margin:0 0 .2em}h2{font-size:13pt;margin:1.2em 0 .4em}\n"
@@ -205,17 +193,17 @@ std::string summary_html(const Summary& s, const SummaryContext& ctx) {
          ".note{color:#444;font-size:9pt}\n"
          "@media print{body{margin:0}@page{size:A4;margin:12mm}tr{break-inside:avoid}a{color:inherit;text-decoration:none}}\n"
          "</style></head><body>\n<h1>";
-  escaped(out, s.province.name);
+  append_markup_escaped(out, s.province.name);
   out += " — summary of ";
-  escaped(out, s.date);
+  append_markup_escaped(out, s.date);
   out += "</h1>\n<p class=\"note\">Local day ";
-  escaped(out, s.date);
+  append_markup_escaped(out, s.date);
   out += " (UTC";
-  escaped(out, ctx.utc_offset);
+  append_markup_escaped(out, ctx.utc_offset);
   out += "), ";
-  escaped(out, format_rfc3339(s.from));
+  append_markup_escaped(out, format_rfc3339(s.from));
   out += " to ";
-  escaped(out, format_rfc3339(s.to));
+  append_markup_escaped(out, format_rfc3339(s.to));
   out += s.province.complete ? ". Complete." : ". The day so far: not complete.";
   out += " Targets: online at least " + percent(ctx.targets.online) + ", overdue at most " +
          percent(ctx.targets.overdue) + " of closed applications. A target missed is a KPI, not an alert.</p>\n";
@@ -231,25 +219,25 @@ std::string summary_html(const Summary& s, const SummaryContext& ctx) {
            "<th>Duration</th><th>Peak</th></tr></thead><tbody>\n";
     for (const EpisodeRecord& e : s.episodes) {
       out += "<tr><td><a href=\"";
-      escaped(out, alert_link(e));
+      append_markup_escaped(out, alert_link(e));
       out += "\">";
-      escaped(out, e.rule);
+      append_markup_escaped(out, e.rule);
       out += "</a></td><td>";
-      escaped(out, e.severity);
+      append_markup_escaped(out, e.severity);
       out += "</td><td>";
       bool first = true;
       for (const Label& l : e.labels) {
         if (l.name == "alertname" || l.name == "severity") continue;
         if (!first) out += ", ";
         first = false;
-        escaped(out, l.name);
+        append_markup_escaped(out, l.name);
         out += "=";
-        escaped(out, l.value);
+        append_markup_escaped(out, l.value);
       }
       out += "</td><td>";
-      escaped(out, format_rfc3339(e.started));
+      append_markup_escaped(out, format_rfc3339(e.started));
       out += "</td><td>";
-      escaped(out, e.ended ? format_rfc3339(*e.ended) : std::string("still firing"));
+      append_markup_escaped(out, e.ended ? format_rfc3339(*e.ended) : std::string("still firing"));
       out += "</td><td class=\"n\">";
       if (const auto d = duration_seconds(e)) {
         out += std::to_string(*d / 60) + " min";
@@ -257,7 +245,7 @@ std::string summary_html(const Summary& s, const SummaryContext& ctx) {
         out += "–";
       }
       out += "</td><td>";
-      escaped(out, e.peak_summary);
+      append_markup_escaped(out, e.peak_summary);
       out += "</td></tr>\n";
     }
     out += "</tbody></table>\n";

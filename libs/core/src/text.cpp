@@ -50,4 +50,17 @@ std::string echo(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
+void append_markup_escaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r' ? ' ' : c;
+    }
+  }
+}
+
 }  // namespace ioc

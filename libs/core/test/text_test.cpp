@@ -24,5 +24,11 @@ TEST(EchoTest, IsBoundedWhateverTheInput) {
   EXPECT_TRUE(valid_utf8(echo("\xFF\xFE" + big, 128)));
 }
 
+TEST(MarkupTest, MarkupCharactersAreEscapedAndForbiddenControlsBecomeSpaces) {
+  std::string out = "<p>";
+  append_markup_escaped(out, "Sạt lở \"A&B\" <b>'x'</b>\x01\tend\n");
+  EXPECT_EQ(out, "<p>Sạt lở &quot;A&amp;B&quot; &lt;b&gt;&#39;x&#39;&lt;/b&gt; \tend\n");
+}
+
 }  // namespace
 }  // namespace ioc

@@ -22,4 +22,10 @@ bool valid_utf8(std::string_view s);
 /// "..."), never splitting a character, each malformed byte as U+FFFD.
 std::string echo(std::string_view s, std::size_t max_bytes = kMaxEchoBytes);
 
+/// Appends `s` as XML (and HTML) character data or attribute text: the five
+/// markup characters escaped, and the control characters XML 1.0 has no
+/// place for (all below U+0020 but tab, line feed and carriage return) as
+/// spaces.
+void append_markup_escaped(std::string& out, std::string_view s);
+
 }  // namespace ioc
