@@ -234,24 +234,21 @@ void Alerter::checkpoint(const Checkpoint& c, bool commit) {
 
 bool Alerter::run(const std::atomic<bool>& stop) {
   auto saved = load_checkpoint(cfg_.state_dir);
-  auto history = load_state_file(cfg_.state_dir, kHistoryFile);
-  if (history.ok() && *history) {
-    if (Status s = box_.history().restore(**history); !s.ok()) history = s.error();
-  }
-  if (!history.ok()) {
-    log::error("episode history unreadable; starting it afresh", {{"error", history.error().message}});
-  } else {
-    log::info("episode history restored", {{"episodes", box_.history().size()}});
-  }
-  auto ledger = load_state_file(cfg_.state_dir, kLedgerFile);
-  if (ledger.ok() && *ledger) {
-    if (Status s = box_.ledger().restore(**ledger); !s.ok()) ledger = s.error();
-  }
-  if (!ledger.ok()) {
-    log::error("KPI ledger unreadable; starting it afresh", {{"error", ledger.error().message}});
-  } else {
-    log::info("KPI ledger restored", {{"days", box_.ledger().size()}});
-  }
+  // The episode history and the KPI ledger: one that does not read back is
+  // started afresh (the alerts themselves come from the checkpoint).
+  auto restore = [this](const char* file, const std::string& what, auto& store, const char* count) {
+    auto bytes = load_state_file(cfg_.state_dir, file);
+    if (bytes.ok() && *bytes) {
+      if (Status s = store.restore(**bytes); !s.ok()) bytes = s.error();
+    }
+    if (!bytes.ok()) {
+      log::error(what + " unreadable; starting it afresh", {{"error", bytes.error().message}});
+    } else {
+      log::info(what + " restored", {{count, store.size()}});
+    }
+  };
+  restore(kHistoryFile, "episode history", box_.history(), "episodes");
+  restore(kLedgerFile, "KPI ledger", box_.ledger(), "days");
   std::optional<std::map<std::string, AlertEvent>> published;
   try {
     published = read_published();

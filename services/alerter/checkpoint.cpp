@@ -65,12 +65,9 @@ std::string encode_checkpoint(const Checkpoint& c) {
 }
 
 Result<Checkpoint> decode_checkpoint(std::string_view bytes) {
-  if (bytes.size() < 12) return data_loss("checkpoint too short");
-  std::uint32_t crc = 0;
-  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
-  const std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (crc32(body) != crc) return data_loss("checkpoint checksum mismatch");
-  ByteReader in(body);
+  const auto body = crc_framed_body(bytes, "checkpoint");
+  if (!body.ok()) return body.error();
+  ByteReader in(*body);
   if (in.u32() != kMagic) return data_loss("not an alerter checkpoint");
   const auto version = in.u32();
   if (version < 1 || version > kVersion) {

@@ -145,12 +145,9 @@ std::string EpisodeHistory::encode() const {
 }
 
 Status EpisodeHistory::restore(std::string_view bytes) {
-  if (bytes.size() < 12) return data_loss("episode history too short");
-  std::uint32_t crc = 0;
-  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
-  const std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (crc32(body) != crc) return data_loss("episode history checksum mismatch");
-  ByteReader in(body);
+  const auto body = crc_framed_body(bytes, "episode history");
+  if (!body.ok()) return body.error();
+  ByteReader in(*body);
   if (in.u32() != kMagic) return data_loss("not an episode history");
   if (const auto v = in.u32(); v != kVersion) return data_loss("episode history version " + std::to_string(v));
   std::map<std::string, EpisodeRecord, std::less<>> episodes;

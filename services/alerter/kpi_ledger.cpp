@@ -115,12 +115,9 @@ std::string KpiLedger::encode() const {
 }
 
 Status KpiLedger::restore(std::string_view bytes) {
-  if (bytes.size() < 12) return data_loss("KPI ledger too short");
-  std::uint32_t crc = 0;
-  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
-  const std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (crc32(body) != crc) return data_loss("KPI ledger checksum mismatch");
-  ByteReader in(body);
+  const auto body = crc_framed_body(bytes, "KPI ledger");
+  if (!body.ok()) return body.error();
+  ByteReader in(*body);
   if (in.u32() != kMagic) return data_loss("not a KPI ledger");
   if (const auto v = in.u32(); v != kVersion) return data_loss("KPI ledger version " + std::to_string(v));
   std::map<std::pair<std::string, std::string>, KpiDay, std::less<>> days;

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "ioc/core/result.hpp"
+
 namespace ioc {
 
 /// Appends to `Buffer` (std::string or std::vector<std::uint8_t>).
@@ -105,6 +107,18 @@ inline std::uint32_t crc32(std::string_view bytes) {
 }
 inline std::uint32_t crc32(std::span<const std::uint8_t> bytes) {
   return crc32(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+/// The body of a file framed as body + CRC-32 of the body (4 bytes, host
+/// order), a magic and a version at least; `what` names it in the errors
+/// ("<what> too short", "<what> checksum mismatch").
+inline Result<std::string_view> crc_framed_body(std::string_view bytes, const std::string& what) {
+  if (bytes.size() < 12) return data_loss(what + " too short");
+  std::uint32_t crc = 0;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32(body) != crc) return data_loss(what + " checksum mismatch");
+  return body;
 }
 
 }  // namespace ioc
